@@ -1,0 +1,40 @@
+import { createApp } from "./app.ts";
+import { ConfigError, loadConfig } from "./platform/config.ts";
+import { openDatabase } from "./platform/db.ts";
+import { createLogger } from "./platform/logger.ts";
+import { applyMigrations } from "./platform/migrate.ts";
+import { loadSecrets } from "./platform/secrets.ts";
+
+function readConfig() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) console.error(`config: ${problem}`);
+    process.exit(1);
+  }
+}
+
+const config = readConfig();
+const logger = createLogger(config);
+const db = await openDatabase(config, logger);
+await applyMigrations(db, logger);
+const secrets = await loadSecrets(config, logger);
+const app = await createApp({ config, logger, db, secrets });
+app.listen({ hostname: config.HOST, port: config.PORT });
+logger.info(
+  { url: `http://${config.HOST}:${app.server?.port}`, database: db.kind, docs: "/docs" },
+  "wallet-api listening",
+);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  await app.stop();
+  await db.close();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,127 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { t } from "elysia";
+import {
+  Deleted,
+  ERROR_CODE_KEYWORD,
+  listQuery,
+  MoneyValue,
+  NullableTimestamp,
+  Page,
+  Timestamp,
+  Uuid,
+} from "../../platform/schemas.ts";
+import { Limit } from "../wallets/limits.ts";
+
+export const CardStatus = Type.Union(
+  [Type.Literal("active"), Type.Literal("frozen"), Type.Literal("cancelled")],
+  {
+    description: "active, frozen or cancelled (final)",
+  },
+);
+export type CardStatus = Static<typeof CardStatus>;
+
+export const CardNumber = Type.String({
+  pattern: "^[0-9]{13,19}$",
+  [ERROR_CODE_KEYWORD]: "invalid_card_number",
+  description: "13-19 digits passing the Luhn check",
+});
+export const ExpiryMonth = Type.String({
+  pattern: "^(0?[1-9]|1[0-2])$",
+  [ERROR_CODE_KEYWORD]: "invalid_expiry_month",
+  description: 'month 1-12, e.g. "7" or "07"',
+});
+export const ExpiryYear = Type.String({
+  pattern: "^[0-9]{4}$",
+  [ERROR_CODE_KEYWORD]: "invalid_expiry_year",
+  description: "four-digit year",
+});
+export const Cvv = Type.String({
+  pattern: "^[0-9]{3,4}$",
+  [ERROR_CODE_KEYWORD]: "invalid_cvv",
+  description: "3-4 digits",
+});
+
+export const Card = Type.Object({
+  id: Uuid,
+  walletId: Uuid,
+  cardholderId: Type.Union([Uuid, Type.Null()]),
+  brand: Type.String({
+    description: "visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown",
+  }),
+  last4: Type.String({ pattern: "^[0-9]{4}$" }),
+  expiryMonth: Type.String({ pattern: "^(0[1-9]|1[0-2])$", description: "MM" }),
+  expiryYear: Type.String({ pattern: "^[0-9]{4}$", description: "YYYY" }),
+  status: CardStatus,
+  dailyLimit: MoneyValue,
+  monthlyLimit: MoneyValue,
+  spentToday: MoneyValue,
+  spentThisMonth: MoneyValue,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deletedAt: NullableTimestamp,
+});
+export type Card = Static<typeof Card>;
+
+export const SensitiveCard = Type.Object({
+  number: Type.String(),
+  cvv: Type.String(),
+  expiryMonth: Type.String({ description: "MM" }),
+  expiryYear: Type.String({ description: "YYYY" }),
+});
+export type SensitiveCard = Static<typeof SensitiveCard>;
+
+export const CreateCard = Type.Object(
+  {
+    walletId: Uuid,
+    cardNo: Type.Optional(CardNumber),
+    expiryMonth: Type.Optional(ExpiryMonth),
+    expiryYear: Type.Optional(ExpiryYear),
+    cvv: Type.Optional(Cvv),
+    cardholderId: Type.Optional(Uuid),
+    dailyLimit: Type.Optional(Limit),
+    monthlyLimit: Type.Optional(Limit),
+  },
+  {
+    additionalProperties: false,
+    description: "Give cardNo with expiryMonth, expiryYear and cvv, or none of them to have a card issued",
+  },
+);
+export type CreateCard = Static<typeof CreateCard>;
+
+export const UpdateCard = Type.Object(
+  {
+    cardNo: Type.Optional(CardNumber),
+    expiryMonth: Type.Optional(ExpiryMonth),
+    expiryYear: Type.Optional(ExpiryYear),
+    cvv: Type.Optional(Cvv),
+    dailyLimit: Type.Optional(Limit),
+    monthlyLimit: Type.Optional(Limit),
+    status: Type.Optional(CardStatus),
+    cardholderId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    walletId: Type.Optional(
+      Type.String({
+        description:
+          "A card never moves: a walletId other than the current one is refused with 400 card_wallet_immutable",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type UpdateCard = Static<typeof UpdateCard>;
+
+export const CARD_SORT_FIELDS = ["createdAt", "updatedAt", "status"] as const;
+export type CardSortField = (typeof CARD_SORT_FIELDS)[number];
+
+export const ListCardsQuery = listQuery(CARD_SORT_FIELDS, {
+  walletId: t.Optional(Uuid),
+  cardholderId: t.Optional(Uuid),
+  status: t.Optional(CardStatus),
+});
+export type ListCardsQuery = Static<typeof ListCardsQuery>;
+
+export const cardsModels = {
+  Card,
+  SensitiveCard,
+  CardPage: Page(Card, "A page of cards"),
+  DeletedCards: Deleted(Card, "The cards that were deleted"),
+};

@@ -1,0 +1,222 @@
+import type { Queryable } from "../../platform/db.ts";
+import { conflict, isUniqueViolation } from "../../platform/errors.ts";
+import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
+import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import type { Card, CardSortField, CardStatus } from "./model.ts";
+
+export interface CardRow {
+  id: string;
+  wallet_id: string;
+  cardholder_id: string | null;
+  brand: string;
+  last4: string;
+  expiry_month: number;
+  expiry_year: number;
+  status: CardStatus;
+  daily_limit: number;
+  monthly_limit: number;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+/** Never the ciphertexts: they are read only by findSecrets. */
+const COLUMNS =
+  "id, wallet_id, cardholder_id, brand, last4, expiry_month, expiry_year, status, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
+
+const SORT_COLUMNS: Record<CardSortField, string> = {
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  status: "status",
+};
+
+export const toCard = (row: CardRow): Card => ({
+  id: row.id,
+  walletId: row.wallet_id,
+  cardholderId: row.cardholder_id,
+  brand: row.brand,
+  last4: row.last4,
+  expiryMonth: String(row.expiry_month).padStart(2, "0"),
+  expiryYear: String(row.expiry_year),
+  status: row.status,
+  dailyLimit: row.daily_limit,
+  monthlyLimit: row.monthly_limit,
+  spentToday: 0,
+  spentThisMonth: 0,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+  deletedAt: isoOrNull(row.deleted_at),
+});
+
+/** The encrypted number: what identifies it, what may be shown of it, and its sealed forms. */
+export interface SealedNumber {
+  brand: string;
+  last4: string;
+  fingerprint: string;
+  numberCiphertext: Uint8Array;
+}
+
+export interface NewCard extends SealedNumber {
+  id: string;
+  walletId: string;
+  cardholderId: string | null;
+  cvvCiphertext: Uint8Array;
+  expiryMonth: number;
+  expiryYear: number;
+  dailyLimit: number;
+  monthlyLimit: number;
+}
+
+export interface CardChanges {
+  sealedNumber?: SealedNumber;
+  cvvCiphertext?: Uint8Array;
+  expiryMonth?: number;
+  expiryYear?: number;
+  dailyLimit?: number;
+  monthlyLimit?: number;
+  status?: CardStatus;
+  cardholderId?: string | null;
+}
+
+export const numberTaken = () => conflict("card_number_taken", "A live card already has this number.");
+
+function rethrowNumberTaken(error: unknown): never {
+  if (isUniqueViolation(error, "cards_number_live_key")) throw numberTaken();
+  throw error;
+}
+
+const softDeleted = (where: string) =>
+  `UPDATE cards SET deleted_at = now(), updated_at = now() WHERE ${where} AND deleted_at IS NULL RETURNING ${COLUMNS}`;
+
+export const cardsRepository = {
+  async insert(db: Queryable, card: NewCard): Promise<CardRow> {
+    const result = await db
+      .query<CardRow>(
+        `INSERT INTO cards (id, wallet_id, cardholder_id, brand, last4, number_fingerprint, number_ciphertext,
+           cvv_ciphertext, expiry_month, expiry_year, daily_limit, monthly_limit)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+        [
+          card.id,
+          card.walletId,
+          card.cardholderId,
+          card.brand,
+          card.last4,
+          card.fingerprint,
+          card.numberCiphertext,
+          card.cvvCiphertext,
+          card.expiryMonth,
+          card.expiryYear,
+          card.dailyLimit,
+          card.monthlyLimit,
+        ],
+      )
+      .catch(rethrowNumberTaken);
+    return onlyRow(result);
+  },
+
+  /** The live card, optionally row-locked for the rest of the transaction. */
+  async find(db: Queryable, id: string, lock: "" | "FOR UPDATE" = ""): Promise<CardRow | undefined> {
+    const result = await db.query<CardRow>(
+      `SELECT ${COLUMNS} FROM cards WHERE id = $1 AND deleted_at IS NULL ${lock}`,
+      [id],
+    );
+    return result.rows[0];
+  },
+
+  async findSecrets(
+    db: Queryable,
+    id: string,
+  ): Promise<
+    | { number_ciphertext: Uint8Array; cvv_ciphertext: Uint8Array; expiry_month: number; expiry_year: number }
+    | undefined
+  > {
+    const result = await db.query<{
+      number_ciphertext: Uint8Array;
+      cvv_ciphertext: Uint8Array;
+      expiry_month: number;
+      expiry_year: number;
+    }>(
+      "SELECT number_ciphertext, cvv_ciphertext, expiry_month, expiry_year FROM cards WHERE id = $1 AND deleted_at IS NULL",
+      [id],
+    );
+    return result.rows[0];
+  },
+
+  async list(
+    db: Queryable,
+    filter: { walletId?: string; cardholderId?: string; status?: string },
+    options: ListOptions<CardSortField>,
+  ): Promise<CardRow[]> {
+    const conditions = ["deleted_at IS NULL"];
+    const values: unknown[] = [];
+    for (const [column, value] of [
+      ["wallet_id", filter.walletId],
+      ["cardholder_id", filter.cardholderId],
+      ["status", filter.status],
+    ] as const) {
+      if (value === undefined) continue;
+      values.push(value);
+      conditions.push(`${column} = $${values.length}`);
+    }
+    const result = await db.query<CardRow>(
+      `SELECT ${COLUMNS} FROM cards WHERE ${conditions.join(" AND ")}
+       ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
+      [...values, ...pageValues(options)],
+    );
+    return result.rows;
+  },
+
+  async update(db: Queryable, id: string, changes: CardChanges): Promise<CardRow> {
+    const sealed = changes.sealedNumber;
+    const set = setClause(
+      {
+        brand: sealed?.brand,
+        last4: sealed?.last4,
+        fingerprint: sealed?.fingerprint,
+        numberCiphertext: sealed?.numberCiphertext,
+        cvvCiphertext: changes.cvvCiphertext,
+        expiryMonth: changes.expiryMonth,
+        expiryYear: changes.expiryYear,
+        dailyLimit: changes.dailyLimit,
+        monthlyLimit: changes.monthlyLimit,
+        status: changes.status,
+        cardholderId: changes.cardholderId,
+      },
+      {
+        brand: "brand",
+        last4: "last4",
+        fingerprint: "number_fingerprint",
+        numberCiphertext: "number_ciphertext",
+        cvvCiphertext: "cvv_ciphertext",
+        expiryMonth: "expiry_month",
+        expiryYear: "expiry_year",
+        dailyLimit: "daily_limit",
+        monthlyLimit: "monthly_limit",
+        status: "status",
+        cardholderId: "cardholder_id",
+      },
+      2,
+    );
+    const result = await db
+      .query<CardRow>(`UPDATE cards SET ${set.sql} WHERE id = $1 RETURNING ${COLUMNS}`, [id, ...set.values])
+      .catch(rethrowNumberTaken);
+    return onlyRow(result);
+  },
+
+  async softDelete(db: Queryable, id: string): Promise<CardRow | undefined> {
+    const result = await db.query<CardRow>(softDeleted("id = $1"), [id]);
+    return result.rows[0];
+  },
+
+  async softDeleteOfWallets(db: Queryable, walletIds: string[]): Promise<CardRow[]> {
+    if (walletIds.length === 0) return [];
+    const result = await db.query<CardRow>(softDeleted("wallet_id = ANY($1::uuid[])"), [walletIds]);
+    return result.rows;
+  },
+
+  /** The cards a user holds (on any wallet): a deleted user holds no card. */
+  async softDeleteHeldBy(db: Queryable, userId: string): Promise<CardRow[]> {
+    const result = await db.query<CardRow>(softDeleted("cardholder_id = $1"), [userId]);
+    return result.rows;
+  },
+};

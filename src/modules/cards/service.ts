@@ -1,0 +1,227 @@
+import type { Database, Queryable } from "../../platform/db.ts";
+import { ApiError, badRequest, conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
+import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { membersRepository } from "../members/repository.ts";
+import { usersRepository } from "../users/repository.ts";
+import { DEFAULT_LIMITS, resolveLimits } from "../wallets/limits.ts";
+import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
+import { walletNotFound } from "../wallets/service.ts";
+import { brandOf, isExpired, issueCard, luhnValid } from "./card-number.ts";
+import type { Card, CreateCard, ListCardsQuery, SensitiveCard, UpdateCard } from "./model.ts";
+import { type CardRow, cardsRepository, type SealedNumber, toCard } from "./repository.ts";
+import type { CardVault } from "./vault.ts";
+
+const cardNotFound = (id: string) => notFound("card", id);
+
+/** Plain card details as a client gives them (or as the service issues them), before sealing. */
+interface CardDetails {
+  number: string;
+  cvv: string;
+  expiryMonth: number;
+  expiryYear: number;
+}
+
+function checkNumber(number: string): string {
+  if (!luhnValid(number)) throw badRequest("invalid_card_number", "The card number fails the Luhn check.");
+  return number;
+}
+
+function checkExpiry(month: number, year: number): void {
+  if (isExpired(month, year))
+    throw badRequest("card_expired", `The card expired at the end of ${month}/${year}.`);
+}
+
+interface DetailInput {
+  cardNo?: string;
+  expiryMonth?: string;
+  expiryYear?: string;
+  cvv?: string;
+}
+
+/** A client-given number comes with its expiry and CVV, all three validated. */
+function detailsWithNumber(cardNo: string, input: DetailInput): CardDetails {
+  const { expiryMonth, expiryYear, cvv } = input;
+  if (expiryMonth === undefined || expiryYear === undefined || cvv === undefined) {
+    throw badRequest(
+      "incomplete_card_details",
+      "With cardNo, expiryMonth, expiryYear and cvv are all required.",
+    );
+  }
+  const details = {
+    number: checkNumber(cardNo),
+    cvv,
+    expiryMonth: Number(expiryMonth),
+    expiryYear: Number(expiryYear),
+  };
+  checkExpiry(details.expiryMonth, details.expiryYear);
+  return details;
+}
+
+/** The details a create request gives, or undefined when the service is to issue them. */
+function givenDetails(input: DetailInput): CardDetails | undefined {
+  if (input.cardNo !== undefined) return detailsWithNumber(input.cardNo, input);
+  if (input.expiryMonth !== undefined || input.expiryYear !== undefined || input.cvv !== undefined) {
+    throw badRequest(
+      "incomplete_card_details",
+      "expiryMonth, expiryYear and cvv are given together with cardNo.",
+    );
+  }
+  return undefined;
+}
+
+export class CardsService {
+  constructor(
+    private readonly db: Database,
+    private readonly vault: CardVault,
+  ) {}
+
+  /** Issues a card on a wallet; with no number given, the service makes one (retrying a rare collision). */
+  async create(input: CreateCard): Promise<Card> {
+    const limits = resolveLimits(DEFAULT_LIMITS, input);
+    const given = givenDetails(input);
+    for (let attempt = 1; ; attempt++) {
+      const details = given ?? issueCard();
+      try {
+        return await this.db.transaction(async (tx) => {
+          const wallet = found(await walletsRepository.find(tx, input.walletId, "FOR SHARE"), () =>
+            walletNotFound(input.walletId),
+          );
+          if (input.cardholderId !== undefined) await this.checkCardholder(tx, wallet, input.cardholderId);
+          const id = Bun.randomUUIDv7();
+          const row = await cardsRepository.insert(tx, {
+            id,
+            walletId: wallet.id,
+            cardholderId: input.cardholderId ?? null,
+            ...(await this.sealNumber(details.number, id)),
+            cvvCiphertext: await this.vault.seal(details.cvv, id),
+            expiryMonth: details.expiryMonth,
+            expiryYear: details.expiryYear,
+            ...limits,
+          });
+          return toCard(row);
+        });
+      } catch (error) {
+        // An issued number that collides with a live card is drawn again; a given one is the client's.
+        const issuedCollision =
+          given === undefined && error instanceof ApiError && error.code === "card_number_taken";
+        if (issuedCollision && attempt < 3) continue;
+        throw error;
+      }
+    }
+  }
+
+  async get(id: string): Promise<Card> {
+    return toCard(found(await cardsRepository.find(this.db, id), () => cardNotFound(id)));
+  }
+
+  async list(query: ListCardsQuery): Promise<Page<Card>> {
+    const options = listOptions(query, "createdAt");
+    return toPage(await cardsRepository.list(this.db, query, options), options, toCard);
+  }
+
+  /** The full number and CVV, decrypted: only this route ever shows them. */
+  async reveal(id: string): Promise<SensitiveCard> {
+    const secrets = found(await cardsRepository.findSecrets(this.db, id), () => cardNotFound(id));
+    return {
+      number: await this.vault.open(secrets.number_ciphertext, id),
+      cvv: await this.vault.open(secrets.cvv_ciphertext, id),
+      expiryMonth: String(secrets.expiry_month).padStart(2, "0"),
+      expiryYear: String(secrets.expiry_year),
+    };
+  }
+
+  update(id: string, changes: UpdateCard): Promise<Card> {
+    return this.db.transaction(async (tx) => {
+      const card = found(await cardsRepository.find(tx, id, "FOR UPDATE"), () => cardNotFound(id));
+      if (changes.walletId !== undefined && changes.walletId !== card.wallet_id) {
+        throw badRequest("card_wallet_immutable", "A card never moves to another wallet.");
+      }
+      if (card.status === "cancelled")
+        throw conflict("card_cancelled", "The card is cancelled; that is final.");
+      const limits = resolveLimits(
+        { dailyLimit: card.daily_limit, monthlyLimit: card.monthly_limit },
+        changes,
+      );
+      if (changes.cardholderId) {
+        const wallet = found(await walletsRepository.find(tx, card.wallet_id), () =>
+          walletNotFound(card.wallet_id),
+        );
+        await this.checkCardholder(tx, wallet, changes.cardholderId);
+      }
+      const row = await cardsRepository.update(tx, id, {
+        ...(await this.detailChanges(card, changes)),
+        ...limits,
+        status: changes.status,
+        cardholderId: changes.cardholderId,
+      });
+      return toCard(row);
+    });
+  }
+
+  delete(id: string): Promise<Card> {
+    return this.db.transaction(async (tx) =>
+      toCard(found(await cardsRepository.softDelete(tx, id), () => cardNotFound(id))),
+    );
+  }
+
+  deleteAllOfWallet(walletId: string): Promise<{ data: Card[] }> {
+    return this.db.transaction(async (tx) => {
+      if (!(await walletsRepository.find(tx, walletId, "FOR SHARE"))) throw walletNotFound(walletId);
+      const rows = await cardsRepository.softDeleteOfWallets(tx, [walletId]);
+      return { data: rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard) };
+    });
+  }
+
+  /**
+   * The number, expiry and CVV changes of a PATCH. A new number needs all three details; an expiry
+   * is changed as month and year together; a CVV may change alone.
+   */
+  private async detailChanges(card: CardRow, changes: UpdateCard) {
+    if (changes.cardNo !== undefined) {
+      const details = detailsWithNumber(changes.cardNo, changes);
+      return {
+        sealedNumber: await this.sealNumber(details.number, card.id),
+        cvvCiphertext: await this.vault.seal(details.cvv, card.id),
+        expiryMonth: details.expiryMonth,
+        expiryYear: details.expiryYear,
+      };
+    }
+    if ((changes.expiryMonth === undefined) !== (changes.expiryYear === undefined)) {
+      throw badRequest("incomplete_card_details", "expiryMonth and expiryYear change together.");
+    }
+    const expiry =
+      changes.expiryMonth !== undefined && changes.expiryYear !== undefined
+        ? { expiryMonth: Number(changes.expiryMonth), expiryYear: Number(changes.expiryYear) }
+        : {};
+    if (expiry.expiryMonth !== undefined && expiry.expiryYear !== undefined) {
+      checkExpiry(expiry.expiryMonth, expiry.expiryYear);
+    }
+    const cvvCiphertext = changes.cvv === undefined ? undefined : await this.vault.seal(changes.cvv, card.id);
+    return { ...expiry, cvvCiphertext };
+  }
+
+  private async sealNumber(number: string, cardId: string): Promise<SealedNumber> {
+    return {
+      brand: brandOf(number),
+      last4: number.slice(-4),
+      fingerprint: await this.vault.fingerprint(number),
+      numberCiphertext: await this.vault.seal(number, cardId),
+    };
+  }
+
+  /** The cardholder must be the wallet's user, or a member of the wallet's team. */
+  private async checkCardholder(tx: Queryable, wallet: WalletRow, userId: string): Promise<void> {
+    const user = await usersRepository.find(tx, userId, "FOR SHARE");
+    const allowed =
+      user !== undefined &&
+      (wallet.user_id === userId ||
+        (wallet.team_id !== null &&
+          (await membersRepository.find(tx, wallet.team_id, userId)) !== undefined));
+    if (!allowed) {
+      throw unprocessable(
+        "cardholder_not_allowed",
+        "The cardholder must be the wallet's owner or a member of the wallet's team.",
+      );
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { t } from "elysia";
+import { Deleted, listQuery, NullableTimestamp, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import { Team } from "../teams/model.ts";
+
+export const Role = Type.Union([Type.Literal("admin"), Type.Literal("member")], {
+  description: "admin or member",
+});
+export type Role = Static<typeof Role>;
+
+export const Membership = Type.Object({
+  teamId: Uuid,
+  userId: Uuid,
+  role: Role,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deletedAt: NullableTimestamp,
+});
+export type Membership = Static<typeof Membership>;
+
+/** A team as seen from one of its members. */
+export const UserTeam = Type.Composite([Team, Type.Object({ role: Role })]);
+export type UserTeam = Static<typeof UserTeam>;
+
+export const AddMember = Type.Object(
+  { userId: Uuid, role: Type.Optional(Role) },
+  { additionalProperties: false },
+);
+export type AddMember = Static<typeof AddMember>;
+
+export const UpdateMember = Type.Object({ role: Role }, { additionalProperties: false });
+export type UpdateMember = Static<typeof UpdateMember>;
+
+/** `id` is the team's id: every route under /v1/teams/:id names its first parameter alike. */
+export const MemberParams = t.Object({ id: Uuid, userId: Uuid });
+
+export const MEMBER_SORT_FIELDS = ["createdAt", "role"] as const;
+export type MemberSortField = (typeof MEMBER_SORT_FIELDS)[number];
+export const ListMembersQuery = listQuery(MEMBER_SORT_FIELDS, {});
+export type ListMembersQuery = Static<typeof ListMembersQuery>;
+
+export const USER_TEAM_SORT_FIELDS = ["createdAt", "name"] as const;
+export type UserTeamSortField = (typeof USER_TEAM_SORT_FIELDS)[number];
+export const ListUserTeamsQuery = listQuery(USER_TEAM_SORT_FIELDS, {});
+export type ListUserTeamsQuery = Static<typeof ListUserTeamsQuery>;
+
+export const membersModels = {
+  Membership,
+  MembershipPage: Page(Membership, "A page of memberships"),
+  DeletedMemberships: Deleted(Membership, "The memberships that were removed"),
+  UserTeam,
+  UserTeamPage: Page(UserTeam, "A page of the teams a user belongs to"),
+};

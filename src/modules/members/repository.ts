@@ -1,0 +1,129 @@
+import type { Queryable } from "../../platform/db.ts";
+import { conflict, isUniqueViolation } from "../../platform/errors.ts";
+import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
+import { iso, isoOrNull, onlyRow } from "../../platform/sql.ts";
+import { TEAM_COLUMNS, type TeamRow, toTeam } from "../teams/repository.ts";
+import type { MemberSortField, Membership, Role, UserTeam, UserTeamSortField } from "./model.ts";
+
+interface MembershipRow {
+  team_id: string;
+  user_id: string;
+  role: Role;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+const COLUMNS = "team_id, user_id, role, created_at, updated_at, deleted_at";
+
+const toMembership = (row: MembershipRow): Membership => ({
+  teamId: row.team_id,
+  userId: row.user_id,
+  role: row.role,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+  deletedAt: isoOrNull(row.deleted_at),
+});
+
+const MEMBER_SORT_COLUMNS: Record<MemberSortField, string> = { createdAt: "created_at", role: "role" };
+const USER_TEAM_SORT_COLUMNS: Record<UserTeamSortField, string> = { createdAt: "created_at", name: "name" };
+
+type MembershipOwner = { teamId: string } | { userId: string };
+
+const ownerCondition = (owner: MembershipOwner) =>
+  "teamId" in owner
+    ? { sql: "team_id = $1", value: owner.teamId }
+    : { sql: "user_id = $1", value: owner.userId };
+
+export const membersRepository = {
+  async insert(db: Queryable, member: { teamId: string; userId: string; role: Role }): Promise<Membership> {
+    const result = await db
+      .query<MembershipRow>(
+        `INSERT INTO team_members (id, team_id, user_id, role) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+        [Bun.randomUUIDv7(), member.teamId, member.userId, member.role],
+      )
+      .catch((error: unknown) => {
+        if (isUniqueViolation(error, "team_members_live_key")) {
+          throw conflict("already_member", "The user is already a member of this team.");
+        }
+        throw error;
+      });
+    return toMembership(onlyRow(result));
+  },
+
+  async find(db: Queryable, teamId: string, userId: string): Promise<Membership | undefined> {
+    const result = await db.query<MembershipRow>(
+      `SELECT ${COLUMNS} FROM team_members WHERE team_id = $1 AND user_id = $2 AND deleted_at IS NULL`,
+      [teamId, userId],
+    );
+    const row = result.rows[0];
+    return row && toMembership(row);
+  },
+
+  async listOfTeam(
+    db: Queryable,
+    teamId: string,
+    options: ListOptions<MemberSortField>,
+  ): Promise<Membership[]> {
+    const result = await db.query<MembershipRow>(
+      `SELECT ${COLUMNS} FROM team_members WHERE team_id = $1 AND deleted_at IS NULL
+       ${pageClause(options, MEMBER_SORT_COLUMNS, 2)}`,
+      [teamId, ...pageValues(options)],
+    );
+    return result.rows.map(toMembership);
+  },
+
+  /** The live teams a user belongs to, each with the user's role in it. */
+  async teamsOfUser(
+    db: Queryable,
+    userId: string,
+    options: ListOptions<UserTeamSortField>,
+  ): Promise<UserTeam[]> {
+    const result = await db.query<TeamRow & { role: Role }>(
+      `SELECT ${TEAM_COLUMNS}, role FROM (
+         SELECT t.*, m.role FROM teams t
+         JOIN team_members m ON m.team_id = t.id AND m.deleted_at IS NULL
+         WHERE m.user_id = $1 AND t.deleted_at IS NULL
+       ) AS user_teams
+       ${pageClause(options, USER_TEAM_SORT_COLUMNS, 2)}`,
+      [userId, ...pageValues(options)],
+    );
+    return result.rows.map((row) => ({ ...toTeam(row), role: row.role }));
+  },
+
+  async updateRole(
+    db: Queryable,
+    teamId: string,
+    userId: string,
+    role: Role,
+  ): Promise<Membership | undefined> {
+    const result = await db.query<MembershipRow>(
+      `UPDATE team_members SET role = $3, updated_at = now()
+       WHERE team_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+      [teamId, userId, role],
+    );
+    const row = result.rows[0];
+    return row && toMembership(row);
+  },
+
+  async softDelete(db: Queryable, teamId: string, userId: string): Promise<Membership | undefined> {
+    const result = await db.query<MembershipRow>(
+      `UPDATE team_members SET deleted_at = now(), updated_at = now()
+       WHERE team_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+      [teamId, userId],
+    );
+    const row = result.rows[0];
+    return row && toMembership(row);
+  },
+
+  /** Removes every live membership of a team or of a user; returns what it removed. */
+  async softDeleteAll(db: Queryable, owner: MembershipOwner): Promise<Membership[]> {
+    const condition = ownerCondition(owner);
+    const result = await db.query<MembershipRow>(
+      `UPDATE team_members SET deleted_at = now(), updated_at = now()
+       WHERE ${condition.sql} AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+      [condition.value],
+    );
+    return result.rows.map(toMembership);
+  },
+};

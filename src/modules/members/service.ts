@@ -1,0 +1,63 @@
+import type { Database } from "../../platform/db.ts";
+import { found, notFound } from "../../platform/errors.ts";
+import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { teamsRepository } from "../teams/repository.ts";
+import { teamNotFound } from "../teams/service.ts";
+import { usersRepository } from "../users/repository.ts";
+import type { AddMember, ListMembersQuery, ListUserTeamsQuery, Membership, Role, UserTeam } from "./model.ts";
+import { membersRepository } from "./repository.ts";
+
+const memberNotFound = () => notFound("member");
+
+export class MembersService {
+  constructor(private readonly db: Database) {}
+
+  /** Adds a user to a team; both are share-locked so neither can be deleted while the row goes in. */
+  add(teamId: string, input: AddMember): Promise<Membership> {
+    return this.db.transaction(async (tx) => {
+      if (!(await teamsRepository.find(tx, teamId, "FOR SHARE"))) throw teamNotFound(teamId);
+      if (!(await usersRepository.find(tx, input.userId, "FOR SHARE"))) throw notFound("user", input.userId);
+      return membersRepository.insert(tx, { teamId, userId: input.userId, role: input.role ?? "member" });
+    });
+  }
+
+  async listOfTeam(teamId: string, query: ListMembersQuery): Promise<Page<Membership>> {
+    await this.requireTeam(teamId);
+    const options = listOptions(query, "createdAt");
+    return toPage(await membersRepository.listOfTeam(this.db, teamId, options), options, (member) => member);
+  }
+
+  async teamsOfUser(userId: string, query: ListUserTeamsQuery): Promise<Page<UserTeam>> {
+    await this.requireUser(userId);
+    const options = listOptions(query, "createdAt");
+    return toPage(await membersRepository.teamsOfUser(this.db, userId, options), options, (team) => team);
+  }
+
+  async changeRole(teamId: string, userId: string, role: Role): Promise<Membership> {
+    await this.requireTeam(teamId);
+    return found(await membersRepository.updateRole(this.db, teamId, userId, role), memberNotFound);
+  }
+
+  async remove(teamId: string, userId: string): Promise<Membership> {
+    await this.requireTeam(teamId);
+    return found(await membersRepository.softDelete(this.db, teamId, userId), memberNotFound);
+  }
+
+  async removeAllOfTeam(teamId: string): Promise<{ data: Membership[] }> {
+    await this.requireTeam(teamId);
+    return { data: await membersRepository.softDeleteAll(this.db, { teamId }) };
+  }
+
+  async removeAllOfUser(userId: string): Promise<{ data: Membership[] }> {
+    await this.requireUser(userId);
+    return { data: await membersRepository.softDeleteAll(this.db, { userId }) };
+  }
+
+  private async requireTeam(teamId: string): Promise<void> {
+    if (!(await teamsRepository.find(this.db, teamId))) throw teamNotFound(teamId);
+  }
+
+  private async requireUser(userId: string): Promise<void> {
+    if (!(await usersRepository.find(this.db, userId))) throw notFound("user", userId);
+  }
+}

@@ -1,0 +1,37 @@
+import { Elysia } from "elysia";
+import { sharedModels } from "../../platform/schemas.ts";
+import { operationsModels } from "./model.ts";
+import type { OperationsService } from "./service.ts";
+
+const tag = "operations";
+/** Operational routes need no API key. */
+const open = (operationId: string, summary: string) => ({
+  detail: { tags: [tag], operationId, summary, security: [] },
+});
+
+export const operationsController = (operations: OperationsService) =>
+  new Elysia({ name: "operations" })
+    .model({ ...sharedModels, ...operationsModels })
+    .get("/health", () => ({ status: "ok" as const }), {
+      response: { 200: "Health" },
+      ...open("getHealth", "Liveness: 200 while the process runs"),
+    })
+    .get(
+      "/ready",
+      async ({ status }) => {
+        const report = await operations.readiness();
+        return report.ready ? status(200, report.body) : status(503, report.body);
+      },
+      {
+        response: { 200: "Readiness", 503: "Readiness" },
+        ...open("getReadiness", "Readiness: 200 when the database answers, 503 otherwise"),
+      },
+    )
+    .get(
+      "/metrics",
+      async () =>
+        new Response(await operations.metricsText(), {
+          headers: { "content-type": operations.metricsContentType },
+        }),
+      open("getMetrics", "Prometheus metrics in text format"),
+    );

@@ -1,0 +1,32 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { listQuery, NullableTimestamp, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+
+export const TeamName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: "\\S",
+  description: "1-200 characters",
+});
+
+export const Team = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deletedAt: NullableTimestamp,
+});
+export type Team = Static<typeof Team>;
+
+export const CreateTeam = Type.Object({ name: TeamName }, { additionalProperties: false });
+export type CreateTeam = Static<typeof CreateTeam>;
+
+export const UpdateTeam = Type.Object({ name: Type.Optional(TeamName) }, { additionalProperties: false });
+export type UpdateTeam = Static<typeof UpdateTeam>;
+
+export const TEAM_SORT_FIELDS = ["createdAt", "updatedAt", "name"] as const;
+export type TeamSortField = (typeof TEAM_SORT_FIELDS)[number];
+
+export const ListTeamsQuery = listQuery(TEAM_SORT_FIELDS, {});
+export type ListTeamsQuery = Static<typeof ListTeamsQuery>;
+
+export const teamsModels = { Team, TeamPage: Page(Team, "A page of teams") };

@@ -1,0 +1,78 @@
+import type { Queryable } from "../../platform/db.ts";
+import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
+import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import type { Team, TeamSortField } from "./model.ts";
+
+export interface TeamRow {
+  id: string;
+  name: string;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export const TEAM_COLUMNS = "id, name, created_at, updated_at, deleted_at";
+
+const SORT_COLUMNS: Record<TeamSortField, string> = {
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  name: "name",
+};
+
+export const toTeam = (row: TeamRow): Team => ({
+  id: row.id,
+  name: row.name,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+  deletedAt: isoOrNull(row.deleted_at),
+});
+
+export const teamsRepository = {
+  async insert(db: Queryable, team: { id: string; name: string }): Promise<Team> {
+    const result = await db.query<TeamRow>(
+      `INSERT INTO teams (id, name) VALUES ($1, $2) RETURNING ${TEAM_COLUMNS}`,
+      [team.id, team.name],
+    );
+    return toTeam(onlyRow(result));
+  },
+
+  /** The live team, optionally row-locked for the rest of the transaction. */
+  async find(
+    db: Queryable,
+    id: string,
+    lock: "" | "FOR UPDATE" | "FOR SHARE" = "",
+  ): Promise<Team | undefined> {
+    const result = await db.query<TeamRow>(
+      `SELECT ${TEAM_COLUMNS} FROM teams WHERE id = $1 AND deleted_at IS NULL ${lock}`,
+      [id],
+    );
+    const row = result.rows[0];
+    return row && toTeam(row);
+  },
+
+  async list(db: Queryable, options: ListOptions<TeamSortField>): Promise<Team[]> {
+    const result = await db.query<TeamRow>(
+      `SELECT ${TEAM_COLUMNS} FROM teams WHERE deleted_at IS NULL ${pageClause(options, SORT_COLUMNS, 1)}`,
+      pageValues(options),
+    );
+    return result.rows.map(toTeam);
+  },
+
+  async update(db: Queryable, id: string, changes: { name?: string }): Promise<Team | undefined> {
+    const set = setClause(changes, { name: "name" }, 2);
+    const result = await db.query<TeamRow>(
+      `UPDATE teams SET ${set.sql} WHERE id = $1 AND deleted_at IS NULL RETURNING ${TEAM_COLUMNS}`,
+      [id, ...set.values],
+    );
+    const row = result.rows[0];
+    return row && toTeam(row);
+  },
+
+  async softDelete(db: Queryable, id: string): Promise<Team> {
+    const result = await db.query<TeamRow>(
+      `UPDATE teams SET deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING ${TEAM_COLUMNS}`,
+      [id],
+    );
+    return toTeam(onlyRow(result));
+  },
+};

@@ -1,0 +1,44 @@
+import type { Database } from "../../platform/db.ts";
+import { found, notFound } from "../../platform/errors.ts";
+import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { membersRepository } from "../members/repository.ts";
+import type { WalletsService } from "../wallets/service.ts";
+import type { CreateTeam, ListTeamsQuery, Team, UpdateTeam } from "./model.ts";
+import { teamsRepository } from "./repository.ts";
+
+export const teamNotFound = (id: string) => notFound("team", id);
+
+export class TeamsService {
+  constructor(
+    private readonly db: Database,
+    private readonly wallets: WalletsService,
+  ) {}
+
+  create(input: CreateTeam): Promise<Team> {
+    return teamsRepository.insert(this.db, { id: Bun.randomUUIDv7(), name: input.name.trim() });
+  }
+
+  async get(id: string): Promise<Team> {
+    return found(await teamsRepository.find(this.db, id), () => teamNotFound(id));
+  }
+
+  async list(query: ListTeamsQuery): Promise<Page<Team>> {
+    const options = listOptions(query, "createdAt");
+    return toPage(await teamsRepository.list(this.db, options), options, (team) => team);
+  }
+
+  async update(id: string, changes: UpdateTeam): Promise<Team> {
+    const updated = await teamsRepository.update(this.db, id, { name: changes.name?.trim() });
+    return found(updated, () => teamNotFound(id));
+  }
+
+  /** Deletes the team, its memberships and its wallets with their cards; refused while a wallet holds money. */
+  delete(id: string): Promise<Team> {
+    return this.db.transaction(async (tx) => {
+      if (!(await teamsRepository.find(tx, id, "FOR UPDATE"))) throw teamNotFound(id);
+      await this.wallets.deleteOwnedBy(tx, { teamId: id });
+      await membersRepository.softDeleteAll(tx, { teamId: id });
+      return teamsRepository.softDelete(tx, id);
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { t } from "elysia";
+import {
+  ERROR_CODE_KEYWORD,
+  listQuery,
+  NullableTimestamp,
+  Page,
+  Timestamp,
+  Uuid,
+} from "../../platform/schemas.ts";
+
+/** Surrounding white space is allowed here and trimmed by the service. */
+export const Email = Type.String({
+  maxLength: 320,
+  pattern: "^\\s*[^\\s@]+@[^\\s@]+\\.[^\\s@]+\\s*$",
+  [ERROR_CODE_KEYWORD]: "invalid_email",
+  description: "an e-mail address",
+});
+
+export const PersonName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: "\\S",
+  description: "1-200 characters",
+});
+
+export const User = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  name: Type.String(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deletedAt: NullableTimestamp,
+});
+export type User = Static<typeof User>;
+
+export const CreateUser = Type.Object({ email: Email, name: PersonName }, { additionalProperties: false });
+export type CreateUser = Static<typeof CreateUser>;
+
+export const UpdateUser = Type.Object(
+  { email: Type.Optional(Email), name: Type.Optional(PersonName) },
+  { additionalProperties: false },
+);
+export type UpdateUser = Static<typeof UpdateUser>;
+
+export const USER_SORT_FIELDS = ["createdAt", "updatedAt", "email", "name"] as const;
+export type UserSortField = (typeof USER_SORT_FIELDS)[number];
+
+export const ListUsersQuery = listQuery(USER_SORT_FIELDS, {
+  email: t.Optional(t.String({ maxLength: 320, description: "exact e-mail, any case" })),
+});
+export type ListUsersQuery = Static<typeof ListUsersQuery>;
+
+export const usersModels = { User, UserPage: Page(User, "A page of users") };

@@ -1,0 +1,107 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { t } from "elysia";
+import {
+  Deleted,
+  ERROR_CODE_KEYWORD,
+  listQuery,
+  MoneyValue,
+  NullableTimestamp,
+  Page,
+  Timestamp,
+  Uuid,
+} from "../../platform/schemas.ts";
+import { Limit } from "./limits.ts";
+
+export const WalletStatus = Type.Union([Type.Literal("active"), Type.Literal("frozen")], {
+  description: "active or frozen",
+});
+export const OwnerType = Type.Union([Type.Literal("user"), Type.Literal("team")]);
+
+export const Currency = Type.String({
+  pattern: "^[A-Z]{3}$",
+  [ERROR_CODE_KEYWORD]: "invalid_currency",
+  description: "ISO 4217 code, upper case",
+});
+export const Timezone = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  [ERROR_CODE_KEYWORD]: "invalid_timezone",
+  description: "IANA time zone name",
+});
+export const WalletName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: "\\S",
+  description: "1-200 characters",
+});
+
+export const Wallet = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  ownerType: OwnerType,
+  userId: Type.Union([Uuid, Type.Null()]),
+  teamId: Type.Union([Uuid, Type.Null()]),
+  currency: Type.String(),
+  timezone: Type.String(),
+  status: WalletStatus,
+  balance: MoneyValue,
+  availableBalance: MoneyValue,
+  dailyLimit: MoneyValue,
+  monthlyLimit: MoneyValue,
+  spentToday: MoneyValue,
+  spentThisMonth: MoneyValue,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deletedAt: NullableTimestamp,
+});
+export type Wallet = Static<typeof Wallet>;
+
+export const CreateWallet = Type.Object(
+  {
+    userId: Type.Optional(Uuid),
+    teamId: Type.Optional(Uuid),
+    name: Type.Optional(WalletName),
+    currency: Type.Optional(Currency),
+    timezone: Type.Optional(Timezone),
+    dailyLimit: Type.Optional(Limit),
+    monthlyLimit: Type.Optional(Limit),
+  },
+  { additionalProperties: false, description: "Exactly one of userId and teamId" },
+);
+export type CreateWallet = Static<typeof CreateWallet>;
+
+const ImmutableOwner = (field: string) =>
+  Type.Optional(
+    Type.String({
+      description: `The owner never changes: a ${field} other than the current one is refused with 400 wallet_owner_immutable`,
+    }),
+  );
+
+export const UpdateWallet = Type.Object(
+  {
+    name: Type.Optional(WalletName),
+    dailyLimit: Type.Optional(Limit),
+    monthlyLimit: Type.Optional(Limit),
+    status: Type.Optional(WalletStatus),
+    userId: ImmutableOwner("userId"),
+    teamId: ImmutableOwner("teamId"),
+  },
+  { additionalProperties: false },
+);
+export type UpdateWallet = Static<typeof UpdateWallet>;
+
+export const WALLET_SORT_FIELDS = ["createdAt", "updatedAt", "name", "balance"] as const;
+export type WalletSortField = (typeof WALLET_SORT_FIELDS)[number];
+
+export const ListWalletsQuery = listQuery(WALLET_SORT_FIELDS, {
+  userId: t.Optional(Uuid),
+  teamId: t.Optional(Uuid),
+  status: t.Optional(WalletStatus),
+});
+export type ListWalletsQuery = Static<typeof ListWalletsQuery>;
+
+export const walletsModels = {
+  Wallet,
+  WalletPage: Page(Wallet, "A page of wallets"),
+  DeletedWallets: Deleted(Wallet, "The wallets that were deleted"),
+};

@@ -1,0 +1,81 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+const LogLevel = Type.Union(
+  ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((level) => Type.Literal(level)),
+);
+
+/** Every variable of contract §5. Values arrive as strings and are converted before validation. */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: "0.0.0.0" }),
+  DATABASE_URL: Type.Optional(
+    Type.String({ pattern: "^postgres(ql)?://", description: "a postgres:// or postgresql:// URL" }),
+  ),
+  DATA_DIR: Type.String({ minLength: 1, default: "./data" }),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+  ADMIN_API_KEY: Type.Optional(
+    Type.String({
+      minLength: 16,
+      maxLength: 512,
+      pattern: "^[\\x21-\\x7E]+$",
+      description: "16-512 printable characters",
+    }),
+  ),
+  CARD_ENCRYPTION_KEY: Type.Optional(
+    Type.String({ pattern: "^[A-Za-z0-9+/]{43}=$", description: "32 bytes, base64" }),
+  ),
+  DEFAULT_CURRENCY: Type.String({ pattern: "^[A-Z]{3}$", default: "SGD" }),
+  AUTH_HOLD_TTL: Type.Integer({ minimum: 1, maximum: 31 * 24 * 3600, default: 604800 }),
+  LOG_LEVEL: Type.Union(LogLevel.anyOf, {
+    default: "info",
+    description: "one of fatal, error, warn, info, debug, trace, silent",
+  }),
+  LOG_FORMAT: Type.Union([Type.Literal("json"), Type.Literal("pretty")], {
+    default: "json",
+    description: "json or pretty",
+  }),
+  RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 1_000_000, default: 100 }),
+  RATE_LIMIT_BURST: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 200 }),
+  DB_QUERY_TIMEOUT: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+  SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 0, maximum: 600_000, default: 15000 }),
+});
+
+export type Config = Static<typeof EnvSchema>;
+
+/** Never echoed back in an error: they are secrets or may carry a password. */
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "ADMIN_API_KEY", "CARD_ENCRYPTION_KEY"]);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join("\n")}`);
+  }
+}
+
+/** Reads and validates the environment; throws ConfigError listing every problem, one per line. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]?.trim();
+    if (value) raw[key] = value;
+  }
+  const candidate = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const problems = [...Value.Errors(EnvSchema, candidate)].map((error) => {
+    const name = error.path.slice(1);
+    const hint =
+      typeof error.schema.description === "string" ? ` (expected ${error.schema.description})` : "";
+    const got = SECRET_VARIABLES.has(name) ? "" : `; got ${JSON.stringify(raw[name])}`;
+    return `${name}: ${error.message}${hint}${got}`;
+  });
+  if (problems.length === 0 && Value.Check(EnvSchema, candidate)) {
+    // Generated secrets only make sense where there is a DATA_DIR of our own to keep them in.
+    if (candidate.DATABASE_URL !== undefined) {
+      if (candidate.ADMIN_API_KEY === undefined)
+        problems.push("ADMIN_API_KEY: required when DATABASE_URL is set");
+      if (candidate.CARD_ENCRYPTION_KEY === undefined)
+        problems.push("CARD_ENCRYPTION_KEY: required when DATABASE_URL is set");
+    }
+    if (problems.length === 0) return candidate;
+  }
+  throw new ConfigError(problems.length > 0 ? problems : ["configuration could not be validated"]);
+}

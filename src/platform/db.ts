@@ -1,0 +1,130 @@
+import { PGlite } from "@electric-sql/pglite";
+import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import pg from "pg";
+import type { Config } from "./config.ts";
+import { databaseUnavailable, isDatabaseUnavailable, isRetryableTransactionError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
+export interface Queryable {
+  query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+const INT8_OID = 20;
+
+/**
+ * bigint columns arrive as JavaScript numbers. Every amount this service stores is at most 10^15,
+ * well inside Number's exact range; a value outside it is a corrupted row and must never be rounded.
+ */
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value))
+    throw new RangeError(`bigint ${text} is outside the exact range of a number`);
+  return value;
+}
+
+const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+export type DatabaseKind = "postgres" | "pglite";
+
+export class Database implements Queryable {
+  constructor(
+    readonly kind: DatabaseKind,
+    readonly pool: pg.Pool,
+    private readonly closeEngine: () => Promise<void>,
+  ) {}
+
+  async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
+    try {
+      return await this.pool.query<Row>(text, values);
+    } catch (error) {
+      throw translateUnavailable(error);
+    }
+  }
+
+  /**
+   * Runs `work` in one READ COMMITTED transaction. A serialization failure or deadlock rolls back and
+   * runs it again (up to 3 attempts), so `work` must only touch the database.
+   */
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        throw translateUnavailable(error);
+      }
+      let broken = false;
+      try {
+        await client.query("BEGIN");
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        try {
+          await client.query("ROLLBACK");
+        } catch {
+          broken = true;
+        }
+        if (attempt < 3 && isRetryableTransactionError(error)) continue;
+        throw translateUnavailable(error);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.pool.query("SELECT 1");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+    await this.closeEngine();
+  }
+}
+
+function translateUnavailable(error: unknown): unknown {
+  return isDatabaseUnavailable(error) ? databaseUnavailable() : error;
+}
+
+/**
+ * PostgreSQL when DATABASE_URL is set, otherwise embedded PGlite in DATA_DIR. Both are reached through
+ * the same pg.Pool, so every query in the service is one code path.
+ */
+export async function openDatabase(
+  config: Pick<Config, "DATABASE_URL" | "DATA_DIR" | "DB_POOL_MAX" | "DB_QUERY_TIMEOUT">,
+  logger: Logger,
+): Promise<Database> {
+  if (config.DATABASE_URL !== undefined) {
+    const pool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: config.DB_POOL_MAX,
+      connectionTimeoutMillis: config.DB_QUERY_TIMEOUT,
+      statement_timeout: config.DB_QUERY_TIMEOUT,
+      query_timeout: config.DB_QUERY_TIMEOUT + 1000,
+      idle_in_transaction_session_timeout: config.DB_QUERY_TIMEOUT * 2,
+      application_name: "wallet-api",
+      types: typeParsers,
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
+    return new Database("postgres", pool, async () => {});
+  }
+  const dataDir = config.DATA_DIR === "memory://" ? "memory://" : `${config.DATA_DIR}/pglite`;
+  const engine = await PGlite.create(dataDir);
+  // PGlite is a single connection: one pooled client serialises every transaction, which keeps
+  // the locking rules trivially true in embedded mode.
+  const pool = new pg.Pool({ ...createPgConfig(engine), max: 1, types: typeParsers });
+  return new Database("pglite", pool, () => engine.close());
+}

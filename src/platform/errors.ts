@@ -1,0 +1,110 @@
+/** One field that failed validation, as listed in a problem body's `errors`. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/**
+ * An error a client is meant to see: it becomes an RFC 9457 problem body with this status and code.
+ * Anything else thrown is a bug and answers 500 without detail.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail);
+    this.name = "ApiError";
+  }
+}
+
+export const badRequest = (code: string, detail: string, errors?: FieldError[]) =>
+  new ApiError(400, code, detail, errors);
+
+export const notFound = (resource: string, id?: string) =>
+  new ApiError(404, `${resource}_not_found`, id ? `No ${resource} with id ${id}.` : `No such ${resource}.`);
+
+export const conflict = (code: string, detail: string) => new ApiError(409, code, detail);
+
+export const unprocessable = (code: string, detail: string) => new ApiError(422, code, detail);
+
+/** Thrown when the database cannot be reached or does not answer in time. */
+export const databaseUnavailable = () =>
+  new ApiError(503, "database_unavailable", "The database is unavailable; retry shortly.");
+
+/** PostgreSQL's SQLSTATE codes this service reacts to. */
+export const SqlState = {
+  uniqueViolation: "23505",
+  foreignKeyViolation: "23503",
+  checkViolation: "23514",
+  serializationFailure: "40001",
+  deadlockDetected: "40P01",
+  queryCanceled: "57014",
+  adminShutdown: "57P01",
+  cannotConnectNow: "57P03",
+} as const;
+
+interface PgErrorLike {
+  code?: unknown;
+  constraint?: unknown;
+}
+
+const sqlStateOf = (error: unknown): string | undefined => {
+  const code = (error as PgErrorLike | null)?.code;
+  return typeof code === "string" ? code : undefined;
+};
+
+/** True when `error` is a unique violation of the named index or constraint. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return sqlStateOf(error) === SqlState.uniqueViolation && (error as PgErrorLike).constraint === constraint;
+}
+
+export function isRetryableTransactionError(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return state === SqlState.serializationFailure || state === SqlState.deadlockDetected;
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ConnectionRefused",
+  SqlState.queryCanceled,
+  SqlState.adminShutdown,
+  SqlState.cannotConnectNow,
+  "08000",
+  "08003",
+  "08006",
+  "08001",
+  "08004",
+]);
+
+/** Connection loss, refused connections, pool and statement time-outs: the database is the problem, not the request. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  if (state !== undefined && CONNECTION_ERROR_CODES.has(state)) return true;
+  const message = error instanceof Error ? error.message : "";
+  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
+/** "insufficient_funds" → "Insufficient funds": the stable title of a problem type. */
+export const titleOf = (code: string): string => {
+  const words = code.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+
+export const problemType = (code: string) => `urn:wallet-api:problem:${code}`;
+
+/** `value`, or the error `orElse` makes when there is none (a lookup that found nothing). */
+export function found<T>(value: T | undefined, orElse: () => Error): T {
+  if (value === undefined) throw orElse();
+  return value;
+}

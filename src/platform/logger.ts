@@ -1,0 +1,30 @@
+import pino, { type Logger } from "pino";
+import type { Config } from "./config.ts";
+
+export type { Logger };
+
+/** Paths whose values never reach a log line, wherever they appear. */
+const REDACTED_PATHS = [
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "cardNo",
+  "*.cardNo",
+  "cvv",
+  "*.cvv",
+  "number",
+  "*.number",
+  "adminApiKey",
+];
+
+export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    base: { service: "wallet-api" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    transport:
+      config.LOG_FORMAT === "pretty" ? { target: "pino-pretty", options: { colorize: true } } : undefined,
+  });
+}

@@ -1,0 +1,37 @@
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Database } from "./db.ts";
+
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<"method" | "route" | "status_code">;
+}
+
+/** Labels hold route templates and status codes only, never ids, so cardinality stays bounded. */
+export function createMetrics(db: Database): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: "http_server_request_duration_seconds",
+    help: "Duration of HTTP requests, by method, route template and status code",
+    labelNames: ["method", "route", "status_code"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const poolGauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  poolGauge("db_pool_connections_total", "Connections open in the database pool", () => db.pool.totalCount);
+  poolGauge("db_pool_connections_idle", "Idle connections in the database pool", () => db.pool.idleCount);
+  poolGauge(
+    "db_pool_requests_waiting",
+    "Queries waiting for a pooled connection",
+    () => db.pool.waitingCount,
+  );
+  return { registry, httpDuration };
+}

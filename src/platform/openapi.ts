@@ -1,0 +1,142 @@
+import { swagger } from "@elysiajs/swagger";
+import { Elysia } from "elysia";
+import packageJson from "../../package.json" with { type: "json" };
+
+/** Where @elysiajs/swagger serves what it derives from the routes; /openapi.json serves it finished. */
+const SOURCE_PATH = "/openapi/source.json";
+
+const RESPONSE_DESCRIPTIONS: Record<string, string> = {
+  "200": "OK",
+  "201": "Created",
+  "400": "Malformed JSON, bad parameters or schema violation",
+  "401": "Missing or wrong API key",
+  "403": "The key may not do this",
+  "404": "No such resource",
+  "409": "Conflict with the current state (duplicate, wrong state, idempotency key reuse)",
+  "413": "Request body over 1 MiB",
+  "422": "Refused by a business rule",
+  "429": "Rate limited; see Retry-After",
+  "500": "Unexpected error",
+  "503": "Database unavailable",
+};
+
+const TAGS = [
+  { name: "users", description: "People who hold cards and own wallets" },
+  { name: "teams", description: "Groups of users that share wallets" },
+  { name: "members", description: "Who belongs to which team, and with which role" },
+  { name: "wallets", description: "Balances with daily and monthly spend limits" },
+  { name: "cards", description: "Cards that spend from a wallet" },
+  { name: "operations", description: "Health, readiness and metrics" },
+];
+
+export function openapiSource() {
+  return swagger({
+    path: "/docs",
+    specPath: SOURCE_PATH,
+    exclude: ["/openapi.json"],
+    scalarConfig: { spec: { url: "/openapi.json" } },
+    documentation: {
+      info: {
+        title: "Wallet API",
+        version: packageJson.version,
+        description:
+          "Wallets for teams and individuals, many cards per wallet, every card spend checked against balance and limits. Money is in integer minor units.",
+      },
+      tags: TAGS,
+      components: {
+        securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "The admin API key" } },
+      },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Elysia's query coercion describes an integer parameter as "integer, or a string holding one";
+ * a client sends an integer, so the document says just that.
+ */
+function simplifySchema(schema: Json): Json {
+  if (Array.isArray(schema)) return schema.map(simplifySchema);
+  if (!isObject(schema)) return schema;
+  const anyOf = schema.anyOf;
+  if (Array.isArray(anyOf)) {
+    const integer = anyOf.find((branch) => isObject(branch) && branch.type === "integer");
+    const coerced = anyOf.some(
+      (branch) => isObject(branch) && branch.type === "string" && branch.format === "integer",
+    );
+    if (isObject(integer) && coerced && anyOf.length === 2) {
+      const { anyOf: _, ...rest } = schema;
+      return simplifySchema({ ...rest, ...integer });
+    }
+  }
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, simplifySchema(value)]));
+}
+
+/** Keeps only the JSON media type, naming it problem+json for error responses. */
+function finishResponses(responses: JsonObject): JsonObject {
+  const finished: JsonObject = {};
+  for (const [status, response] of Object.entries(responses)) {
+    if (!isObject(response)) continue;
+    const content = isObject(response.content) ? response.content : undefined;
+    const json = content?.["application/json"];
+    const mediaType = Number(status) >= 400 ? "application/problem+json" : "application/json";
+    finished[status] = {
+      description: RESPONSE_DESCRIPTIONS[status] ?? "Response",
+      ...(json === undefined ? {} : { content: { [mediaType]: json } }),
+    };
+  }
+  return finished;
+}
+
+/** Turns what @elysiajs/swagger derives into the published document: OpenAPI 3.1, JSON only, described. */
+export function finishDocument(source: JsonObject): JsonObject {
+  const paths: JsonObject = {};
+  for (const [path, item] of Object.entries(isObject(source.paths) ? source.paths : {})) {
+    if (!isObject(item)) continue;
+    const operations: JsonObject = {};
+    for (const [method, operation] of Object.entries(item)) {
+      if (!isObject(operation)) continue;
+      const { requestBody, responses, parameters, ...rest } = operation;
+      const body =
+        isObject(requestBody) && isObject(requestBody.content)
+          ? requestBody.content["application/json"]
+          : undefined;
+      operations[method] = {
+        ...rest,
+        ...(Array.isArray(parameters) && parameters.length > 0 ? { parameters } : {}),
+        ...(body === undefined
+          ? {}
+          : { requestBody: { required: true, content: { "application/json": body } } }),
+        responses: finishResponses(isObject(responses) ? responses : {}),
+      };
+    }
+    paths[path] = operations;
+  }
+  return simplifySchema({ ...source, openapi: "3.1.0", paths }) as JsonObject;
+}
+
+/** The finished document as served at /openapi.json and committed as openapi/openapi.json. */
+export async function renderOpenApi(app: { handle(request: Request): Promise<Response> }): Promise<string> {
+  const response = await app.handle(new Request(`http://localhost${SOURCE_PATH}`));
+  const source = (await response.json()) as JsonObject;
+  return `${JSON.stringify(finishDocument(source), null, 2)}\n`;
+}
+
+/** Serves the finished document; it is rendered once, on first request, from the routes themselves. */
+export function openapiDocument(app: { handle(request: Request): Promise<Response> }) {
+  let rendered: Promise<string> | undefined;
+  return new Elysia({ name: "openapi-document" }).get(
+    "/openapi.json",
+    async () => {
+      rendered ??= renderOpenApi(app);
+      return new Response(await rendered, { headers: { "content-type": "application/json; charset=utf-8" } });
+    },
+    { detail: { hide: true } },
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * Building blocks shared by every module's model.ts. Request bodies use plain TypeBox (no coercion:
+ * `"5"` is not an amount); query strings use Elysia's `t`, which converts "5" to 5 before checking.
+ */
+import { type TSchema, Type } from "@sinclair/typebox";
+import { t } from "elysia";
+
+/** Custom schema keyword: the problem `code` used when this field fails validation. */
+export const ERROR_CODE_KEYWORD = "x-error-code";
+
+export const MAX_AMOUNT = 1_000_000_000_000;
+export const MAX_BALANCE = 1_000_000_000_000_000;
+
+export const Uuid = Type.String({ format: "uuid", [ERROR_CODE_KEYWORD]: "invalid_id", description: "UUID" });
+export const Timestamp = Type.String({ format: "date-time", description: "RFC 3339, UTC" });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+/** A balance or a limit in minor units. */
+export const MoneyValue = Type.Integer({ minimum: 0, maximum: MAX_BALANCE, description: "minor units" });
+
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: "URI identifying the problem type" }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: "stable snake_case error code" }),
+    requestId: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  },
+  { description: "RFC 9457 problem details" },
+);
+
+/** Models every module may reference by name; each becomes a named schema in the OpenAPI document. */
+export const sharedModels = { Problem };
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503;
+
+/** The problem responses a route declares: the ones every /v1 route can give, plus `statuses`. */
+export function errorResponses<Extra extends ErrorStatus>(...statuses: Extra[]) {
+  const all = [400, 401, 429, 500, 503, ...statuses] as const;
+  return Object.fromEntries(all.map((status) => [status, "Problem"])) as Record<
+    400 | 401 | 429 | 500 | 503 | Extra,
+    "Problem"
+  >;
+}
+
+export const IdParams = t.Object({ id: Uuid });
+
+/** Query parameters of a list: paging, a whitelisted sort field and any resource filters. */
+export function listQuery<Sort extends string, Filters extends Record<string, TSchema>>(
+  sortFields: readonly [Sort, ...Sort[]],
+  filters: Filters,
+) {
+  return t.Object(
+    {
+      limit: t.Optional(
+        t.Integer({ minimum: 1, maximum: 100, default: 20, description: "1-100, default 20" }),
+      ),
+      skip: t.Optional(t.Integer({ minimum: 0, default: 0, description: "rows to skip, default 0" })),
+      sortBy: t.Optional(
+        t.Union(
+          sortFields.map((field) => t.Literal(field)),
+          {
+            default: "createdAt",
+            [ERROR_CODE_KEYWORD]: "invalid_sort_by",
+            description: `one of ${sortFields.join(", ")}`,
+          },
+        ),
+      ),
+      sort: t.Optional(
+        t.String({
+          pattern: "^([aA][sS][cC]|[dD][eE][sS][cC])$",
+          default: "desc",
+          description: "asc or desc, any case",
+        }),
+      ),
+      ...filters,
+    },
+    { additionalProperties: false },
+  );
+}
+
+/** The envelope of every list response. */
+export function Page<Item extends TSchema>(item: Item, description: string) {
+  return Type.Object(
+    {
+      data: Type.Array(item),
+      skip: Type.Integer({ minimum: 0 }),
+      limit: Type.Integer({ minimum: 1 }),
+      hasMore: Type.Boolean(),
+    },
+    { description },
+  );
+}
+
+/** The envelope of a bulk delete: every resource it deleted. */
+export function Deleted<Item extends TSchema>(item: Item, description: string) {
+  return Type.Object({ data: Type.Array(item) }, { description });
+}
+
+/** Route metadata for the OpenAPI document: a tag, a stable operationId and a one-line summary. */
+export const describe = (tag: string, operationId: string, summary: string) => ({
+  detail: { tags: [tag], operationId, summary },
+});
