@@ -78,14 +78,21 @@ function simplifySchema(schema: Json): Json {
   return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, simplifySchema(value)]));
 }
 
-/** Keeps only the JSON media type, naming it problem+json for error responses. */
-function finishResponses(responses: JsonObject): JsonObject {
+const PROBLEM_REF = "#/components/schemas/Problem";
+
+/** Keeps only the JSON media type, naming it problem+json where the body is a problem. */
+function finishResponses(responses: JsonObject, hasBody: boolean): JsonObject {
   const finished: JsonObject = {};
-  for (const [status, response] of Object.entries(responses)) {
+  // Any route that reads a body refuses one over 1 MiB.
+  const all = hasBody
+    ? { ...responses, "413": { content: { "application/json": { schema: { $ref: PROBLEM_REF } } } } }
+    : responses;
+  for (const [status, response] of Object.entries(all).sort(([a], [b]) => a.localeCompare(b))) {
     if (!isObject(response)) continue;
     const content = isObject(response.content) ? response.content : undefined;
     const json = content?.["application/json"];
-    const mediaType = Number(status) >= 400 ? "application/problem+json" : "application/json";
+    const isProblem = isObject(json) && isObject(json.schema) && json.schema.$ref === PROBLEM_REF;
+    const mediaType = isProblem ? "application/problem+json" : "application/json";
     finished[status] = {
       description: RESPONSE_DESCRIPTIONS[status] ?? "Response",
       ...(json === undefined ? {} : { content: { [mediaType]: json } }),
@@ -113,7 +120,7 @@ export function finishDocument(source: JsonObject): JsonObject {
         ...(body === undefined
           ? {}
           : { requestBody: { required: true, content: { "application/json": body } } }),
-        responses: finishResponses(isObject(responses) ? responses : {}),
+        responses: finishResponses(isObject(responses) ? responses : {}, body !== undefined),
       };
     }
     paths[path] = operations;
