@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
@@ -121,7 +122,12 @@ export async function openDatabase(
     pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
     return new Database("postgres", pool, async () => {});
   }
-  const dataDir = config.DATA_DIR === "memory://" ? "memory://" : `${config.DATA_DIR}/pglite`;
+  let dataDir = "memory://";
+  if (config.DATA_DIR !== "memory://") {
+    dataDir = `${config.DATA_DIR}/pglite`;
+    // PGlite creates its own directory but not the parents.
+    await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 });
+  }
   const engine = await PGlite.create(dataDir);
   // PGlite is a single connection: one pooled client serialises every transaction, which keeps
   // the locking rules trivially true in embedded mode.

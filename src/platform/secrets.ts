@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 
@@ -21,7 +22,8 @@ async function readOrCreate(path: string, make: () => string): Promise<{ value: 
   const file = Bun.file(path);
   if (await file.exists()) return { value: (await file.text()).trim(), created: false };
   const value = make();
-  await Bun.write(path, `${value}\n`, { mode: 0o600 });
+  // Bun.write ignores a mode; the file must be born private, never chmod-ed after the fact.
+  await writeFile(path, `${value}\n`, { mode: 0o600, flag: "wx" });
   return { value, created: true };
 }
 

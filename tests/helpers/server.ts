@@ -33,7 +33,9 @@ export interface TestServer {
 }
 
 /** Creates a uniquely named database on the DATABASE_URL server; returns its URL and a dropper. */
-async function createScratchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createScratchDatabase(
+  serverUrl: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `wallet_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
