@@ -1,7 +1,11 @@
 import { Elysia } from "elysia";
+import { authorizationsController } from "./modules/authorizations/index.ts";
+import { AuthorizationsService } from "./modules/authorizations/service.ts";
 import { cardsController } from "./modules/cards/index.ts";
 import { CardsService } from "./modules/cards/service.ts";
 import { CardVault } from "./modules/cards/vault.ts";
+import { ledgerController } from "./modules/ledger/index.ts";
+import { LedgerService } from "./modules/ledger/service.ts";
 import { membersController } from "./modules/members/index.ts";
 import { MembersService } from "./modules/members/service.ts";
 import { operationsController } from "./modules/operations/index.ts";
@@ -13,12 +17,14 @@ import { UsersService } from "./modules/users/service.ts";
 import { walletsController } from "./modules/wallets/index.ts";
 import { WalletsService } from "./modules/wallets/service.ts";
 import { Authenticator } from "./platform/auth.ts";
+import { type Clock, systemClock } from "./platform/clock.ts";
 import type { Config } from "./platform/config.ts";
 import type { Database } from "./platform/db.ts";
 import { httpPlatform, MAX_BODY_BYTES } from "./platform/http.ts";
+import { Idempotency } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
-import { openapiDocument, openapiSource } from "./platform/openapi.ts";
+import { openapiDocument, openapiSource, renderOpenApi } from "./platform/openapi.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
 import type { Secrets } from "./platform/secrets.ts";
 
@@ -27,31 +33,39 @@ export interface AppDependencies {
   logger: Logger;
   db: Database;
   secrets: Secrets;
+  /** "Now" for limit windows, holds and the ledger; tests move it. */
+  clock?: Clock;
 }
 
-/** The services, wired once; controllers and the seed command both use them. */
-export async function createServices({ config, db, secrets }: AppDependencies) {
-  const wallets = new WalletsService(db, config);
+/** The services, wired once; controllers, background jobs and the seed command use them. */
+export async function createServices({ config, db, secrets, clock = systemClock }: AppDependencies) {
+  const wallets = new WalletsService(db, config, clock);
   return {
-    users: new UsersService(db, wallets),
+    users: new UsersService(db, wallets, clock),
     teams: new TeamsService(db, wallets),
     members: new MembersService(db),
     wallets,
-    cards: new CardsService(db, await CardVault.create(secrets.cardEncryptionKey)),
+    cards: new CardsService(db, await CardVault.create(secrets.cardEncryptionKey), clock),
+    ledger: new LedgerService(db, clock),
+    authorizations: new AuthorizationsService(db, clock, config),
+    idempotency: new Idempotency(db, clock),
   };
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
 /** The whole HTTP application: platform pipeline, every module's routes and the OpenAPI document. */
-export async function createApp(dependencies: AppDependencies) {
+export async function createApp(dependencies: AppDependencies, services?: Services) {
   const { config, logger, db, secrets } = dependencies;
   const metrics = createMetrics(db);
-  const services = await createServices(dependencies);
+  const { idempotency, ...modules } = services ?? (await createServices(dependencies));
+  let document = "";
   const app = new Elysia({
     // Strict schemas: unknown properties are refused, never silently dropped.
     normalize: false,
-    serve: { maxRequestBodySize: MAX_BODY_BYTES * 2 },
+    // A second server on a busy port must fail, not silently share it.
+    // Bun's own cap is a backstop only: the body reader refuses past 1 MiB with a problem body.
+    serve: { maxRequestBodySize: MAX_BODY_BYTES * 64, reusePort: false },
   })
     .use(
       httpPlatform({
@@ -62,13 +76,17 @@ export async function createApp(dependencies: AppDependencies) {
       }),
     )
     .use(openapiSource())
+    .use(openapiDocument(() => document))
     .use(operationsController(new OperationsService(db, metrics)))
-    .use(usersController(services.users))
-    .use(teamsController(services.teams))
-    .use(membersController(services.members))
-    .use(walletsController(services.wallets))
-    .use(cardsController(services.cards));
-  return app.use(openapiDocument(app));
+    .use(usersController(modules.users, idempotency))
+    .use(teamsController(modules.teams, idempotency))
+    .use(membersController(modules.members, idempotency))
+    .use(walletsController(modules.wallets, idempotency))
+    .use(cardsController(modules.cards, idempotency))
+    .use(ledgerController(modules.ledger, idempotency))
+    .use(authorizationsController(modules.authorizations, idempotency));
+  document = await renderOpenApi(app);
+  return app;
 }
 
 export type App = Awaited<ReturnType<typeof createApp>>;

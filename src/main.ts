@@ -1,6 +1,7 @@
-import { createApp } from "./app.ts";
+import { createApp, createServices } from "./app.ts";
 import { ConfigError, loadConfig } from "./platform/config.ts";
 import { openDatabase } from "./platform/db.ts";
+import { every } from "./platform/jobs.ts";
 import { createLogger } from "./platform/logger.ts";
 import { applyMigrations } from "./platform/migrate.ts";
 import { loadSecrets } from "./platform/secrets.ts";
@@ -20,7 +21,13 @@ const logger = createLogger(config);
 const db = await openDatabase(config, logger);
 await applyMigrations(db, logger);
 const secrets = await loadSecrets(config, logger);
-const app = await createApp({ config, logger, db, secrets });
+const dependencies = { config, logger, db, secrets };
+const services = await createServices(dependencies);
+const app = await createApp(dependencies, services);
+const stopJobs = [
+  every(30_000, "expire-holds", () => services.authorizations.expireHolds(), logger),
+  every(60 * 60_000, "purge-idempotency-keys", () => services.idempotency.purgeExpired(), logger),
+];
 app.listen({ hostname: config.HOST, port: config.PORT });
 logger.info(
   { url: `http://${config.HOST}:${app.server?.port}`, database: db.kind, docs: "/docs" },
@@ -32,6 +39,7 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "shutting down");
+  for (const stop of stopJobs) stop();
   await app.stop();
   await db.close();
   process.exit(0);

@@ -1,9 +1,9 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { isCurrency } from "./currency.ts";
+import { literalUnion } from "./literals.ts";
 
-const LogLevel = Type.Union(
-  ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((level) => Type.Literal(level)),
-);
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Every variable of contract §5. Values arrive as strings and are converted before validation. */
 const EnvSchema = Type.Object({
@@ -27,7 +27,7 @@ const EnvSchema = Type.Object({
   ),
   DEFAULT_CURRENCY: Type.String({ pattern: "^[A-Z]{3}$", default: "SGD" }),
   AUTH_HOLD_TTL: Type.Integer({ minimum: 1, maximum: 31 * 24 * 3600, default: 604800 }),
-  LOG_LEVEL: Type.Union(LogLevel.anyOf, {
+  LOG_LEVEL: literalUnion(LOG_LEVELS, {
     default: "info",
     description: "one of fatal, error, warn, info, debug, trace, silent",
   }),
@@ -59,7 +59,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = env[key]?.trim();
     if (value) raw[key] = value;
   }
-  const candidate = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  // A copy: Default and Convert work in place, and `raw` must stay as written for the messages.
+  const candidate = Value.Convert(EnvSchema, Value.Default(EnvSchema, { ...raw }));
   const problems = [...Value.Errors(EnvSchema, candidate)].map((error) => {
     const name = error.path.slice(1);
     const hint =
@@ -67,15 +68,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const got = SECRET_VARIABLES.has(name) ? "" : `; got ${JSON.stringify(raw[name])}`;
     return `${name}: ${error.message}${hint}${got}`;
   });
-  if (problems.length === 0 && Value.Check(EnvSchema, candidate)) {
-    // Generated secrets only make sense where there is a DATA_DIR of our own to keep them in.
-    if (candidate.DATABASE_URL !== undefined) {
-      if (candidate.ADMIN_API_KEY === undefined)
-        problems.push("ADMIN_API_KEY: required when DATABASE_URL is set");
-      if (candidate.CARD_ENCRYPTION_KEY === undefined)
-        problems.push("CARD_ENCRYPTION_KEY: required when DATABASE_URL is set");
+  // Value.Convert would truncate "3.5" to 3: an integer variable must be written as one.
+  for (const [name, schema] of Object.entries(EnvSchema.properties)) {
+    const value = raw[name];
+    if (schema.type === "integer" && value !== undefined && /^[+-]?\d+$/.test(value) === false) {
+      const already = problems.some((problem) => problem.startsWith(`${name}:`));
+      if (!already) problems.push(`${name}: Expected integer; got ${JSON.stringify(value)}`);
     }
-    if (problems.length === 0) return candidate;
   }
+  // Generated secrets only make sense where there is a DATA_DIR of our own to keep them in.
+  if (raw.DATABASE_URL !== undefined) {
+    if (raw.ADMIN_API_KEY === undefined) problems.push("ADMIN_API_KEY: required when DATABASE_URL is set");
+    if (raw.CARD_ENCRYPTION_KEY === undefined)
+      problems.push("CARD_ENCRYPTION_KEY: required when DATABASE_URL is set");
+  }
+  const currency = raw.DEFAULT_CURRENCY;
+  if (currency !== undefined && /^[A-Z]{3}$/.test(currency) && !isCurrency(currency)) {
+    problems.push(
+      `DEFAULT_CURRENCY: not an ISO 4217 currency a wallet can hold; got ${JSON.stringify(currency)}`,
+    );
+  }
+  if (problems.length === 0 && Value.Check(EnvSchema, candidate)) return candidate;
   throw new ConfigError(problems.length > 0 ? problems : ["configuration could not be validated"]);
 }

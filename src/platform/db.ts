@@ -1,9 +1,16 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import type { Config } from "./config.ts";
-import { databaseUnavailable, isDatabaseUnavailable, isRetryableTransactionError } from "./errors.ts";
+import {
+  badRequest,
+  databaseUnavailable,
+  isDatabaseUnavailable,
+  isRetryableTransactionError,
+  SqlState,
+} from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
 /** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
@@ -12,6 +19,7 @@ export interface Queryable {
 }
 
 const INT8_OID = 20;
+const DATE_OID = 1082;
 
 /**
  * bigint columns arrive as JavaScript numbers. Every amount this service stores is at most 10^15,
@@ -24,12 +32,22 @@ function parseInt8(text: string): number {
   return value;
 }
 
+/** A calendar date stays the "YYYY-MM-DD" it is; turning it into a Date would shift it by the host's zone. */
+const parseDate = (text: string) => text;
+
 const typeParsers: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID
-      ? parseInt8
-      : pg.types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === INT8_OID) return parseInt8;
+    if (oid === DATE_OID) return parseDate;
+    return pg.types.getTypeParser(oid, format as "text");
+  }) as pg.CustomTypesConfig["getTypeParser"],
 };
+
+/**
+ * The transaction the current async call chain runs in, if any. Queries and nested transactions
+ * join it, so an outer unit of work (an idempotent request) wraps every write a service makes.
+ */
+const ambientTransaction = new AsyncLocalStorage<pg.PoolClient>();
 
 export type DatabaseKind = "postgres" | "pglite";
 
@@ -42,7 +60,7 @@ export class Database implements Queryable {
 
   async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
     try {
-      return await this.pool.query<Row>(text, values);
+      return await (ambientTransaction.getStore() ?? this.pool).query<Row>(text, values);
     } catch (error) {
       throw translateUnavailable(error);
     }
@@ -50,9 +68,12 @@ export class Database implements Queryable {
 
   /**
    * Runs `work` in one READ COMMITTED transaction. A serialization failure or deadlock rolls back and
-   * runs it again (up to 3 attempts), so `work` must only touch the database.
+   * runs it again (up to 3 attempts), so `work` must only touch the database. Inside another
+   * transaction it joins that one, and the outermost transaction owns commit and retry.
    */
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const outer = ambientTransaction.getStore();
+    if (outer !== undefined) return work(outer);
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -63,7 +84,7 @@ export class Database implements Queryable {
       let broken = false;
       try {
         await client.query("BEGIN");
-        const result = await work(client);
+        const result = await ambientTransaction.run(client, () => work(client));
         await client.query("COMMIT");
         return result;
       } catch (error) {
@@ -95,8 +116,21 @@ export class Database implements Queryable {
   }
 }
 
+const UNSTORABLE_TEXT = new Set<unknown>([
+  SqlState.characterNotInRepertoire,
+  SqlState.untranslatableCharacter,
+]);
+
+/**
+ * Database failures that are not the service's fault: an unreachable database is 503, text
+ * PostgreSQL cannot store (a NUL character) is the client's 400.
+ */
 function translateUnavailable(error: unknown): unknown {
-  return isDatabaseUnavailable(error) ? databaseUnavailable() : error;
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
+  if (UNSTORABLE_TEXT.has((error as { code?: unknown } | null)?.code)) {
+    return badRequest("invalid_text", "Text may not contain NUL characters or bytes that are not UTF-8.");
+  }
+  return error;
 }
 
 /**

@@ -40,6 +40,9 @@ export const SqlState = {
   uniqueViolation: "23505",
   foreignKeyViolation: "23503",
   checkViolation: "23514",
+  invalidParameterValue: "22023",
+  characterNotInRepertoire: "22021",
+  untranslatableCharacter: "22P05",
   serializationFailure: "40001",
   deadlockDetected: "40P01",
   queryCanceled: "57014",
@@ -107,4 +110,17 @@ export const problemType = (code: string) => `urn:wallet-api:problem:${code}`;
 export function found<T>(value: T | undefined, orElse: () => Error): T {
   if (value === undefined) throw orElse();
   return value;
+}
+
+/** The RFC 9457 body of an ApiError, with the request id, as every error response carries it. */
+export function problemBody(apiError: ApiError, requestId: string) {
+  return {
+    type: problemType(apiError.code),
+    title: titleOf(apiError.code),
+    status: apiError.status,
+    detail: apiError.detail,
+    code: apiError.code,
+    requestId,
+    ...(apiError.errors ? { errors: apiError.errors } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Authenticator } from "./auth.ts";
-import { ApiError, type FieldError, problemType, titleOf } from "./errors.ts";
+import { ApiError, type FieldError, problemBody } from "./errors.ts";
+import { ReplayedResponse } from "./idempotency.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
@@ -8,6 +9,9 @@ import { beginRequest, contextOf } from "./request-context.ts";
 import { ERROR_CODE_KEYWORD } from "./schemas.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** No request of this API nests deeper than a few levels; validating pathological depth could exhaust the stack. */
+const MAX_JSON_DEPTH = 32;
 
 /** Routes a load balancer or scraper polls: never authenticated nor rate limited. */
 const OPERATIONAL_PATHS = new Set(["/health", "/ready", "/metrics"]);
@@ -28,6 +32,7 @@ interface HttpPlatformDeps {
 interface SchemaLike {
   [ERROR_CODE_KEYWORD]?: unknown;
   description?: unknown;
+  title?: unknown;
 }
 
 interface ValueErrorLike {
@@ -38,12 +43,15 @@ interface ValueErrorLike {
 
 /** Turns Elysia's validation error into field errors and, where the schema names one, a specific code. */
 function fromValidation(error: ValidationError): ApiError {
-  const location = error.type;
+  // A coerced query number out of range comes as a lone "property" error; its schema's title names it.
+  const location = error.type === "property" ? "query" : error.type;
   const seen = new Set<string>();
   const errors: FieldError[] = [];
   const codes = new Set<string>();
   for (const issue of error.all as ValueErrorLike[]) {
-    const pointer = issue.path.split("/").filter(Boolean).join(".");
+    const named =
+      issue.path === "" && typeof issue.schema.title === "string" ? `/${issue.schema.title}` : issue.path;
+    const pointer = named.split("/").filter(Boolean).join(".");
     const path = pointer ? `${location}.${pointer}` : location;
     const described = typeof issue.schema.description === "string" ? issue.schema.description : undefined;
     const message =
@@ -67,7 +75,9 @@ function toApiError(code: string | number, error: unknown): ApiError {
   if (error instanceof ValidationError) return fromValidation(error);
   switch (code) {
     case "PARSE":
-      return new ApiError(400, "malformed_json", "The request body must be a well-formed JSON object.");
+      // readJsonBody's own refusals (413) arrive wrapped in Elysia's parse error.
+      if (error instanceof Error && error.cause instanceof ApiError) return error.cause;
+      return new ApiError(400, "malformed_json", "The request body must be well-formed JSON in UTF-8.");
     case "NOT_FOUND":
       return new ApiError(404, "route_not_found", "No such route.");
     default:
@@ -75,17 +85,60 @@ function toApiError(code: string | number, error: unknown): ApiError {
   }
 }
 
-/** RFC 9457 problem body with the request id, as the contract's every error looks. */
-function problemBody(apiError: ApiError, requestId: string) {
-  return {
-    type: problemType(apiError.code),
-    title: titleOf(apiError.code),
-    status: apiError.status,
-    detail: apiError.detail,
-    code: apiError.code,
-    requestId,
-    ...(apiError.errors ? { errors: apiError.errors } : {}),
-  };
+const payloadTooLarge = () =>
+  new ApiError(413, "payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+
+/**
+ * Every request body is JSON, whatever its Content-Type says, and at most 1 MiB however it is sent
+ * (Content-Length or chunked). An empty body is an empty object: a POST with nothing to say needs none.
+ */
+async function readJsonBody(request: Request): Promise<unknown> {
+  const text = new TextDecoder("utf-8", { fatal: true }).decode(await readAtMost(request, MAX_BODY_BYTES));
+  if (text.trim() === "") return {};
+  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+    throw new ApiError(400, "malformed_json", `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  return JSON.parse(text);
+}
+
+/** The body's bytes, refusing with 413 as soon as it grows past `limit`, before it is all read. */
+async function readAtMost(request: Request, limit: number): Promise<Uint8Array> {
+  const reader = request.body?.getReader();
+  if (reader === undefined) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw payloadTooLarge();
+    }
+    chunks.push(chunk.value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (inString) {
+      if (char === "\\") i++;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === "{" || char === "[") deepest = Math.max(deepest, ++depth);
+    else if (char === "}" || char === "]") depth--;
+  }
+  return deepest;
 }
 
 /**
@@ -98,9 +151,7 @@ export function httpPlatform({ logger, metrics, authenticator, rateLimiter }: Ht
       const context = beginRequest(request);
       Object.assign(set.headers, SECURITY_HEADERS, { "x-request-id": context.id });
       const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > MAX_BODY_BYTES) {
-        throw new ApiError(413, "payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
-      }
+      if (length > MAX_BODY_BYTES) throw payloadTooLarge();
       const path = new URL(request.url).pathname;
       if (OPERATIONAL_PATHS.has(path)) return;
       let client = `ip:${server?.requestIP(request)?.address ?? "unknown"}`;
@@ -118,8 +169,18 @@ export function httpPlatform({ logger, metrics, authenticator, rateLimiter }: Ht
       }
       if (rateLimiter.enabled) Object.assign(set.headers, rateLimiter.take(client).headers);
     })
+    .onParse({ as: "global" }, ({ request }) => readJsonBody(request))
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const context = contextOf(request);
+      if (error instanceof ReplayedResponse) {
+        set.status = error.status;
+        Object.assign(set.headers, {
+          "x-request-id": context.id,
+          "idempotent-replayed": "true",
+          "content-type": error.status >= 400 ? "application/problem+json" : "application/json",
+        });
+        return error.body;
+      }
       const apiError = toApiError(code, error);
       if (apiError.status >= 500 && apiError.code === "internal_error") {
         logger.error({ err: error, requestId: context.id }, "unhandled error");

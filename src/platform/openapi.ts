@@ -80,6 +80,20 @@ function simplifySchema(schema: Json): Json {
 
 const PROBLEM_REF = "#/components/schemas/Problem";
 
+/**
+ * Elysia stamps `$id` and `additionalProperties: false` onto response models once it has validated a
+ * response with them; the document must read the same before and after, so neither is published.
+ */
+function withoutServingMarks(schema: Json): Json {
+  if (Array.isArray(schema)) return schema.map(withoutServingMarks);
+  if (!isObject(schema)) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key]) => key !== "$id" && key !== "additionalProperties")
+      .map(([key, value]) => [key, withoutServingMarks(value)]),
+  );
+}
+
 /** Keeps only the JSON media type, naming it problem+json where the body is a problem. */
 function finishResponses(responses: JsonObject, hasBody: boolean): JsonObject {
   const finished: JsonObject = {};
@@ -125,7 +139,14 @@ export function finishDocument(source: JsonObject): JsonObject {
     }
     paths[path] = operations;
   }
-  return simplifySchema({ ...source, openapi: "3.1.0", paths }) as JsonObject;
+  const components = isObject(source.components) ? source.components : {};
+  const schemas = isObject(components.schemas) ? components.schemas : {};
+  return simplifySchema({
+    ...source,
+    openapi: "3.1.0",
+    paths,
+    components: { ...components, schemas: withoutServingMarks(schemas) },
+  }) as JsonObject;
 }
 
 /** The finished document as served at /openapi.json and committed as openapi/openapi.json. */
@@ -135,15 +156,15 @@ export async function renderOpenApi(app: { handle(request: Request): Promise<Res
   return `${JSON.stringify(finishDocument(source), null, 2)}\n`;
 }
 
-/** Serves the finished document; it is rendered once, on first request, from the routes themselves. */
-export function openapiDocument(app: { handle(request: Request): Promise<Response> }) {
-  let rendered: Promise<string> | undefined;
+/**
+ * Serves the finished document. It is rendered once, before the first request (Elysia annotates the
+ * shared schema objects while it serves, which would otherwise leak into it); the route exists
+ * before rendering because Elysia fixes its routes at the first request it handles.
+ */
+export function openapiDocument(document: () => string) {
   return new Elysia({ name: "openapi-document" }).get(
     "/openapi.json",
-    async () => {
-      rendered ??= renderOpenApi(app);
-      return new Response(await rendered, { headers: { "content-type": "application/json; charset=utf-8" } });
-    },
+    () => new Response(document(), { headers: { "content-type": "application/json; charset=utf-8" } }),
     { detail: { hide: true } },
   );
 }

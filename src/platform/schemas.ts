@@ -4,6 +4,7 @@
  */
 import { type TSchema, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { literalUnion } from "./literals.ts";
 
 /** Custom schema keyword: the problem `code` used when this field fails validation. */
 export const ERROR_CODE_KEYWORD = "x-error-code";
@@ -11,7 +12,13 @@ export const ERROR_CODE_KEYWORD = "x-error-code";
 export const MAX_AMOUNT = 1_000_000_000_000;
 export const MAX_BALANCE = 1_000_000_000_000_000;
 
-export const Uuid = Type.String({ format: "uuid", [ERROR_CODE_KEYWORD]: "invalid_id", description: "UUID" });
+/** Hyphenated hex only: TypeBox's "uuid" format alone would also let "urn:uuid:…" through. */
+export const Uuid = Type.String({
+  format: "uuid",
+  pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+  [ERROR_CODE_KEYWORD]: "invalid_id",
+  description: "UUID",
+});
 export const Timestamp = Type.String({ format: "date-time", description: "RFC 3339, UTC" });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
@@ -47,6 +54,21 @@ export function errorResponses<Extra extends ErrorStatus>(...statuses: Extra[]) 
 
 export const IdParams = t.Object({ id: Uuid });
 
+/** Every POST takes an optional Idempotency-Key (contract §1); other headers pass untouched. */
+export const IdempotencyHeaders = t.Object(
+  {
+    "idempotency-key": t.Optional(
+      t.String({
+        minLength: 1,
+        maxLength: 255,
+        [ERROR_CODE_KEYWORD]: "invalid_idempotency_key",
+        description: "1-255 characters; a retry with the same key and body replays the first response",
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
 /** Query parameters of a list: paging, a whitelisted sort field and any resource filters. */
 export function listQuery<Sort extends string, Filters extends Record<string, TSchema>>(
   sortFields: readonly [Sort, ...Sort[]],
@@ -54,19 +76,25 @@ export function listQuery<Sort extends string, Filters extends Record<string, TS
 ) {
   return t.Object(
     {
+      // The titles name the parameter in errors: Elysia reports a coerced number out of range without a path.
       limit: t.Optional(
-        t.Integer({ minimum: 1, maximum: 100, default: 20, description: "1-100, default 20" }),
+        t.Integer({
+          title: "limit",
+          minimum: 1,
+          maximum: 100,
+          default: 20,
+          description: "1-100, default 20",
+        }),
       ),
-      skip: t.Optional(t.Integer({ minimum: 0, default: 0, description: "rows to skip, default 0" })),
+      skip: t.Optional(
+        t.Integer({ title: "skip", minimum: 0, default: 0, description: "rows to skip, default 0" }),
+      ),
       sortBy: t.Optional(
-        t.Union(
-          sortFields.map((field) => t.Literal(field)),
-          {
-            default: "createdAt",
-            [ERROR_CODE_KEYWORD]: "invalid_sort_by",
-            description: `one of ${sortFields.join(", ")}`,
-          },
-        ),
+        literalUnion(sortFields, {
+          default: "createdAt",
+          [ERROR_CODE_KEYWORD]: "invalid_sort_by",
+          description: `one of ${sortFields.join(", ")}`,
+        }),
       ),
       sort: t.Optional(
         t.String({

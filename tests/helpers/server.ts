@@ -54,7 +54,22 @@ export async function createScratchDatabase(
   };
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** A clock a test can set and move; the service reads "now" from it. */
+export class TestClock {
+  constructor(private current = new Date()) {}
+  readonly now = (): Date => new Date(this.current);
+  set(instant: string | Date): void {
+    this.current = new Date(instant);
+  }
+  advance(milliseconds: number): void {
+    this.current = new Date(this.current.getTime() + milliseconds);
+  }
+}
+
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { clock?: TestClock } = {},
+): Promise<TestServer> {
   const serverUrl = process.env.DATABASE_URL;
   const scratch = serverUrl ? await createScratchDatabase(serverUrl) : undefined;
   const config = loadConfig({
@@ -70,7 +85,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const db = await openDatabase(config, logger);
   await applyMigrations(db, logger);
   const secrets = await loadSecrets(config, logger);
-  const app = await createApp({ config, logger, db, secrets });
+  const app = await createApp({ config, logger, db, secrets, clock: options.clock?.now });
   app.listen({ hostname: "127.0.0.1", port: 0 });
   const baseUrl = `http://127.0.0.1:${app.server?.port}`;
   const api = createClient<paths>({ baseUrl, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });

@@ -1,19 +1,31 @@
 import { Elysia } from "elysia";
-import { describe, errorResponses, IdParams, sharedModels } from "../../platform/schemas.ts";
+import type { Idempotency } from "../../platform/idempotency.ts";
+import {
+  describe,
+  errorResponses,
+  IdempotencyHeaders,
+  IdParams,
+  sharedModels,
+} from "../../platform/schemas.ts";
 import { CreateCard, cardsModels, ListCardsQuery, UpdateCard } from "./model.ts";
 import type { CardsService } from "./service.ts";
 
 const tag = "cards";
 
-export const cardsController = (cards: CardsService) =>
+export const cardsController = (cards: CardsService, idempotency: Idempotency) =>
   new Elysia({ name: "cards" })
     .model({ ...sharedModels, ...cardsModels })
-    .post("/v1/cards", async ({ body, status }) => status(201, await cards.create(body)), {
-      parse: "json",
-      body: CreateCard,
-      response: { 201: "Card", ...errorResponses(404, 409, 422) },
-      ...describe(tag, "createCard", "Add a card to a wallet, with a given number or an issued one"),
-    })
+    .post(
+      "/v1/cards",
+      async ({ body, request, status }) =>
+        status(201, await idempotency.run(request, body, () => cards.create(body), 201)),
+      {
+        headers: IdempotencyHeaders,
+        body: CreateCard,
+        response: { 201: "Card", ...errorResponses(404, 409, 422) },
+        ...describe(tag, "createCard", "Add a card to a wallet, with a given number or an issued one"),
+      },
+    )
     .get("/v1/cards", ({ query }) => cards.list(query), {
       query: ListCardsQuery,
       response: { 200: "CardPage", ...errorResponses() },
@@ -30,7 +42,6 @@ export const cardsController = (cards: CardsService) =>
       ...describe(tag, "getCardSensitive", "Reveal a card's full number and CVV"),
     })
     .patch("/v1/cards/:id", ({ params, body }) => cards.update(params.id, body), {
-      parse: "json",
       params: IdParams,
       body: UpdateCard,
       response: { 200: "Card", ...errorResponses(404, 409, 422) },

@@ -105,7 +105,7 @@ export const UpdateCard = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
 );
 export type UpdateCard = Static<typeof UpdateCard>;
 

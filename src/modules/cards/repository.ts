@@ -2,6 +2,7 @@ import type { Queryable } from "../../platform/db.ts";
 import { conflict, isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { spentColumns } from "../wallets/repository.ts";
 import type { Card, CardSortField, CardStatus } from "./model.ts";
 
 export interface CardRow {
@@ -20,9 +21,19 @@ export interface CardRow {
   deleted_at: Date | null;
 }
 
+/** A card as clients see it: its row, plus its approved spend in the wallet's current local day and month. */
+export interface CardView extends CardRow {
+  spent_today: number;
+  spent_this_month: number;
+}
+
 /** Never the ciphertexts: they are read only by findSecrets. */
 const COLUMNS =
   "id, wallet_id, cardholder_id, brand, last4, expiry_month, expiry_year, status, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
+
+/** The columns of a CardView; `$nowParameter` is the instant "today" is measured at, in the wallet's zone. */
+const viewColumns = (nowParameter: number) =>
+  `${COLUMNS}, ${spentColumns("cards.id", "(SELECT w.timezone FROM wallets w WHERE w.id = cards.wallet_id)", nowParameter)}`;
 
 const SORT_COLUMNS: Record<CardSortField, string> = {
   createdAt: "created_at",
@@ -30,7 +41,7 @@ const SORT_COLUMNS: Record<CardSortField, string> = {
   status: "status",
 };
 
-export const toCard = (row: CardRow): Card => ({
+export const toCard = (row: CardView): Card => ({
   id: row.id,
   walletId: row.wallet_id,
   cardholderId: row.cardholder_id,
@@ -41,8 +52,8 @@ export const toCard = (row: CardRow): Card => ({
   status: row.status,
   dailyLimit: row.daily_limit,
   monthlyLimit: row.monthly_limit,
-  spentToday: 0,
-  spentThisMonth: 0,
+  spentToday: row.spent_today,
+  spentThisMonth: row.spent_this_month,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -67,6 +78,13 @@ export interface NewCard extends SealedNumber {
   monthlyLimit: number;
 }
 
+export interface CardSecrets {
+  number_ciphertext: Uint8Array;
+  cvv_ciphertext: Uint8Array;
+  expiry_month: number;
+  expiry_year: number;
+}
+
 export interface CardChanges {
   sealedNumber?: SealedNumber;
   cvvCiphertext?: Uint8Array;
@@ -85,16 +103,17 @@ function rethrowNumberTaken(error: unknown): never {
   throw error;
 }
 
+/** Soft-deletes the live cards matching `where` (whose parameter is $1; $2 is "now"). */
 const softDeleted = (where: string) =>
-  `UPDATE cards SET deleted_at = now(), updated_at = now() WHERE ${where} AND deleted_at IS NULL RETURNING ${COLUMNS}`;
+  `UPDATE cards SET deleted_at = now(), updated_at = now() WHERE ${where} AND deleted_at IS NULL RETURNING ${viewColumns(2)}`;
 
 export const cardsRepository = {
-  async insert(db: Queryable, card: NewCard): Promise<CardRow> {
+  async insert(db: Queryable, card: NewCard, now: Date): Promise<CardView> {
     const result = await db
-      .query<CardRow>(
+      .query<CardView>(
         `INSERT INTO cards (id, wallet_id, cardholder_id, brand, last4, number_fingerprint, number_ciphertext,
            cvv_ciphertext, expiry_month, expiry_year, daily_limit, monthly_limit)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${viewColumns(13)}`,
         [
           card.id,
           card.walletId,
@@ -108,6 +127,7 @@ export const cardsRepository = {
           card.expiryYear,
           card.dailyLimit,
           card.monthlyLimit,
+          now,
         ],
       )
       .catch(rethrowNumberTaken);
@@ -123,19 +143,17 @@ export const cardsRepository = {
     return result.rows[0];
   },
 
-  async findSecrets(
-    db: Queryable,
-    id: string,
-  ): Promise<
-    | { number_ciphertext: Uint8Array; cvv_ciphertext: Uint8Array; expiry_month: number; expiry_year: number }
-    | undefined
-  > {
-    const result = await db.query<{
-      number_ciphertext: Uint8Array;
-      cvv_ciphertext: Uint8Array;
-      expiry_month: number;
-      expiry_year: number;
-    }>(
+  /** The live card as clients see it at `now`. */
+  async findView(db: Queryable, id: string, now: Date): Promise<CardView | undefined> {
+    const result = await db.query<CardView>(
+      `SELECT ${viewColumns(2)} FROM cards WHERE id = $1 AND deleted_at IS NULL`,
+      [id, now],
+    );
+    return result.rows[0];
+  },
+
+  async findSecrets(db: Queryable, id: string): Promise<CardSecrets | undefined> {
+    const result = await db.query<CardSecrets>(
       "SELECT number_ciphertext, cvv_ciphertext, expiry_month, expiry_year FROM cards WHERE id = $1 AND deleted_at IS NULL",
       [id],
     );
@@ -146,7 +164,8 @@ export const cardsRepository = {
     db: Queryable,
     filter: { walletId?: string; cardholderId?: string; status?: string },
     options: ListOptions<CardSortField>,
-  ): Promise<CardRow[]> {
+    now: Date,
+  ): Promise<CardView[]> {
     const conditions = ["deleted_at IS NULL"];
     const values: unknown[] = [];
     for (const [column, value] of [
@@ -158,15 +177,16 @@ export const cardsRepository = {
       values.push(value);
       conditions.push(`${column} = $${values.length}`);
     }
-    const result = await db.query<CardRow>(
-      `SELECT ${COLUMNS} FROM cards WHERE ${conditions.join(" AND ")}
+    values.push(now);
+    const result = await db.query<CardView>(
+      `SELECT ${viewColumns(values.length)} FROM cards WHERE ${conditions.join(" AND ")}
        ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
       [...values, ...pageValues(options)],
     );
     return result.rows;
   },
 
-  async update(db: Queryable, id: string, changes: CardChanges): Promise<CardRow> {
+  async update(db: Queryable, id: string, changes: CardChanges, now: Date): Promise<CardView> {
     const sealed = changes.sealedNumber;
     const set = setClause(
       {
@@ -195,28 +215,32 @@ export const cardsRepository = {
         status: "status",
         cardholderId: "cardholder_id",
       },
-      2,
+      3,
     );
     const result = await db
-      .query<CardRow>(`UPDATE cards SET ${set.sql} WHERE id = $1 RETURNING ${COLUMNS}`, [id, ...set.values])
+      .query<CardView>(`UPDATE cards SET ${set.sql} WHERE id = $1 RETURNING ${viewColumns(2)}`, [
+        id,
+        now,
+        ...set.values,
+      ])
       .catch(rethrowNumberTaken);
     return onlyRow(result);
   },
 
-  async softDelete(db: Queryable, id: string): Promise<CardRow | undefined> {
-    const result = await db.query<CardRow>(softDeleted("id = $1"), [id]);
+  async softDelete(db: Queryable, id: string, now: Date): Promise<CardView | undefined> {
+    const result = await db.query<CardView>(softDeleted("id = $1"), [id, now]);
     return result.rows[0];
   },
 
-  async softDeleteOfWallets(db: Queryable, walletIds: string[]): Promise<CardRow[]> {
+  async softDeleteOfWallets(db: Queryable, walletIds: string[], now: Date): Promise<CardView[]> {
     if (walletIds.length === 0) return [];
-    const result = await db.query<CardRow>(softDeleted("wallet_id = ANY($1::uuid[])"), [walletIds]);
+    const result = await db.query<CardView>(softDeleted("wallet_id = ANY($1::uuid[])"), [walletIds, now]);
     return result.rows;
   },
 
   /** The cards a user holds (on any wallet): a deleted user holds no card. */
-  async softDeleteHeldBy(db: Queryable, userId: string): Promise<CardRow[]> {
-    const result = await db.query<CardRow>(softDeleted("cardholder_id = $1"), [userId]);
+  async softDeleteHeldBy(db: Queryable, userId: string, now: Date): Promise<CardView[]> {
+    const result = await db.query<CardView>(softDeleted("cardholder_id = $1"), [userId, now]);
     return result.rows;
   },
 };

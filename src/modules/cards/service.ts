@@ -1,9 +1,10 @@
+import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { membersRepository } from "../members/repository.ts";
 import { usersRepository } from "../users/repository.ts";
-import { DEFAULT_LIMITS, resolveLimits } from "../wallets/limits.ts";
+import { initialLimits, resolveLimits } from "../wallets/limits.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
 import { walletNotFound } from "../wallets/service.ts";
 import { brandOf, isExpired, issueCard, luhnValid } from "./card-number.ts";
@@ -73,11 +74,12 @@ export class CardsService {
   constructor(
     private readonly db: Database,
     private readonly vault: CardVault,
+    private readonly clock: Clock,
   ) {}
 
   /** Issues a card on a wallet; with no number given, the service makes one (retrying a rare collision). */
   async create(input: CreateCard): Promise<Card> {
-    const limits = resolveLimits(DEFAULT_LIMITS, input);
+    const limits = initialLimits(input);
     const given = givenDetails(input);
     for (let attempt = 1; ; attempt++) {
       const details = given ?? issueCard();
@@ -88,16 +90,20 @@ export class CardsService {
           );
           if (input.cardholderId !== undefined) await this.checkCardholder(tx, wallet, input.cardholderId);
           const id = Bun.randomUUIDv7();
-          const row = await cardsRepository.insert(tx, {
-            id,
-            walletId: wallet.id,
-            cardholderId: input.cardholderId ?? null,
-            ...(await this.sealNumber(details.number, id)),
-            cvvCiphertext: await this.vault.seal(details.cvv, id),
-            expiryMonth: details.expiryMonth,
-            expiryYear: details.expiryYear,
-            ...limits,
-          });
+          const row = await cardsRepository.insert(
+            tx,
+            {
+              id,
+              walletId: wallet.id,
+              cardholderId: input.cardholderId ?? null,
+              ...(await this.sealNumber(details.number, id)),
+              cvvCiphertext: await this.vault.seal(details.cvv, id),
+              expiryMonth: details.expiryMonth,
+              expiryYear: details.expiryYear,
+              ...limits,
+            },
+            this.clock(),
+          );
           return toCard(row);
         });
       } catch (error) {
@@ -111,12 +117,12 @@ export class CardsService {
   }
 
   async get(id: string): Promise<Card> {
-    return toCard(found(await cardsRepository.find(this.db, id), () => cardNotFound(id)));
+    return toCard(found(await cardsRepository.findView(this.db, id, this.clock()), () => cardNotFound(id)));
   }
 
   async list(query: ListCardsQuery): Promise<Page<Card>> {
     const options = listOptions(query, "createdAt");
-    return toPage(await cardsRepository.list(this.db, query, options), options, toCard);
+    return toPage(await cardsRepository.list(this.db, query, options, this.clock()), options, toCard);
   }
 
   /** The full number and CVV, decrypted: only this route ever shows them. */
@@ -148,26 +154,31 @@ export class CardsService {
         );
         await this.checkCardholder(tx, wallet, changes.cardholderId);
       }
-      const row = await cardsRepository.update(tx, id, {
-        ...(await this.detailChanges(card, changes)),
-        ...limits,
-        status: changes.status,
-        cardholderId: changes.cardholderId,
-      });
+      const row = await cardsRepository.update(
+        tx,
+        id,
+        {
+          ...(await this.detailChanges(card, changes)),
+          ...limits,
+          status: changes.status,
+          cardholderId: changes.cardholderId,
+        },
+        this.clock(),
+      );
       return toCard(row);
     });
   }
 
   delete(id: string): Promise<Card> {
     return this.db.transaction(async (tx) =>
-      toCard(found(await cardsRepository.softDelete(tx, id), () => cardNotFound(id))),
+      toCard(found(await cardsRepository.softDelete(tx, id, this.clock()), () => cardNotFound(id))),
     );
   }
 
   deleteAllOfWallet(walletId: string): Promise<{ data: Card[] }> {
     return this.db.transaction(async (tx) => {
       if (!(await walletsRepository.find(tx, walletId, "FOR SHARE"))) throw walletNotFound(walletId);
-      const rows = await cardsRepository.softDeleteOfWallets(tx, [walletId]);
+      const rows = await cardsRepository.softDeleteOfWallets(tx, [walletId], this.clock());
       return { data: rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard) };
     });
   }

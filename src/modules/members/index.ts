@@ -1,5 +1,12 @@
 import { Elysia } from "elysia";
-import { describe, errorResponses, IdParams, sharedModels } from "../../platform/schemas.ts";
+import type { Idempotency } from "../../platform/idempotency.ts";
+import {
+  describe,
+  errorResponses,
+  IdempotencyHeaders,
+  IdParams,
+  sharedModels,
+} from "../../platform/schemas.ts";
 import { teamsModels } from "../teams/model.ts";
 import {
   AddMember,
@@ -13,14 +20,15 @@ import type { MembersService } from "./service.ts";
 
 const tag = "members";
 
-export const membersController = (members: MembersService) =>
+export const membersController = (members: MembersService, idempotency: Idempotency) =>
   new Elysia({ name: "members" })
     .model({ ...sharedModels, ...teamsModels, ...membersModels })
     .post(
       "/v1/teams/:id/members",
-      async ({ params, body, status }) => status(201, await members.add(params.id, body)),
+      async ({ params, body, request, status }) =>
+        status(201, await idempotency.run(request, body, () => members.add(params.id, body), 201)),
       {
-        parse: "json",
+        headers: IdempotencyHeaders,
         params: IdParams,
         body: AddMember,
         response: { 201: "Membership", ...errorResponses(404, 409) },
@@ -37,7 +45,6 @@ export const membersController = (members: MembersService) =>
       "/v1/teams/:id/members/:userId",
       ({ params, body }) => members.changeRole(params.id, params.userId, body.role),
       {
-        parse: "json",
         params: MemberParams,
         body: UpdateMember,
         response: { 200: "Membership", ...errorResponses(404) },

@@ -1,19 +1,31 @@
 import { Elysia } from "elysia";
-import { describe, errorResponses, IdParams, sharedModels } from "../../platform/schemas.ts";
+import type { Idempotency } from "../../platform/idempotency.ts";
+import {
+  describe,
+  errorResponses,
+  IdempotencyHeaders,
+  IdParams,
+  sharedModels,
+} from "../../platform/schemas.ts";
 import { CreateTeam, ListTeamsQuery, teamsModels, UpdateTeam } from "./model.ts";
 import type { TeamsService } from "./service.ts";
 
 const tag = "teams";
 
-export const teamsController = (teams: TeamsService) =>
+export const teamsController = (teams: TeamsService, idempotency: Idempotency) =>
   new Elysia({ name: "teams", prefix: "/v1/teams" })
     .model({ ...sharedModels, ...teamsModels })
-    .post("", async ({ body, status }) => status(201, await teams.create(body)), {
-      parse: "json",
-      body: CreateTeam,
-      response: { 201: "Team", ...errorResponses() },
-      ...describe(tag, "createTeam", "Create a team"),
-    })
+    .post(
+      "",
+      async ({ body, request, status }) =>
+        status(201, await idempotency.run(request, body, () => teams.create(body), 201)),
+      {
+        headers: IdempotencyHeaders,
+        body: CreateTeam,
+        response: { 201: "Team", ...errorResponses() },
+        ...describe(tag, "createTeam", "Create a team"),
+      },
+    )
     .get("", ({ query }) => teams.list(query), {
       query: ListTeamsQuery,
       response: { 200: "TeamPage", ...errorResponses() },
@@ -25,7 +37,6 @@ export const teamsController = (teams: TeamsService) =>
       ...describe(tag, "getTeam", "Get a team"),
     })
     .patch("/:id", ({ params, body }) => teams.update(params.id, body), {
-      parse: "json",
       params: IdParams,
       body: UpdateTeam,
       response: { 200: "Team", ...errorResponses(404) },

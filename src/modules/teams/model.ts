@@ -20,7 +20,10 @@ export type Team = Static<typeof Team>;
 export const CreateTeam = Type.Object({ name: TeamName }, { additionalProperties: false });
 export type CreateTeam = Static<typeof CreateTeam>;
 
-export const UpdateTeam = Type.Object({ name: Type.Optional(TeamName) }, { additionalProperties: false });
+export const UpdateTeam = Type.Object(
+  { name: Type.Optional(TeamName) },
+  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+);
 export type UpdateTeam = Static<typeof UpdateTeam>;
 
 export const TEAM_SORT_FIELDS = ["createdAt", "updatedAt", "name"] as const;

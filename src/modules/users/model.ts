@@ -11,7 +11,7 @@ import {
 
 /** Surrounding white space is allowed here and trimmed by the service. */
 export const Email = Type.String({
-  maxLength: 320,
+  maxLength: 254,
   pattern: "^\\s*[^\\s@]+@[^\\s@]+\\.[^\\s@]+\\s*$",
   [ERROR_CODE_KEYWORD]: "invalid_email",
   description: "an e-mail address",
@@ -39,7 +39,7 @@ export type CreateUser = Static<typeof CreateUser>;
 
 export const UpdateUser = Type.Object(
   { email: Type.Optional(Email), name: Type.Optional(PersonName) },
-  { additionalProperties: false },
+  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
 );
 export type UpdateUser = Static<typeof UpdateUser>;
 
@@ -47,7 +47,7 @@ export const USER_SORT_FIELDS = ["createdAt", "updatedAt", "email", "name"] as c
 export type UserSortField = (typeof USER_SORT_FIELDS)[number];
 
 export const ListUsersQuery = listQuery(USER_SORT_FIELDS, {
-  email: t.Optional(t.String({ maxLength: 320, description: "exact e-mail, any case" })),
+  email: t.Optional(t.String({ maxLength: 254, description: "exact e-mail, any case" })),
 });
 export type ListUsersQuery = Static<typeof ListUsersQuery>;
 

@@ -1,3 +1,4 @@
+import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found, notFound } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
@@ -13,6 +14,7 @@ export class UsersService {
   constructor(
     private readonly db: Database,
     private readonly wallets: WalletsService,
+    private readonly clock: Clock,
   ) {}
 
   create(input: CreateUser): Promise<User> {
@@ -50,7 +52,7 @@ export class UsersService {
     return this.db.transaction(async (tx) => {
       if (!(await usersRepository.find(tx, id, "FOR UPDATE"))) throw userNotFound(id);
       await this.wallets.deleteOwnedBy(tx, { userId: id });
-      await cardsRepository.softDeleteHeldBy(tx, id);
+      await cardsRepository.softDeleteHeldBy(tx, id, this.clock());
       await membersRepository.softDeleteAll(tx, { userId: id });
       return usersRepository.softDelete(tx, id);
     });

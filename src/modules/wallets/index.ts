@@ -1,19 +1,31 @@
 import { Elysia } from "elysia";
-import { describe, errorResponses, IdParams, sharedModels } from "../../platform/schemas.ts";
+import type { Idempotency } from "../../platform/idempotency.ts";
+import {
+  describe,
+  errorResponses,
+  IdempotencyHeaders,
+  IdParams,
+  sharedModels,
+} from "../../platform/schemas.ts";
 import { CreateWallet, ListWalletsQuery, UpdateWallet, walletsModels } from "./model.ts";
 import type { WalletsService } from "./service.ts";
 
 const tag = "wallets";
 
-export const walletsController = (wallets: WalletsService) =>
+export const walletsController = (wallets: WalletsService, idempotency: Idempotency) =>
   new Elysia({ name: "wallets" })
     .model({ ...sharedModels, ...walletsModels })
-    .post("/v1/wallets", async ({ body, status }) => status(201, await wallets.create(body)), {
-      parse: "json",
-      body: CreateWallet,
-      response: { 201: "Wallet", ...errorResponses(404) },
-      ...describe(tag, "createWallet", "Create a wallet for a user or a team"),
-    })
+    .post(
+      "/v1/wallets",
+      async ({ body, request, status }) =>
+        status(201, await idempotency.run(request, body, () => wallets.create(body), 201)),
+      {
+        headers: IdempotencyHeaders,
+        body: CreateWallet,
+        response: { 201: "Wallet", ...errorResponses(404) },
+        ...describe(tag, "createWallet", "Create a wallet for a user or a team"),
+      },
+    )
     .get("/v1/wallets", ({ query }) => wallets.list(query), {
       query: ListWalletsQuery,
       response: { 200: "WalletPage", ...errorResponses() },
@@ -25,7 +37,6 @@ export const walletsController = (wallets: WalletsService) =>
       ...describe(tag, "getWallet", "Get a wallet with its balances and spend"),
     })
     .patch("/v1/wallets/:id", ({ params, body }) => wallets.update(params.id, body), {
-      parse: "json",
       params: IdParams,
       body: UpdateWallet,
       response: { 200: "Wallet", ...errorResponses(404) },

@@ -33,4 +33,16 @@ export function resolveLimits(current: Limits, changes: Partial<Limits>): Limits
   return limits;
 }
 
-export const DEFAULT_LIMITS: Limits = { dailyLimit: DEFAULT_LIMIT, monthlyLimit: DEFAULT_LIMIT };
+/**
+ * The limits of a new wallet or card. A limit not given defaults to 500000, but never so as to
+ * contradict the one that was given: a monthly limit of 20000 alone gives a daily limit of 20000.
+ */
+export function initialLimits(given: Partial<Limits>): Limits {
+  return resolveLimits(
+    {
+      dailyLimit: Math.min(DEFAULT_LIMIT, given.monthlyLimit ?? DEFAULT_LIMIT),
+      monthlyLimit: Math.max(DEFAULT_LIMIT, given.dailyLimit ?? DEFAULT_LIMIT),
+    },
+    given,
+  );
+}

@@ -86,7 +86,7 @@ export const UpdateWallet = Type.Object(
     userId: ImmutableOwner("userId"),
     teamId: ImmutableOwner("teamId"),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
 );
 export type UpdateWallet = Static<typeof UpdateWallet>;
 

@@ -12,6 +12,7 @@ export interface WalletRow {
   timezone: string;
   status: Wallet["status"];
   balance: number;
+  held: number;
   daily_limit: number;
   monthly_limit: number;
   created_at: Date;
@@ -19,8 +20,29 @@ export interface WalletRow {
   deleted_at: Date | null;
 }
 
+/** A wallet as clients see it: its row, plus its approved card spend in the current local day and month. */
+export interface WalletView extends WalletRow {
+  spent_today: number;
+  spent_this_month: number;
+}
+
 const COLUMNS =
-  "id, name, user_id, team_id, currency, timezone, status, balance, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
+  "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
+
+/**
+ * Spend of `scopeId` in the local day and month that contain the instant `$nowParameter` in `timezone`.
+ * Both are SQL expressions of the surrounding query; the windows are kept by card authorizations.
+ */
+export function spentColumns(scopeId: string, timezone: string, nowParameter: number): string {
+  const local = `($${nowParameter}::timestamptz AT TIME ZONE ${timezone})`;
+  const window = (period: string, startsOn: string) =>
+    `COALESCE((SELECT s.spent FROM spend_windows s WHERE s.scope_id = ${scopeId} AND s.period = '${period}' AND s.starts_on = ${startsOn}), 0)`;
+  return `${window("day", `${local}::date`)} AS spent_today, ${window("month", `date_trunc('month', ${local})::date`)} AS spent_this_month`;
+}
+
+/** The columns of a WalletView; `$nowParameter` is the instant "today" is measured at. */
+const viewColumns = (nowParameter: number) =>
+  `${COLUMNS}, ${spentColumns("wallets.id", "wallets.timezone", nowParameter)}`;
 
 const SORT_COLUMNS: Record<WalletSortField, string> = {
   createdAt: "created_at",
@@ -29,7 +51,7 @@ const SORT_COLUMNS: Record<WalletSortField, string> = {
   balance: "balance",
 };
 
-export const toWallet = (row: WalletRow): Wallet => ({
+export const toWallet = (row: WalletView): Wallet => ({
   id: row.id,
   name: row.name,
   ownerType: row.user_id === null ? "team" : "user",
@@ -39,11 +61,11 @@ export const toWallet = (row: WalletRow): Wallet => ({
   timezone: row.timezone,
   status: row.status,
   balance: row.balance,
-  availableBalance: row.balance,
+  availableBalance: row.balance - row.held,
   dailyLimit: row.daily_limit,
   monthlyLimit: row.monthly_limit,
-  spentToday: 0,
-  spentThisMonth: 0,
+  spentToday: row.spent_today,
+  spentThisMonth: row.spent_this_month,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -69,10 +91,10 @@ export interface WalletChanges {
 }
 
 export const walletsRepository = {
-  async insert(db: Queryable, wallet: NewWallet): Promise<WalletRow> {
-    const result = await db.query<WalletRow>(
+  async insert(db: Queryable, wallet: NewWallet, now: Date): Promise<WalletView> {
+    const result = await db.query<WalletView>(
       `INSERT INTO wallets (id, name, user_id, team_id, currency, timezone, daily_limit, monthly_limit)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${viewColumns(9)}`,
       [
         wallet.id,
         wallet.name,
@@ -82,9 +104,19 @@ export const walletsRepository = {
         wallet.timezone,
         wallet.dailyLimit,
         wallet.monthlyLimit,
+        now,
       ],
     );
     return onlyRow(result);
+  },
+
+  /** The live wallet as clients see it at `now`. */
+  async findView(db: Queryable, id: string, now: Date): Promise<WalletView | undefined> {
+    const result = await db.query<WalletView>(
+      `SELECT ${viewColumns(2)} FROM wallets WHERE id = $1 AND deleted_at IS NULL`,
+      [id, now],
+    );
+    return result.rows[0];
   },
 
   /** The live wallet, optionally row-locked for the rest of the transaction. */
@@ -104,7 +136,8 @@ export const walletsRepository = {
     db: Queryable,
     filter: { userId?: string; teamId?: string; status?: string },
     options: ListOptions<WalletSortField>,
-  ): Promise<WalletRow[]> {
+    now: Date,
+  ): Promise<WalletView[]> {
     const conditions = ["deleted_at IS NULL"];
     const values: unknown[] = [];
     for (const [column, value] of [
@@ -116,23 +149,24 @@ export const walletsRepository = {
       values.push(value);
       conditions.push(`${column} = $${values.length}`);
     }
-    const result = await db.query<WalletRow>(
-      `SELECT ${COLUMNS} FROM wallets WHERE ${conditions.join(" AND ")}
+    values.push(now);
+    const result = await db.query<WalletView>(
+      `SELECT ${viewColumns(values.length)} FROM wallets WHERE ${conditions.join(" AND ")}
        ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
       [...values, ...pageValues(options)],
     );
     return result.rows;
   },
 
-  async update(db: Queryable, id: string, changes: WalletChanges): Promise<WalletRow> {
+  async update(db: Queryable, id: string, changes: WalletChanges, now: Date): Promise<WalletView> {
     const set = setClause(
       changes,
       { name: "name", status: "status", dailyLimit: "daily_limit", monthlyLimit: "monthly_limit" },
-      2,
+      3,
     );
-    const result = await db.query<WalletRow>(
-      `UPDATE wallets SET ${set.sql} WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, ...set.values],
+    const result = await db.query<WalletView>(
+      `UPDATE wallets SET ${set.sql} WHERE id = $1 RETURNING ${viewColumns(2)}`,
+      [id, now, ...set.values],
     );
     return onlyRow(result);
   },
@@ -147,11 +181,11 @@ export const walletsRepository = {
     return result.rows;
   },
 
-  async softDeleteMany(db: Queryable, ids: string[]): Promise<WalletRow[]> {
+  async softDeleteMany(db: Queryable, ids: string[], now: Date): Promise<WalletView[]> {
     if (ids.length === 0) return [];
-    const result = await db.query<WalletRow>(
-      `UPDATE wallets SET deleted_at = now(), updated_at = now() WHERE id = ANY($1::uuid[]) RETURNING ${COLUMNS}`,
-      [ids],
+    const result = await db.query<WalletView>(
+      `UPDATE wallets SET deleted_at = now(), updated_at = now() WHERE id = ANY($1::uuid[]) RETURNING ${viewColumns(2)}`,
+      [ids, now],
     );
     return result.rows;
   },

@@ -1,31 +1,45 @@
+import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
+import { isCurrency } from "../../platform/currency.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
-import { badRequest, conflict, found, notFound } from "../../platform/errors.ts";
+import { badRequest, conflict, found, notFound, SqlState } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { teamsRepository } from "../teams/repository.ts";
 import { usersRepository } from "../users/repository.ts";
-import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
+import { initialLimits, resolveLimits } from "./limits.ts";
 import type { CreateWallet, ListWalletsQuery, UpdateWallet, Wallet } from "./model.ts";
 import { toWallet, type WalletOwner, type WalletRow, walletsRepository } from "./repository.ts";
 
 export const walletNotFound = (id: string) => notFound("wallet", id);
 
-const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
-
 function checkCurrency(currency: string): string {
-  if (!KNOWN_CURRENCIES.has(currency))
-    throw badRequest("invalid_currency", `${currency} is not an ISO 4217 currency.`);
+  if (!isCurrency(currency)) throw badRequest("invalid_currency", `${currency} is not an ISO 4217 currency.`);
   return currency;
 }
 
-/** The canonical IANA name of a time zone ("asia/singapore" → "Asia/Singapore"), or 400. */
-export function canonicalTimezone(timezone: string): string {
+const IANA_ZONES = new Set(Intl.supportedValuesOf("timeZone"));
+
+const invalidTimezone = (timezone: string) =>
+  badRequest("invalid_timezone", `${timezone} is not an IANA time zone.`);
+
+/**
+ * The canonical IANA name of a time zone ("asia/singapore" → "Asia/Singapore"), which the database
+ * must know too: limit windows are computed there.
+ */
+async function canonicalTimezone(db: Queryable, timezone: string): Promise<string> {
+  let canonical: string;
   try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: timezone }).resolvedOptions().timeZone;
+    canonical = new Intl.DateTimeFormat("en-US", { timeZone: timezone }).resolvedOptions().timeZone;
   } catch {
-    throw badRequest("invalid_timezone", `${timezone} is not an IANA time zone.`);
+    throw invalidTimezone(timezone);
   }
+  // Intl also takes UTC offsets such as "+05:00"; a wallet's zone must be a named IANA zone.
+  if (canonical !== "UTC" && !IANA_ZONES.has(canonical)) throw invalidTimezone(timezone);
+  await db.query("SELECT now() AT TIME ZONE $1", [canonical]).catch((error: { code?: unknown }) => {
+    throw error.code === SqlState.invalidParameterValue ? invalidTimezone(timezone) : error;
+  });
+  return canonical;
 }
 
 function ownerOf(input: { userId?: string; teamId?: string }): WalletOwner {
@@ -38,41 +52,51 @@ function ownerOf(input: { userId?: string; teamId?: string }): WalletOwner {
 }
 
 const walletNotEmpty = (wallet: WalletRow) =>
-  conflict("wallet_not_empty", `Wallet ${wallet.id} still holds money; withdraw or transfer it first.`);
+  conflict(
+    "wallet_not_empty",
+    `Wallet ${wallet.id} still holds money or pending card holds; settle and withdraw or transfer it first.`,
+  );
 
 export class WalletsService {
   constructor(
     private readonly db: Database,
     private readonly config: Pick<Config, "DEFAULT_CURRENCY">,
+    private readonly clock: Clock,
   ) {}
 
   /** Creates a wallet; the owner is share-locked so it cannot be deleted while the wallet goes in. */
-  create(input: CreateWallet): Promise<Wallet> {
+  async create(input: CreateWallet): Promise<Wallet> {
     const owner = ownerOf(input);
-    const limits = resolveLimits(DEFAULT_LIMITS, input);
+    const limits = initialLimits(input);
     const currency = checkCurrency(input.currency ?? this.config.DEFAULT_CURRENCY);
-    const timezone = canonicalTimezone(input.timezone ?? "UTC");
+    const timezone = await canonicalTimezone(this.db, input.timezone ?? "UTC");
     return this.db.transaction(async (tx) => {
       await this.requireOwner(tx, owner, "FOR SHARE");
-      const row = await walletsRepository.insert(tx, {
-        id: Bun.randomUUIDv7(),
-        name: input.name?.trim() ?? "Main wallet",
-        owner,
-        currency,
-        timezone,
-        ...limits,
-      });
+      const row = await walletsRepository.insert(
+        tx,
+        {
+          id: Bun.randomUUIDv7(),
+          name: input.name?.trim() ?? "Main wallet",
+          owner,
+          currency,
+          timezone,
+          ...limits,
+        },
+        this.clock(),
+      );
       return toWallet(row);
     });
   }
 
   async get(id: string): Promise<Wallet> {
-    return toWallet(found(await walletsRepository.find(this.db, id), () => walletNotFound(id)));
+    return toWallet(
+      found(await walletsRepository.findView(this.db, id, this.clock()), () => walletNotFound(id)),
+    );
   }
 
   async list(query: ListWalletsQuery): Promise<Page<Wallet>> {
     const options = listOptions(query, "createdAt");
-    const rows = await walletsRepository.list(this.db, query, options);
+    const rows = await walletsRepository.list(this.db, query, options, this.clock());
     return toPage(rows, options, toWallet);
   }
 
@@ -88,11 +112,12 @@ export class WalletsService {
         { dailyLimit: current.daily_limit, monthlyLimit: current.monthly_limit },
         changes,
       );
-      const row = await walletsRepository.update(tx, id, {
-        name: changes.name?.trim(),
-        status: changes.status,
-        ...limits,
-      });
+      const row = await walletsRepository.update(
+        tx,
+        id,
+        { name: changes.name?.trim(), status: changes.status, ...limits },
+        this.clock(),
+      );
       return toWallet(row);
     });
   }
@@ -121,11 +146,11 @@ export class WalletsService {
   }
 
   private async deleteLocked(tx: Queryable, wallets: WalletRow[]): Promise<Wallet[]> {
-    const nonEmpty = wallets.find((wallet) => wallet.balance !== 0);
+    const nonEmpty = wallets.find((wallet) => wallet.balance !== 0 || wallet.held !== 0);
     if (nonEmpty) throw walletNotEmpty(nonEmpty);
     const ids = wallets.map((wallet) => wallet.id);
-    await cardsRepository.softDeleteOfWallets(tx, ids);
-    const deleted = await walletsRepository.softDeleteMany(tx, ids);
+    await cardsRepository.softDeleteOfWallets(tx, ids, this.clock());
+    const deleted = await walletsRepository.softDeleteMany(tx, ids, this.clock());
     return deleted.sort((a, b) => a.id.localeCompare(b.id)).map(toWallet);
   }
 

@@ -1,0 +1,90 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { t } from "elysia";
+import { literalUnion } from "../../platform/literals.ts";
+import { listQuery, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import { Amount } from "../ledger/model.ts";
+
+/** Checked in this order; the first that applies is the one reported. */
+export const DECLINE_REASONS = [
+  "card_inactive",
+  "card_expired",
+  "wallet_frozen",
+  "card_daily_limit_exceeded",
+  "card_monthly_limit_exceeded",
+  "wallet_daily_limit_exceeded",
+  "wallet_monthly_limit_exceeded",
+  "insufficient_funds",
+] as const;
+export type DeclineReason = (typeof DECLINE_REASONS)[number];
+
+export const AUTHORIZATION_STATUSES = ["pending", "captured", "voided", "expired", "declined"] as const;
+export type AuthorizationStatus = (typeof AUTHORIZATION_STATUSES)[number];
+
+const AuthorizationStatusSchema = literalUnion(AUTHORIZATION_STATUSES, {
+  description: AUTHORIZATION_STATUSES.join(", "),
+});
+
+export const Merchant = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: "\\S", description: "1-200 characters" }),
+    category: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: "e.g. an MCC or a label" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Authorization = Type.Object({
+  id: Uuid,
+  cardId: Uuid,
+  walletId: Uuid,
+  amount: Amount,
+  currency: Type.String(),
+  merchant: Type.Object({ name: Type.String(), category: Type.Union([Type.String(), Type.Null()]) }),
+  status: AuthorizationStatusSchema,
+  declineReason: Type.Union([literalUnion(DECLINE_REASONS), Type.Null()]),
+  capturedAmount: Type.Integer({ minimum: 0 }),
+  refundedAmount: Type.Integer({ minimum: 0 }),
+  expiresAt: Timestamp,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Authorization = Static<typeof Authorization>;
+
+export const CreateAuthorization = Type.Object(
+  {
+    amount: Amount,
+    merchant: Merchant,
+    capture: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description: "true: capture at once; false: place a hold to capture later",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateAuthorization = Static<typeof CreateAuthorization>;
+
+export const CaptureAuthorization = Type.Object(
+  {
+    amount: Type.Optional(
+      Type.Integer({ ...Amount, description: "at most the held amount; default all of it" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CaptureAuthorization = Static<typeof CaptureAuthorization>;
+
+export const AUTHORIZATION_SORT_FIELDS = ["createdAt", "amount"] as const;
+export type AuthorizationSortField = (typeof AUTHORIZATION_SORT_FIELDS)[number];
+
+export const ListAuthorizationsQuery = listQuery(AUTHORIZATION_SORT_FIELDS, {
+  status: t.Optional(AuthorizationStatusSchema),
+});
+export type ListAuthorizationsQuery = Static<typeof ListAuthorizationsQuery>;
+
+export const authorizationsModels = {
+  Authorization,
+  AuthorizationPage: Page(Authorization, "A page of card authorizations"),
+};

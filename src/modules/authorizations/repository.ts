@@ -1,0 +1,265 @@
+import type { Queryable } from "../../platform/db.ts";
+import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
+import { iso, onlyRow } from "../../platform/sql.ts";
+import type { Authorization, AuthorizationSortField, AuthorizationStatus, DeclineReason } from "./model.ts";
+
+export interface AuthorizationRow {
+  id: string;
+  card_id: string;
+  wallet_id: string;
+  amount: number;
+  currency: string;
+  merchant_name: string;
+  merchant_category: string | null;
+  status: AuthorizationStatus;
+  decline_reason: DeclineReason | null;
+  captured_amount: number;
+  refunded_amount: number;
+  window_day: string;
+  window_month: string;
+  expires_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status, decline_reason,
+  captured_amount, refunded_amount, window_day, window_month, expires_at, created_at, updated_at`;
+
+const SORT_COLUMNS: Record<AuthorizationSortField, string> = { createdAt: "created_at", amount: "amount" };
+
+export const toAuthorization = (row: AuthorizationRow): Authorization => ({
+  id: row.id,
+  cardId: row.card_id,
+  walletId: row.wallet_id,
+  amount: row.amount,
+  currency: row.currency,
+  merchant: { name: row.merchant_name, category: row.merchant_category },
+  status: row.status,
+  declineReason: row.decline_reason,
+  capturedAmount: row.captured_amount,
+  refundedAmount: row.refunded_amount,
+  expiresAt: iso(row.expires_at),
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+});
+
+/** The locked wallet of a spend, with the local day and month (its time zone) that contain `now`. */
+export interface SpendingWallet {
+  id: string;
+  currency: string;
+  status: "active" | "frozen";
+  balance: number;
+  held: number;
+  daily_limit: number;
+  monthly_limit: number;
+  today: string;
+  month_start: string;
+}
+
+/** A card at decision time, with its and its wallet's spend in the current windows. */
+export interface SpendingCard {
+  id: string;
+  status: "active" | "frozen" | "cancelled";
+  expiry_month: number;
+  expiry_year: number;
+  daily_limit: number;
+  monthly_limit: number;
+  card_day: number;
+  card_month: number;
+  wallet_day: number;
+  wallet_month: number;
+}
+
+/** The four spend windows an authorization counts in. */
+export interface SpendWindows {
+  cardId: string;
+  walletId: string;
+  day: string;
+  month: string;
+}
+
+export const windowsOf = (row: AuthorizationRow): SpendWindows => ({
+  cardId: row.card_id,
+  walletId: row.wallet_id,
+  day: row.window_day,
+  month: row.window_month,
+});
+
+export interface NewAuthorization {
+  cardId: string;
+  walletId: string;
+  amount: number;
+  currency: string;
+  merchantName: string;
+  merchantCategory: string | null;
+  status: AuthorizationStatus;
+  declineReason: DeclineReason | null;
+  capturedAmount: number;
+  windowDay: string;
+  windowMonth: string;
+  expiresAt: Date;
+}
+
+export const authorizationsRepository = {
+  /** The card's wallet id: a card never moves, so this needs no lock. */
+  async walletOfCard(db: Queryable, cardId: string): Promise<string | undefined> {
+    const result = await db.query<{ wallet_id: string }>(
+      "SELECT wallet_id FROM cards WHERE id = $1 AND deleted_at IS NULL",
+      [cardId],
+    );
+    return result.rows[0]?.wallet_id;
+  },
+
+  /**
+   * Locks the wallet for a money decision. Every spend, capture, release and refund on a wallet takes
+   * this lock first, so decisions on one wallet happen one at a time and never overspend.
+   */
+  async lockWallet(db: Queryable, walletId: string, now: Date): Promise<SpendingWallet | undefined> {
+    const result = await db.query<SpendingWallet>(
+      `SELECT id, currency, status, balance, held, daily_limit, monthly_limit,
+              ($2::timestamptz AT TIME ZONE timezone)::date AS today,
+              date_trunc('month', $2::timestamptz AT TIME ZONE timezone)::date AS month_start
+       FROM wallets WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+      [walletId, now],
+    );
+    return result.rows[0];
+  },
+
+  /** Read after the wallet lock, so it sees every change committed before this decision. */
+  async spendingCard(
+    db: Queryable,
+    cardId: string,
+    day: string,
+    month: string,
+  ): Promise<SpendingCard | undefined> {
+    const result = await db.query<SpendingCard>(
+      `SELECT c.id, c.status, c.expiry_month, c.expiry_year, c.daily_limit, c.monthly_limit,
+              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'day'), 0)::bigint AS card_day,
+              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'month'), 0)::bigint AS card_month,
+              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'day'), 0)::bigint AS wallet_day,
+              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'month'), 0)::bigint AS wallet_month
+       FROM cards c
+       LEFT JOIN spend_windows s ON s.scope_id IN (c.id, c.wallet_id)
+         AND ((s.period = 'day' AND s.starts_on = $2::date) OR (s.period = 'month' AND s.starts_on = $3::date))
+       WHERE c.id = $1 AND c.deleted_at IS NULL
+       GROUP BY c.id`,
+      [cardId, day, month],
+    );
+    return result.rows[0];
+  },
+
+  async insert(db: Queryable, authorization: NewAuthorization, now: Date): Promise<AuthorizationRow> {
+    const result = await db.query<AuthorizationRow>(
+      `INSERT INTO authorizations (id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status,
+         decline_reason, captured_amount, window_day, window_month, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING ${COLUMNS}`,
+      [
+        Bun.randomUUIDv7(),
+        authorization.cardId,
+        authorization.walletId,
+        authorization.amount,
+        authorization.currency,
+        authorization.merchantName,
+        authorization.merchantCategory,
+        authorization.status,
+        authorization.declineReason,
+        authorization.capturedAmount,
+        authorization.windowDay,
+        authorization.windowMonth,
+        authorization.expiresAt,
+        now,
+      ],
+    );
+    return onlyRow(result);
+  },
+
+  async find(db: Queryable, id: string, lock: "" | "FOR UPDATE" = ""): Promise<AuthorizationRow | undefined> {
+    const result = await db.query<AuthorizationRow>(
+      `SELECT ${COLUMNS} FROM authorizations WHERE id = $1 ${lock}`,
+      [id],
+    );
+    return result.rows[0];
+  },
+
+  async listOfCard(
+    db: Queryable,
+    cardId: string,
+    filter: { status?: AuthorizationStatus },
+    options: ListOptions<AuthorizationSortField>,
+  ): Promise<AuthorizationRow[]> {
+    const values: unknown[] = [cardId];
+    let where = "card_id = $1";
+    if (filter.status !== undefined) {
+      values.push(filter.status);
+      where += ` AND status = $${values.length}`;
+    }
+    const result = await db.query<AuthorizationRow>(
+      `SELECT ${COLUMNS} FROM authorizations WHERE ${where} ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
+      [...values, ...pageValues(options)],
+    );
+    return result.rows;
+  },
+
+  /** Ends a pending authorization: captured (with the amount taken), voided or expired. */
+  async settle(
+    db: Queryable,
+    id: string,
+    status: "captured" | "voided" | "expired",
+    capturedAmount: number,
+    now: Date,
+  ): Promise<AuthorizationRow> {
+    const result = await db.query<AuthorizationRow>(
+      `UPDATE authorizations SET status = $2, captured_amount = $3, updated_at = $4
+       WHERE id = $1 AND status = 'pending' RETURNING ${COLUMNS}`,
+      [id, status, capturedAmount, now],
+    );
+    return onlyRow(result);
+  },
+
+  async addRefund(db: Queryable, id: string, amount: number, now: Date): Promise<void> {
+    await db.query(
+      "UPDATE authorizations SET refunded_amount = refunded_amount + $2, updated_at = $3 WHERE id = $1",
+      [id, amount, now],
+    );
+  },
+
+  /** Moves the wallet's held total (pending authorizations) by `delta`. */
+  async adjustHeld(db: Queryable, walletId: string, delta: number, now: Date): Promise<void> {
+    await db.query("UPDATE wallets SET held = held + $2, updated_at = $3 WHERE id = $1", [
+      walletId,
+      delta,
+      now,
+    ]);
+  },
+
+  /** Counts `amount` of approved spend in the card's and the wallet's day and month windows. */
+  async addSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
+    await db.query(
+      `INSERT INTO spend_windows (scope_id, scope, period, starts_on, spent) VALUES
+         ($1, 'card', 'day', $3, $5), ($1, 'card', 'month', $4, $5),
+         ($2, 'wallet', 'day', $3, $5), ($2, 'wallet', 'month', $4, $5)
+       ON CONFLICT (scope_id, period, starts_on) DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent`,
+      [windows.cardId, windows.walletId, windows.day, windows.month, amount],
+    );
+  },
+
+  /** Gives `amount` back to the windows it was counted in (void, expiry, partial capture, refund). */
+  async releaseSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
+    if (amount === 0) return;
+    await db.query(
+      `UPDATE spend_windows SET spent = spent - $5
+       WHERE (scope_id IN ($1, $2) AND period = 'day' AND starts_on = $3)
+          OR (scope_id IN ($1, $2) AND period = 'month' AND starts_on = $4)`,
+      [windows.cardId, windows.walletId, windows.day, windows.month, amount],
+    );
+  },
+
+  /** Pending authorizations whose hold has run out, oldest first. */
+  async expiredPending(db: Queryable, now: Date, limit: number): Promise<string[]> {
+    const result = await db.query<{ id: string }>(
+      "SELECT id FROM authorizations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+      [now, limit],
+    );
+    return result.rows.map((row) => row.id);
+  },
+};

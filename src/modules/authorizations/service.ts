@@ -1,0 +1,203 @@
+import type { Clock } from "../../platform/clock.ts";
+import type { Config } from "../../platform/config.ts";
+import type { Database, Queryable } from "../../platform/db.ts";
+import { conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
+import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { isExpired } from "../cards/card-number.ts";
+import { ledgerRepository } from "../ledger/repository.ts";
+import type {
+  Authorization,
+  CaptureAuthorization,
+  CreateAuthorization,
+  DeclineReason,
+  ListAuthorizationsQuery,
+} from "./model.ts";
+import {
+  type AuthorizationRow,
+  authorizationsRepository as repository,
+  type SpendingCard,
+  type SpendingWallet,
+  toAuthorization,
+  windowsOf,
+} from "./repository.ts";
+
+const authorizationNotFound = (id: string) => notFound("authorization", id);
+const cardNotFound = (id: string) => notFound("card", id);
+
+/**
+ * The decision of contract §3, in its order: the first rule a spend breaks is its decline reason.
+ * Limits compare approved spend in the window plus this amount; funds compare with the available
+ * balance (balance minus pending holds).
+ */
+export function declineReason(
+  card: SpendingCard,
+  wallet: SpendingWallet,
+  amount: number,
+  now: Date,
+): DeclineReason | null {
+  if (card.status !== "active") return "card_inactive";
+  if (isExpired(card.expiry_month, card.expiry_year, now)) return "card_expired";
+  if (wallet.status !== "active") return "wallet_frozen";
+  if (card.card_day + amount > card.daily_limit) return "card_daily_limit_exceeded";
+  if (card.card_month + amount > card.monthly_limit) return "card_monthly_limit_exceeded";
+  if (card.wallet_day + amount > wallet.daily_limit) return "wallet_daily_limit_exceeded";
+  if (card.wallet_month + amount > wallet.monthly_limit) return "wallet_monthly_limit_exceeded";
+  if (amount > wallet.balance - wallet.held) return "insufficient_funds";
+  return null;
+}
+
+export class AuthorizationsService {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly config: Pick<Config, "AUTH_HOLD_TTL">,
+  ) {}
+
+  /**
+   * Decides a card spend in one short transaction under the wallet's row lock, records the
+   * authorization whatever the outcome, and when approved moves the money (capture) or holds it.
+   */
+  authorize(cardId: string, input: CreateAuthorization): Promise<Authorization> {
+    const now = this.clock();
+    return this.db.transaction(async (tx) => {
+      const walletId = found(await repository.walletOfCard(tx, cardId), () => cardNotFound(cardId));
+      const wallet = found(await repository.lockWallet(tx, walletId, now), () => cardNotFound(cardId));
+      const card = found(await repository.spendingCard(tx, cardId, wallet.today, wallet.month_start), () =>
+        cardNotFound(cardId),
+      );
+      const reason = declineReason(card, wallet, input.amount, now);
+      const capture = input.capture ?? true;
+      const approvedStatus = capture ? "captured" : "pending";
+      const row = await repository.insert(
+        tx,
+        {
+          cardId,
+          walletId,
+          amount: input.amount,
+          currency: wallet.currency,
+          merchantName: input.merchant.name,
+          merchantCategory: input.merchant.category ?? null,
+          status: reason === null ? approvedStatus : "declined",
+          declineReason: reason,
+          capturedAmount: reason === null && capture ? input.amount : 0,
+          windowDay: wallet.today,
+          windowMonth: wallet.month_start,
+          expiresAt: new Date(now.getTime() + this.config.AUTH_HOLD_TTL * 1000),
+        },
+        now,
+      );
+      if (reason !== null) return toAuthorization(row);
+      await repository.addSpend(tx, windowsOf(row), input.amount);
+      if (capture) await this.postSpend(tx, row, input.amount, now);
+      else await repository.adjustHeld(tx, walletId, input.amount, now);
+      return toAuthorization(row);
+    });
+  }
+
+  /** Captures all or part of a pending hold; what is not captured is released. */
+  capture(id: string, input: CaptureAuthorization): Promise<Authorization> {
+    return this.settlePending(id, async (tx, pending, now) => {
+      const amount = input.amount ?? pending.amount;
+      if (amount > pending.amount) {
+        throw unprocessable(
+          "capture_exceeds_authorization",
+          `Cannot capture ${amount}: the authorization holds ${pending.amount}.`,
+        );
+      }
+      const captured = await repository.settle(tx, id, "captured", amount, now);
+      await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
+      await repository.releaseSpend(tx, windowsOf(pending), pending.amount - amount);
+      await this.postSpend(tx, captured, amount, now);
+      return captured;
+    });
+  }
+
+  void(id: string): Promise<Authorization> {
+    return this.settlePending(id, (tx, pending, now) => this.release(tx, pending, "voided", now));
+  }
+
+  async get(id: string): Promise<Authorization> {
+    return toAuthorization(found(await repository.find(this.db, id), () => authorizationNotFound(id)));
+  }
+
+  async listOfCard(cardId: string, query: ListAuthorizationsQuery): Promise<Page<Authorization>> {
+    if ((await repository.walletOfCard(this.db, cardId)) === undefined) throw cardNotFound(cardId);
+    const options = listOptions(query, "createdAt");
+    return toPage(await repository.listOfCard(this.db, cardId, query, options), options, toAuthorization);
+  }
+
+  /**
+   * Expires pending holds whose time has run out, a batch at a time. Each expiry takes the same locks
+   * and state check as a void, so any number of instances may sweep at once.
+   */
+  async expireHolds(batchSize = 100): Promise<number> {
+    const now = this.clock();
+    let expired = 0;
+    for (const id of await repository.expiredPending(this.db, now, batchSize)) {
+      const done = await this.db.transaction(async (tx) => {
+        const pending = await this.lockPending(tx, id, now);
+        if (pending === undefined || pending.expires_at > now) return false;
+        await this.release(tx, pending, "expired", now);
+        return true;
+      });
+      if (done) expired++;
+    }
+    return expired;
+  }
+
+  /** Locks the wallet, then the authorization; undefined unless it is still pending. */
+  private async lockPending(tx: Queryable, id: string, now: Date): Promise<AuthorizationRow | undefined> {
+    const unlocked = found(await repository.find(tx, id), () => authorizationNotFound(id));
+    await repository.lockWallet(tx, unlocked.wallet_id, now);
+    const locked = await repository.find(tx, id, "FOR UPDATE");
+    return locked?.status === "pending" ? locked : undefined;
+  }
+
+  private settlePending(
+    id: string,
+    settle: (tx: Queryable, pending: AuthorizationRow, now: Date) => Promise<AuthorizationRow>,
+  ): Promise<Authorization> {
+    const now = this.clock();
+    return this.db.transaction(async (tx) => {
+      const pending = await this.lockPending(tx, id, now);
+      if (pending === undefined) {
+        throw conflict(
+          "authorization_not_pending",
+          "Only a pending authorization can be captured or voided.",
+        );
+      }
+      if (pending.expires_at <= now) {
+        throw conflict("authorization_expired", "The hold has expired and is being released.");
+      }
+      return toAuthorization(await settle(tx, pending, now));
+    });
+  }
+
+  /** Ends a hold without taking money: its amount leaves the held total and the spend windows. */
+  private async release(
+    tx: Queryable,
+    pending: AuthorizationRow,
+    status: "voided" | "expired",
+    now: Date,
+  ): Promise<AuthorizationRow> {
+    const released = await repository.settle(tx, pending.id, status, 0, now);
+    await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
+    await repository.releaseSpend(tx, windowsOf(pending), pending.amount);
+    return released;
+  }
+
+  private postSpend(tx: Queryable, authorization: AuthorizationRow, amount: number, now: Date) {
+    return ledgerRepository.post(
+      tx,
+      {
+        walletId: authorization.wallet_id,
+        type: "card_spend",
+        amount,
+        cardId: authorization.card_id,
+        authorizationId: authorization.id,
+        description: authorization.merchant_name,
+      },
+      now,
+    );
+  }
+}

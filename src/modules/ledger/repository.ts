@@ -1,0 +1,155 @@
+import type { Queryable } from "../../platform/db.ts";
+import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
+import { iso, onlyRow } from "../../platform/sql.ts";
+import type { Transaction, TransactionSortField, TransactionType } from "./model.ts";
+
+interface TransactionRow {
+  id: string;
+  wallet_id: string;
+  card_id: string | null;
+  authorization_id: string | null;
+  transfer_id: string | null;
+  refund_of: string | null;
+  type: TransactionType;
+  amount: number;
+  currency: string;
+  balance_after: number;
+  description: string | null;
+  created_at: Date;
+}
+
+const COLUMNS =
+  "id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount, currency, balance_after, description, created_at";
+
+const SORT_COLUMNS: Record<TransactionSortField, string> = { createdAt: "created_at", amount: "amount" };
+
+const CREDITS: ReadonlySet<TransactionType> = new Set(["topup", "transfer_in", "refund"]);
+
+export const toTransaction = (row: TransactionRow): Transaction => ({
+  id: row.id,
+  walletId: row.wallet_id,
+  cardId: row.card_id,
+  authorizationId: row.authorization_id,
+  transferId: row.transfer_id,
+  refundOf: row.refund_of,
+  type: row.type,
+  amount: row.amount,
+  currency: row.currency,
+  balanceAfter: row.balance_after,
+  description: row.description,
+  createdAt: iso(row.created_at),
+});
+
+/** One movement of money on one wallet, as the ledger records it. */
+export interface LedgerEntry {
+  walletId: string;
+  type: TransactionType;
+  amount: number;
+  description?: string;
+  cardId?: string;
+  authorizationId?: string;
+  transferId?: string;
+  refundOf?: string;
+}
+
+export interface TransferRow {
+  id: string;
+  from_wallet_id: string;
+  to_wallet_id: string;
+  amount: number;
+  currency: string;
+  description: string | null;
+  created_at: Date;
+}
+
+export const ledgerRepository = {
+  /**
+   * Appends `entry` to the ledger and moves the wallet's balance by it, in one statement: the
+   * balance never changes without its ledger row, nor the reverse. The caller holds the wallet's lock.
+   */
+  async post(db: Queryable, entry: LedgerEntry, now: Date): Promise<Transaction> {
+    const delta = CREDITS.has(entry.type) ? entry.amount : -entry.amount;
+    const result = await db.query<TransactionRow>(
+      `WITH moved AS (
+         UPDATE wallets SET balance = balance + $3, updated_at = $4 WHERE id = $2 RETURNING balance, currency
+       )
+       INSERT INTO transactions (id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount,
+                                 currency, balance_after, description, created_at)
+       SELECT $1, $2, $5, $6, $7, $8, $9, $10, moved.currency, moved.balance, $11, $4 FROM moved
+       RETURNING ${COLUMNS}`,
+      [
+        Bun.randomUUIDv7(),
+        entry.walletId,
+        delta,
+        now,
+        entry.cardId ?? null,
+        entry.authorizationId ?? null,
+        entry.transferId ?? null,
+        entry.refundOf ?? null,
+        entry.type,
+        entry.amount,
+        entry.description ?? null,
+      ],
+    );
+    return toTransaction(onlyRow(result));
+  },
+
+  async find(db: Queryable, id: string): Promise<Transaction | undefined> {
+    const result = await db.query<TransactionRow>(`SELECT ${COLUMNS} FROM transactions WHERE id = $1`, [id]);
+    const row = result.rows[0];
+    return row && toTransaction(row);
+  },
+
+  async listOfWallet(
+    db: Queryable,
+    walletId: string,
+    filter: { type?: TransactionType; cardId?: string; from?: string; to?: string },
+    options: ListOptions<TransactionSortField>,
+  ): Promise<Transaction[]> {
+    const conditions = ["wallet_id = $1"];
+    const values: unknown[] = [walletId];
+    for (const [condition, value] of [
+      ["type =", filter.type],
+      ["card_id =", filter.cardId],
+      ["created_at >=", filter.from],
+      ["created_at <", filter.to],
+    ] as const) {
+      if (value === undefined) continue;
+      values.push(value);
+      conditions.push(`${condition} $${values.length}`);
+    }
+    const result = await db.query<TransactionRow>(
+      `SELECT ${COLUMNS} FROM transactions WHERE ${conditions.join(" AND ")}
+       ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
+      [...values, ...pageValues(options)],
+    );
+    return result.rows.map(toTransaction);
+  },
+
+  async insertTransfer(
+    db: Queryable,
+    transfer: {
+      fromWalletId: string;
+      toWalletId: string;
+      amount: number;
+      currency: string;
+      description?: string;
+    },
+    now: Date,
+  ): Promise<TransferRow> {
+    const result = await db.query<TransferRow>(
+      `INSERT INTO transfers (id, from_wallet_id, to_wallet_id, amount, currency, description, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [
+        Bun.randomUUIDv7(),
+        transfer.fromWalletId,
+        transfer.toWalletId,
+        transfer.amount,
+        transfer.currency,
+        transfer.description ?? null,
+        now,
+      ],
+    );
+    return onlyRow(result);
+  },
+};

@@ -1,0 +1,172 @@
+import type { Clock } from "../../platform/clock.ts";
+import type { Database, Queryable } from "../../platform/db.ts";
+import { badRequest, found, notFound, unprocessable } from "../../platform/errors.ts";
+import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { MAX_BALANCE } from "../../platform/schemas.ts";
+import { iso } from "../../platform/sql.ts";
+import { authorizationsRepository, windowsOf } from "../authorizations/repository.ts";
+import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
+import { walletNotFound } from "../wallets/service.ts";
+import type {
+  CreateRefund,
+  CreateTransfer,
+  ListTransactionsQuery,
+  MoneyMovement,
+  Transaction,
+  Transfer,
+} from "./model.ts";
+import { ledgerRepository } from "./repository.ts";
+
+const transactionNotFound = (id: string) => notFound("transaction", id);
+
+const insufficientFunds = (wallet: WalletRow, amount: number) =>
+  unprocessable(
+    "insufficient_funds",
+    `Wallet ${wallet.id} has ${wallet.balance - wallet.held} available; ${amount} was asked for.`,
+  );
+
+/** Outgoing money needs an active wallet and enough available balance (balance minus holds). */
+function checkCanPay(wallet: WalletRow, amount: number): void {
+  if (wallet.status !== "active") throw unprocessable("wallet_frozen", `Wallet ${wallet.id} is frozen.`);
+  if (amount > wallet.balance - wallet.held) throw insufficientFunds(wallet, amount);
+}
+
+/** Incoming money may not push a balance past the contract's 10^15. */
+function checkCanReceive(wallet: WalletRow, amount: number): void {
+  if (wallet.balance + amount > MAX_BALANCE) {
+    throw unprocessable("balance_limit_exceeded", `A wallet balance cannot exceed ${MAX_BALANCE}.`);
+  }
+}
+
+export class LedgerService {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  topUp(walletId: string, input: MoneyMovement): Promise<Transaction> {
+    return this.db.transaction(async (tx) => {
+      const wallet = await this.lockWallet(tx, walletId);
+      checkCanReceive(wallet, input.amount);
+      return ledgerRepository.post(tx, { walletId, type: "topup", ...input }, this.clock());
+    });
+  }
+
+  withdraw(walletId: string, input: MoneyMovement): Promise<Transaction> {
+    return this.db.transaction(async (tx) => {
+      const wallet = await this.lockWallet(tx, walletId);
+      checkCanPay(wallet, input.amount);
+      return ledgerRepository.post(tx, { walletId, type: "withdrawal", ...input }, this.clock());
+    });
+  }
+
+  /**
+   * Moves money between two wallets of one currency: two ledger rows in one transaction. Both wallets
+   * are locked in id order, so opposite transfers queue instead of deadlocking.
+   */
+  transfer(input: CreateTransfer): Promise<Transfer> {
+    if (input.fromWalletId === input.toWalletId) {
+      throw badRequest("same_wallet", "A transfer needs two different wallets.");
+    }
+    return this.db.transaction(async (tx) => {
+      const [first, second] = [input.fromWalletId, input.toWalletId].sort();
+      const locked = new Map<string, WalletRow>();
+      for (const id of [first, second]) {
+        if (id !== undefined) locked.set(id, await this.lockWallet(tx, id));
+      }
+      const from = found(locked.get(input.fromWalletId), () => walletNotFound(input.fromWalletId));
+      const to = found(locked.get(input.toWalletId), () => walletNotFound(input.toWalletId));
+      if (from.currency !== to.currency) {
+        throw unprocessable(
+          "currency_mismatch",
+          `Cannot move ${from.currency} into a ${to.currency} wallet.`,
+        );
+      }
+      checkCanPay(from, input.amount);
+      checkCanReceive(to, input.amount);
+      const now = this.clock();
+      const transfer = await ledgerRepository.insertTransfer(tx, { ...input, currency: from.currency }, now);
+      const movement = { amount: input.amount, description: input.description, transferId: transfer.id };
+      const out = await ledgerRepository.post(
+        tx,
+        { walletId: from.id, type: "transfer_out", ...movement },
+        now,
+      );
+      const incoming = await ledgerRepository.post(
+        tx,
+        { walletId: to.id, type: "transfer_in", ...movement },
+        now,
+      );
+      return {
+        id: transfer.id,
+        fromWalletId: transfer.from_wallet_id,
+        toWalletId: transfer.to_wallet_id,
+        amount: transfer.amount,
+        currency: transfer.currency,
+        description: transfer.description,
+        createdAt: iso(transfer.created_at),
+        transactions: [out, incoming],
+      };
+    });
+  }
+
+  /**
+   * Gives back all or part of a card spend. The refunds of a spend never add up to more than it;
+   * refunded money no longer counts toward the card's and wallet's limits.
+   */
+  refund(transactionId: string, input: CreateRefund): Promise<Transaction> {
+    return this.db.transaction(async (tx) => {
+      const spend = found(await ledgerRepository.find(tx, transactionId), () =>
+        transactionNotFound(transactionId),
+      );
+      if (spend.type !== "card_spend" || spend.authorizationId === null) {
+        throw unprocessable("transaction_not_refundable", "Only a card_spend transaction can be refunded.");
+      }
+      const wallet = await this.lockWallet(tx, spend.walletId);
+      const authorization = found(
+        await authorizationsRepository.find(tx, spend.authorizationId, "FOR UPDATE"),
+        () => transactionNotFound(transactionId),
+      );
+      const refundable = authorization.captured_amount - authorization.refunded_amount;
+      const amount = input.amount ?? refundable;
+      if (amount === 0 || amount > refundable) {
+        throw unprocessable(
+          "refund_exceeds_spend",
+          `Only ${refundable} of this spend of ${authorization.captured_amount} is left to refund.`,
+        );
+      }
+      checkCanReceive(wallet, amount);
+      const now = this.clock();
+      await authorizationsRepository.addRefund(tx, authorization.id, amount, now);
+      await authorizationsRepository.releaseSpend(tx, windowsOf(authorization), amount);
+      return ledgerRepository.post(
+        tx,
+        {
+          walletId: wallet.id,
+          type: "refund",
+          amount,
+          description: input.description,
+          cardId: authorization.card_id,
+          authorizationId: authorization.id,
+          refundOf: spend.id,
+        },
+        now,
+      );
+    });
+  }
+
+  async get(id: string): Promise<Transaction> {
+    return found(await ledgerRepository.find(this.db, id), () => transactionNotFound(id));
+  }
+
+  async listOfWallet(walletId: string, query: ListTransactionsQuery): Promise<Page<Transaction>> {
+    if ((await walletsRepository.find(this.db, walletId)) === undefined) throw walletNotFound(walletId);
+    const options = listOptions(query, "createdAt");
+    const rows = await ledgerRepository.listOfWallet(this.db, walletId, query, options);
+    return toPage(rows, options, (row) => row);
+  }
+
+  private async lockWallet(tx: Queryable, walletId: string): Promise<WalletRow> {
+    return found(await walletsRepository.find(tx, walletId, "FOR UPDATE"), () => walletNotFound(walletId));
+  }
+}

@@ -1,0 +1,133 @@
+import type { Clock } from "./clock.ts";
+import type { Database } from "./db.ts";
+import { ApiError, conflict, problemBody } from "./errors.ts";
+import { contextOf } from "./request-context.ts";
+
+/** Thrown to answer a retried request with the response its first attempt got. */
+export class ReplayedResponse extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super("idempotent replay");
+  }
+}
+
+/** Keys are kept at least this long; older ones are purged. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** JSON with object keys sorted, so that the same body sent with keys in another order hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))).toHex();
+}
+
+interface StoredResponse {
+  request_hash: string;
+  response_status: number;
+  response_body: string;
+}
+
+type Outcome<T> =
+  | { kind: "replay"; stored: StoredResponse }
+  | { kind: "done"; value: T }
+  | { kind: "refused"; error: ApiError };
+
+/**
+ * Idempotency-Key on POST (contract §1). The key, the hash of the request and the response are
+ * stored in the same database transaction as the effect, so there is never an effect without its
+ * record nor a record without its effect. A transaction-scoped advisory lock on the key tells a
+ * concurrent retry that the first attempt is still running.
+ */
+export class Idempotency {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Runs `work` at most once per API key and Idempotency-Key. A business refusal (a 4xx ApiError) is
+   * stored and replayed like a success, its partial writes rolled back; a 5xx is not stored, so the
+   * client may retry.
+   */
+  async run<T>(request: Request, body: unknown, work: () => Promise<T>, successStatus: number): Promise<T> {
+    const key = request.headers.get("idempotency-key");
+    if (key === null) return work();
+    const context = contextOf(request);
+    const scope = context.apiKeyId ?? "anonymous";
+    const requestHash = await sha256Hex(
+      `${request.method} ${new URL(request.url).pathname}\n${canonicalJson(body)}`,
+    );
+
+    const outcome = await this.db.transaction<Outcome<T>>(async (tx) => {
+      const lock = await tx.query<{ locked: boolean }>(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked",
+        // Length-prefixed, so no (scope, key) pair can be spelled like another.
+        [`idempotency:${scope.length}:${scope}:${key}`],
+      );
+      if (lock.rows[0]?.locked !== true) {
+        throw conflict(
+          "idempotency_key_in_progress",
+          "A request with this Idempotency-Key is still being processed.",
+        );
+      }
+      const stored = await tx.query<StoredResponse>(
+        "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE api_key_id = $1 AND key = $2",
+        [scope, key],
+      );
+      const previous = stored.rows[0];
+      if (previous !== undefined) {
+        if (previous.request_hash !== requestHash) {
+          throw conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
+        }
+        return { kind: "replay", stored: previous };
+      }
+      await tx.query("SAVEPOINT idempotent_effect");
+      let result: Outcome<T>;
+      try {
+        result = { kind: "done", value: await work() };
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status >= 500) throw error;
+        await tx.query("ROLLBACK TO SAVEPOINT idempotent_effect");
+        result = { kind: "refused", error };
+      }
+      const [status, responseBody] =
+        result.kind === "refused"
+          ? [result.error.status, JSON.stringify(problemBody(result.error, context.id))]
+          : [successStatus, JSON.stringify(result.kind === "done" ? result.value : null)];
+      await tx.query(
+        `INSERT INTO idempotency_keys (api_key_id, key, request_hash, response_status, response_body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [scope, key, requestHash, status, responseBody, this.clock()],
+      );
+      return result;
+    });
+
+    if (outcome.kind === "replay") {
+      throw new ReplayedResponse(outcome.stored.response_status, outcome.stored.response_body);
+    }
+    if (outcome.kind === "refused") throw outcome.error;
+    return outcome.value;
+  }
+
+  /** Deletes keys past their time, a batch at a time; returns how many. */
+  async purgeExpired(batchSize = 1000): Promise<number> {
+    const cutoff = new Date(this.clock().getTime() - IDEMPOTENCY_KEY_TTL_MS);
+    const result = await this.db.query(
+      `DELETE FROM idempotency_keys WHERE ctid IN (
+         SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2)`,
+      [cutoff, batchSize],
+    );
+    return result.rowCount ?? 0;
+  }
+}
