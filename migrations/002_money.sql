@@ -49,8 +49,11 @@ CREATE TABLE authorizations (
 CREATE INDEX authorizations_card_idx ON authorizations (card_id, created_at);
 CREATE INDEX authorizations_pending_expiry_idx ON authorizations (expires_at) WHERE status = 'pending';
 
+-- seq orders the ledger: it is drawn while the wallet's row lock is held, so a wallet's rows are
+-- numbered in the order they were applied, whatever their clocks said.
 CREATE TABLE transactions (
   id                uuid PRIMARY KEY,
+  seq               bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
   wallet_id         uuid NOT NULL REFERENCES wallets (id),
   card_id           uuid REFERENCES cards (id),
   authorization_id  uuid REFERENCES authorizations (id),
@@ -66,7 +69,8 @@ CREATE TABLE transactions (
   CONSTRAINT transactions_card_rows CHECK ((type IN ('card_spend', 'refund')) = (authorization_id IS NOT NULL AND card_id IS NOT NULL)),
   CONSTRAINT transactions_refund_rows CHECK ((type = 'refund') = (refund_of IS NOT NULL))
 );
-CREATE INDEX transactions_wallet_idx ON transactions (wallet_id, created_at, id);
+CREATE INDEX transactions_wallet_idx ON transactions (wallet_id, seq);
+CREATE INDEX transactions_wallet_created_idx ON transactions (wallet_id, created_at);
 CREATE INDEX transactions_refund_of_idx ON transactions (refund_of) WHERE refund_of IS NOT NULL;
 -- One card_spend per authorization: a capture can never be recorded twice.
 CREATE UNIQUE INDEX transactions_one_spend_per_authorization ON transactions (authorization_id) WHERE type = 'card_spend';

@@ -1,12 +1,12 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Authenticator } from "./auth.ts";
-import { ApiError, type FieldError, problemBody } from "./errors.ts";
+import { ApiError, badRequest, type FieldError, problemBody } from "./errors.ts";
 import { ReplayedResponse } from "./idempotency.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { beginRequest, contextOf } from "./request-context.ts";
-import { ERROR_CODE_KEYWORD } from "./schemas.ts";
+import { DECIMAL_QUERY_PARAMETERS, ERROR_CODE_KEYWORD } from "./schemas.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -85,6 +85,22 @@ function toApiError(code: string | number, error: unknown): ApiError {
   }
 }
 
+/**
+ * Elysia reads query numbers with Number(), which also takes "0x10" and "1e1". Paging numbers are
+ * written in decimal digits or refused.
+ */
+function checkDecimalParameters(query: URLSearchParams): void {
+  for (const name of DECIMAL_QUERY_PARAMETERS) {
+    const value = query.get(name);
+    if (value !== null && !/^\d{1,15}$/.test(value)) {
+      const message = "Expected an integer written in decimal digits";
+      throw badRequest("validation_failed", `The request is invalid: query.${name}: ${message}.`, [
+        { path: `query.${name}`, message },
+      ]);
+    }
+  }
+}
+
 const payloadTooLarge = () =>
   new ApiError(413, "payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
 
@@ -152,7 +168,9 @@ export function httpPlatform({ logger, metrics, authenticator, rateLimiter }: Ht
       Object.assign(set.headers, SECURITY_HEADERS, { "x-request-id": context.id });
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) throw payloadTooLarge();
-      const path = new URL(request.url).pathname;
+      const url = new URL(request.url);
+      const path = url.pathname;
+      checkDecimalParameters(url.searchParams);
       if (OPERATIONAL_PATHS.has(path)) return;
       let client = `ip:${server?.requestIP(request)?.address ?? "unknown"}`;
       if (path === "/v1" || path.startsWith("/v1/")) {

@@ -41,9 +41,10 @@ export function pageClause<Sort extends string>(
   options: ListOptions<Sort>,
   columns: Record<Sort, string>,
   nextParameter: number,
+  tiebreak = "id",
 ): string {
   const column = columns[options.sortBy];
-  return `ORDER BY ${column} ${options.direction}, id ${options.direction} LIMIT $${nextParameter} OFFSET $${nextParameter + 1}`;
+  return `ORDER BY ${column} ${options.direction}, ${tiebreak} ${options.direction} LIMIT $${nextParameter} OFFSET $${nextParameter + 1}`;
 }
 
 export const pageValues = (options: ListOptions<string>) => [options.limit + 1, options.skip];

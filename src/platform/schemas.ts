@@ -69,6 +69,9 @@ export const IdempotencyHeaders = t.Object(
   { additionalProperties: true },
 );
 
+/** The integer query parameters of every list; the HTTP pipeline insists on decimal digits for them. */
+export const DECIMAL_QUERY_PARAMETERS = ["limit", "skip"] as const;
+
 /** Query parameters of a list: paging, a whitelisted sort field and any resource filters. */
 export function listQuery<Sort extends string, Filters extends Record<string, TSchema>>(
   sortFields: readonly [Sort, ...Sort[]],

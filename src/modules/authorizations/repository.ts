@@ -43,22 +43,26 @@ export const toAuthorization = (row: AuthorizationRow): Authorization => ({
   updatedAt: iso(row.updated_at),
 });
 
-/** The locked wallet of a spend, with the local day and month (its time zone) that contain `now`. */
+/** The locked wallet of a spend. */
 export interface SpendingWallet {
   id: string;
   currency: string;
+  timezone: string;
   status: "active" | "frozen";
   balance: number;
   held: number;
   daily_limit: number;
   monthly_limit: number;
-  today: string;
-  month_start: string;
 }
 
-/** A card at decision time, with its and its wallet's spend in the current windows. */
+/**
+ * A card at decision time, with the local day and month (the wallet's time zone) that contain "now",
+ * and its and its wallet's spend in them.
+ */
 export interface SpendingCard {
   id: string;
+  today: string;
+  month_start: string;
   status: "active" | "frozen" | "cancelled";
   expiry_month: number;
   expiry_year: number;
@@ -114,13 +118,11 @@ export const authorizationsRepository = {
    * Locks the wallet for a money decision. Every spend, capture, release and refund on a wallet takes
    * this lock first, so decisions on one wallet happen one at a time and never overspend.
    */
-  async lockWallet(db: Queryable, walletId: string, now: Date): Promise<SpendingWallet | undefined> {
+  async lockWallet(db: Queryable, walletId: string): Promise<SpendingWallet | undefined> {
     const result = await db.query<SpendingWallet>(
-      `SELECT id, currency, status, balance, held, daily_limit, monthly_limit,
-              ($2::timestamptz AT TIME ZONE timezone)::date AS today,
-              date_trunc('month', $2::timestamptz AT TIME ZONE timezone)::date AS month_start
+      `SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit
        FROM wallets WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
-      [walletId, now],
+      [walletId],
     );
     return result.rows[0];
   },
@@ -129,21 +131,26 @@ export const authorizationsRepository = {
   async spendingCard(
     db: Queryable,
     cardId: string,
-    day: string,
-    month: string,
+    now: Date,
+    timezone: string,
   ): Promise<SpendingCard | undefined> {
     const result = await db.query<SpendingCard>(
-      `SELECT c.id, c.status, c.expiry_month, c.expiry_year, c.daily_limit, c.monthly_limit,
+      `WITH local AS (
+         SELECT ($2::timestamptz AT TIME ZONE $3)::date AS today,
+                date_trunc('month', $2::timestamptz AT TIME ZONE $3)::date AS month_start
+       )
+       SELECT c.id, local.today, local.month_start, c.status, c.expiry_month, c.expiry_year, c.daily_limit,
+              c.monthly_limit,
               COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'day'), 0)::bigint AS card_day,
               COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'month'), 0)::bigint AS card_month,
               COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'day'), 0)::bigint AS wallet_day,
               COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'month'), 0)::bigint AS wallet_month
-       FROM cards c
+       FROM cards c CROSS JOIN local
        LEFT JOIN spend_windows s ON s.scope_id IN (c.id, c.wallet_id)
-         AND ((s.period = 'day' AND s.starts_on = $2::date) OR (s.period = 'month' AND s.starts_on = $3::date))
+         AND ((s.period = 'day' AND s.starts_on = local.today) OR (s.period = 'month' AND s.starts_on = local.month_start))
        WHERE c.id = $1 AND c.deleted_at IS NULL
-       GROUP BY c.id`,
-      [cardId, day, month],
+       GROUP BY c.id, local.today, local.month_start`,
+      [cardId, now, timezone],
     );
     return result.rows[0];
   },

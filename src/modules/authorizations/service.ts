@@ -58,11 +58,12 @@ export class AuthorizationsService {
    * authorization whatever the outcome, and when approved moves the money (capture) or holds it.
    */
   authorize(cardId: string, input: CreateAuthorization): Promise<Authorization> {
-    const now = this.clock();
     return this.db.transaction(async (tx) => {
       const walletId = found(await repository.walletOfCard(tx, cardId), () => cardNotFound(cardId));
-      const wallet = found(await repository.lockWallet(tx, walletId, now), () => cardNotFound(cardId));
-      const card = found(await repository.spendingCard(tx, cardId, wallet.today, wallet.month_start), () =>
+      const wallet = found(await repository.lockWallet(tx, walletId), () => cardNotFound(cardId));
+      // "Now" is read under the lock, so a wallet's authorizations and ledger rows are in time order.
+      const now = this.clock();
+      const card = found(await repository.spendingCard(tx, cardId, now, wallet.timezone), () =>
         cardNotFound(cardId),
       );
       const reason = declineReason(card, wallet, input.amount, now);
@@ -80,8 +81,8 @@ export class AuthorizationsService {
           status: reason === null ? approvedStatus : "declined",
           declineReason: reason,
           capturedAmount: reason === null && capture ? input.amount : 0,
-          windowDay: wallet.today,
-          windowMonth: wallet.month_start,
+          windowDay: card.today,
+          windowMonth: card.month_start,
           expiresAt: new Date(now.getTime() + this.config.AUTH_HOLD_TTL * 1000),
         },
         now,
@@ -131,11 +132,11 @@ export class AuthorizationsService {
    * and state check as a void, so any number of instances may sweep at once.
    */
   async expireHolds(batchSize = 100): Promise<number> {
-    const now = this.clock();
     let expired = 0;
-    for (const id of await repository.expiredPending(this.db, now, batchSize)) {
+    for (const id of await repository.expiredPending(this.db, this.clock(), batchSize)) {
       const done = await this.db.transaction(async (tx) => {
-        const pending = await this.lockPending(tx, id, now);
+        const pending = await this.lockPending(tx, id);
+        const now = this.clock();
         if (pending === undefined || pending.expires_at > now) return false;
         await this.release(tx, pending, "expired", now);
         return true;
@@ -146,9 +147,9 @@ export class AuthorizationsService {
   }
 
   /** Locks the wallet, then the authorization; undefined unless it is still pending. */
-  private async lockPending(tx: Queryable, id: string, now: Date): Promise<AuthorizationRow | undefined> {
+  private async lockPending(tx: Queryable, id: string): Promise<AuthorizationRow | undefined> {
     const unlocked = found(await repository.find(tx, id), () => authorizationNotFound(id));
-    await repository.lockWallet(tx, unlocked.wallet_id, now);
+    await repository.lockWallet(tx, unlocked.wallet_id);
     const locked = await repository.find(tx, id, "FOR UPDATE");
     return locked?.status === "pending" ? locked : undefined;
   }
@@ -157,9 +158,9 @@ export class AuthorizationsService {
     id: string,
     settle: (tx: Queryable, pending: AuthorizationRow, now: Date) => Promise<AuthorizationRow>,
   ): Promise<Authorization> {
-    const now = this.clock();
     return this.db.transaction(async (tx) => {
-      const pending = await this.lockPending(tx, id, now);
+      const pending = await this.lockPending(tx, id);
+      const now = this.clock();
       if (pending === undefined) {
         throw conflict(
           "authorization_not_pending",

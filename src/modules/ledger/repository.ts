@@ -21,7 +21,8 @@ interface TransactionRow {
 const COLUMNS =
   "id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount, currency, balance_after, description, created_at";
 
-const SORT_COLUMNS: Record<TransactionSortField, string> = { createdAt: "created_at", amount: "amount" };
+/** "createdAt" order is ledger order: seq, drawn under the wallet's lock, is exact where clocks tie. */
+const SORT_COLUMNS: Record<TransactionSortField, string> = { createdAt: "seq", amount: "amount" };
 
 const CREDITS: ReadonlySet<TransactionType> = new Set(["topup", "transfer_in", "refund"]);
 
@@ -120,7 +121,7 @@ export const ledgerRepository = {
     }
     const result = await db.query<TransactionRow>(
       `SELECT ${COLUMNS} FROM transactions WHERE ${conditions.join(" AND ")}
-       ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
+       ${pageClause(options, SORT_COLUMNS, values.length + 1, "seq")}`,
       [...values, ...pageValues(options)],
     );
     return result.rows.map(toTransaction);
