@@ -27,6 +27,7 @@ import { createMetrics } from "./platform/metrics.ts";
 import { openapiDocument, openapiSource, renderOpenApi } from "./platform/openapi.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
 import type { Secrets } from "./platform/secrets.ts";
+import { startTelemetry, type Telemetry, traceService } from "./platform/telemetry.ts";
 
 export interface AppDependencies {
   config: Config;
@@ -35,20 +36,31 @@ export interface AppDependencies {
   secrets: Secrets;
   /** "Now" for limit windows, holds and the ledger; tests move it. */
   clock?: Clock;
+  /** Tracing; off unless OTEL_* configures an exporter. */
+  telemetry?: Telemetry;
 }
 
 /** The services, wired once; controllers, background jobs and the seed command use them. */
-export async function createServices({ config, db, secrets, clock = systemClock }: AppDependencies) {
+export async function createServices(dependencies: AppDependencies) {
+  const { config, db, secrets, clock = systemClock } = dependencies;
+  const telemetry = dependencies.telemetry ?? startTelemetry({}, dependencies.logger);
+  const metrics = createMetrics(db);
+  // With tracing on, every service call and SQL statement gets its span; with it off, nothing is wrapped.
+  const traced = <Service extends object>(name: string, service: Service) =>
+    telemetry.enabled ? traceService(telemetry.tracer, name, service) : service;
+  if (telemetry.enabled) db.traceWith(telemetry.tracer);
   const wallets = new WalletsService(db, config, clock);
   return {
-    users: new UsersService(db, wallets, clock),
-    teams: new TeamsService(db, wallets),
-    members: new MembersService(db),
-    wallets,
-    cards: new CardsService(db, await CardVault.create(secrets.cardEncryptionKey), clock),
-    ledger: new LedgerService(db, clock),
-    authorizations: new AuthorizationsService(db, clock, config),
-    idempotency: new Idempotency(db, clock),
+    users: traced("users", new UsersService(db, wallets, clock)),
+    teams: traced("teams", new TeamsService(db, wallets)),
+    members: traced("members", new MembersService(db)),
+    wallets: traced("wallets", wallets),
+    cards: traced("cards", new CardsService(db, await CardVault.create(secrets.cardEncryptionKey), clock)),
+    ledger: traced("ledger", new LedgerService(db, clock, metrics)),
+    authorizations: traced("authorizations", new AuthorizationsService(db, clock, config, metrics)),
+    idempotency: new Idempotency(db, clock, metrics),
+    metrics,
+    telemetry,
   };
 }
 
@@ -57,8 +69,7 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
 /** The whole HTTP application: platform pipeline, every module's routes and the OpenAPI document. */
 export async function createApp(dependencies: AppDependencies, services?: Services) {
   const { config, logger, db, secrets } = dependencies;
-  const metrics = createMetrics(db);
-  const { idempotency, ...modules } = services ?? (await createServices(dependencies));
+  const { idempotency, metrics, telemetry, ...modules } = services ?? (await createServices(dependencies));
   let document = "";
   const app = new Elysia({
     // Strict schemas: unknown properties are refused, never silently dropped.
@@ -73,6 +84,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
         metrics,
         authenticator: await Authenticator.create(secrets.adminApiKey),
         rateLimiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST),
+        telemetry,
       }),
     )
     .use(openapiSource())

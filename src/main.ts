@@ -5,6 +5,7 @@ import { every } from "./platform/jobs.ts";
 import { createLogger } from "./platform/logger.ts";
 import { applyMigrations } from "./platform/migrate.ts";
 import { loadSecrets } from "./platform/secrets.ts";
+import { startTelemetry } from "./platform/telemetry.ts";
 
 function readConfig() {
   try {
@@ -18,10 +19,11 @@ function readConfig() {
 
 const config = readConfig();
 const logger = createLogger(config);
+const telemetry = startTelemetry(process.env, logger);
 const db = await openDatabase(config, logger);
 await applyMigrations(db, logger);
 const secrets = await loadSecrets(config, logger);
-const dependencies = { config, logger, db, secrets };
+const dependencies = { config, logger, db, secrets, telemetry };
 const services = await createServices(dependencies);
 const app = await createApp(dependencies, services);
 const stopJobs = [
@@ -42,6 +44,7 @@ async function shutdown(signal: string) {
   for (const stop of stopJobs) stop();
   await app.stop();
   await db.close();
+  await telemetry.shutdown();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

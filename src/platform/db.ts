@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import { SpanKind, type Tracer } from "@opentelemetry/api";
 import pg from "pg";
 import type { Config } from "./config.ts";
 import {
@@ -12,6 +13,7 @@ import {
   SqlState,
 } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { inSpan, sqlSpanAttributes } from "./telemetry.ts";
 
 /** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
 export interface Queryable {
@@ -47,20 +49,27 @@ const typeParsers: pg.CustomTypesConfig = {
  * The transaction the current async call chain runs in, if any. Queries and nested transactions
  * join it, so an outer unit of work (an idempotent request) wraps every write a service makes.
  */
-const ambientTransaction = new AsyncLocalStorage<pg.PoolClient>();
+const ambientTransaction = new AsyncLocalStorage<Queryable>();
 
 export type DatabaseKind = "postgres" | "pglite";
 
 export class Database implements Queryable {
+  /** Set when tracing is on: every statement then gets a span. */
+  private tracer: Tracer | undefined;
+
   constructor(
     readonly kind: DatabaseKind,
     readonly pool: pg.Pool,
     private readonly closeEngine: () => Promise<void>,
   ) {}
 
+  traceWith(tracer: Tracer): void {
+    this.tracer = tracer;
+  }
+
   async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
     try {
-      return await (ambientTransaction.getStore() ?? this.pool).query<Row>(text, values);
+      return await this.traced(ambientTransaction.getStore() ?? this.pool).query<Row>(text, values);
     } catch (error) {
       throw translateUnavailable(error);
     }
@@ -83,13 +92,14 @@ export class Database implements Queryable {
       }
       let broken = false;
       try {
-        await client.query("BEGIN");
-        const result = await ambientTransaction.run(client, () => work(client));
-        await client.query("COMMIT");
+        const session = this.traced(client);
+        await session.query("BEGIN");
+        const result = await ambientTransaction.run(session, () => work(session));
+        await session.query("COMMIT");
         return result;
       } catch (error) {
         try {
-          await client.query("ROLLBACK");
+          await this.traced(client).query("ROLLBACK");
         } catch {
           broken = true;
         }
@@ -99,6 +109,24 @@ export class Database implements Queryable {
         client.release(broken);
       }
     }
+  }
+
+  /** `target` itself, or with a span per statement when tracing is on. */
+  private traced(target: Queryable): Queryable {
+    const tracer = this.tracer;
+    if (tracer === undefined) return target;
+    return {
+      query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+        const span = sqlSpanAttributes(text);
+        return inSpan(
+          tracer,
+          span.name,
+          span.attributes,
+          () => target.query<Row>(text, values),
+          SpanKind.CLIENT,
+        );
+      },
+    };
   }
 
   async ping(): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { context as otelContext } from "@opentelemetry/api";
 import { Elysia, ValidationError } from "elysia";
 import type { Authenticator } from "./auth.ts";
 import { ApiError, badRequest, type FieldError, problemBody } from "./errors.ts";
@@ -7,6 +8,7 @@ import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { beginRequest, contextOf } from "./request-context.ts";
 import { DECIMAL_QUERY_PARAMETERS, ERROR_CODE_KEYWORD } from "./schemas.ts";
+import { endServerSpan, requestTraceContext, type Telemetry } from "./telemetry.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -27,6 +29,7 @@ interface HttpPlatformDeps {
   metrics: Metrics;
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
+  telemetry: Telemetry;
 }
 
 interface SchemaLike {
@@ -161,10 +164,15 @@ function nestingDepth(text: string): number {
  * The cross-cutting request pipeline: request id, security headers, body size, authentication and
  * rate limiting on the way in; problem bodies, metrics and one access log line on the way out.
  */
-export function httpPlatform({ logger, metrics, authenticator, rateLimiter }: HttpPlatformDeps) {
+export function httpPlatform({ logger, metrics, authenticator, rateLimiter, telemetry }: HttpPlatformDeps) {
   return new Elysia({ name: "http-platform" })
+    .wrap((handle, request) => {
+      // The whole request, hooks included, runs in its trace context: logs and outgoing calls find it there.
+      const active = requestTraceContext(request, beginRequest(request), telemetry);
+      return (...args: unknown[]) => otelContext.with(active, () => handle(...args));
+    })
     .onRequest(async ({ request, set, server }) => {
-      const context = beginRequest(request);
+      const context = contextOf(request);
       Object.assign(set.headers, SECURITY_HEADERS, { "x-request-id": context.id });
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) throw payloadTooLarge();
@@ -215,6 +223,7 @@ export function httpPlatform({ logger, metrics, authenticator, rateLimiter }: Ht
       const status = typeof set.status === "number" ? set.status : 200;
       const durationMs = performance.now() - context.startedAt;
       const template = route || "unmatched";
+      endServerSpan(context, request.method, route, status);
       metrics.httpDuration.observe(
         { method: request.method, route: template, status_code: String(status) },
         durationMs / 1000,

@@ -1,6 +1,7 @@
 import type { Clock } from "./clock.ts";
 import type { Database } from "./db.ts";
 import { ApiError, conflict, problemBody } from "./errors.ts";
+import type { Metrics } from "./metrics.ts";
 import { contextOf } from "./request-context.ts";
 
 /** Thrown to answer a retried request with the response its first attempt got. */
@@ -53,6 +54,7 @@ export class Idempotency {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly metrics: Pick<Metrics, "idempotentReplays">,
   ) {}
 
   /**
@@ -114,6 +116,7 @@ export class Idempotency {
     });
 
     if (outcome.kind === "replay") {
+      this.metrics.idempotentReplays.inc();
       throw new ReplayedResponse(outcome.stored.response_status, outcome.stored.response_body);
     }
     if (outcome.kind === "refused") throw outcome.error;

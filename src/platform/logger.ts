@@ -1,5 +1,6 @@
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.ts";
+import { currentRequest, currentTraceIds } from "./telemetry.ts";
 
 export type { Logger };
 
@@ -24,6 +25,11 @@ export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">): 
     base: { service: "wallet-api" },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    // Every line written while a request is served names it and its trace.
+    mixin() {
+      const request = currentRequest();
+      return request === undefined ? {} : { requestId: request.id, ...currentTraceIds() };
+    },
     transport:
       config.LOG_FORMAT === "pretty" ? { target: "pino-pretty", options: { colorize: true } } : undefined,
   });

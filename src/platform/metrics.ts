@@ -1,9 +1,15 @@
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "./db.ts";
 
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<"method" | "route" | "status_code">;
+  /** Card authorization decisions: result approved or declined, and the decline reason ("none" if approved). */
+  authorizations: Counter<"result" | "decline_reason">;
+  /** Ledger rows written, by transaction type. */
+  ledgerTransactions: Counter<"type">;
+  /** POSTs answered from a stored Idempotency-Key response. */
+  idempotentReplays: Counter;
 }
 
 /** Labels hold route templates and status codes only, never ids, so cardinality stays bounded. */
@@ -33,5 +39,22 @@ export function createMetrics(db: Database): Metrics {
     "Queries waiting for a pooled connection",
     () => db.pool.waitingCount,
   );
-  return { registry, httpDuration };
+  const authorizations = new Counter({
+    name: "wallet_authorizations_total",
+    help: "Card authorization decisions, by result and decline reason",
+    labelNames: ["result", "decline_reason"] as const,
+    registers: [registry],
+  });
+  const ledgerTransactions = new Counter({
+    name: "wallet_ledger_transactions_total",
+    help: "Ledger transactions written, by type",
+    labelNames: ["type"] as const,
+    registers: [registry],
+  });
+  const idempotentReplays = new Counter({
+    name: "wallet_idempotent_replays_total",
+    help: "Requests answered with the stored response of an earlier request with the same Idempotency-Key",
+    registers: [registry],
+  });
+  return { registry, httpDuration, authorizations, ledgerTransactions, idempotentReplays };
 }

@@ -1,9 +1,13 @@
+import type { Span } from "@opentelemetry/api";
+
 /** What the platform knows about one request while it is served. */
 export interface RequestContext {
   id: string;
   startedAt: number;
   /** A loggable id of the API key that authenticated the request; never the key itself. */
   apiKeyId?: string;
+  /** The SERVER span, when tracing is on. */
+  span?: Span;
 }
 
 const contexts = new WeakMap<Request, RequestContext>();

@@ -2,6 +2,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
+import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { isExpired } from "../cards/card-number.ts";
 import { ledgerRepository } from "../ledger/repository.ts";
@@ -51,14 +52,15 @@ export class AuthorizationsService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly config: Pick<Config, "AUTH_HOLD_TTL">,
+    private readonly metrics: Pick<Metrics, "authorizations" | "ledgerTransactions">,
   ) {}
 
   /**
    * Decides a card spend in one short transaction under the wallet's row lock, records the
    * authorization whatever the outcome, and when approved moves the money (capture) or holds it.
    */
-  authorize(cardId: string, input: CreateAuthorization): Promise<Authorization> {
-    return this.db.transaction(async (tx) => {
+  async authorize(cardId: string, input: CreateAuthorization): Promise<Authorization> {
+    const authorization = await this.db.transaction(async (tx) => {
       const walletId = found(await repository.walletOfCard(tx, cardId), () => cardNotFound(cardId));
       const wallet = found(await repository.lockWallet(tx, walletId), () => cardNotFound(cardId));
       // "Now" is read under the lock, so a wallet's authorizations and ledger rows are in time order.
@@ -93,11 +95,18 @@ export class AuthorizationsService {
       else await repository.adjustHeld(tx, walletId, input.amount, now);
       return toAuthorization(row);
     });
+    const reason = authorization.declineReason;
+    this.metrics.authorizations.inc({
+      result: reason === null ? "approved" : "declined",
+      decline_reason: reason ?? "none",
+    });
+    if (authorization.status === "captured") this.metrics.ledgerTransactions.inc({ type: "card_spend" });
+    return authorization;
   }
 
   /** Captures all or part of a pending hold; what is not captured is released. */
-  capture(id: string, input: CaptureAuthorization): Promise<Authorization> {
-    return this.settlePending(id, async (tx, pending, now) => {
+  async capture(id: string, input: CaptureAuthorization): Promise<Authorization> {
+    const captured = await this.settlePending(id, async (tx, pending, now) => {
       const amount = input.amount ?? pending.amount;
       if (amount > pending.amount) {
         throw unprocessable(
@@ -111,6 +120,8 @@ export class AuthorizationsService {
       await this.postSpend(tx, captured, amount, now);
       return captured;
     });
+    this.metrics.ledgerTransactions.inc({ type: "card_spend" });
+    return captured;
   }
 
   void(id: string): Promise<Authorization> {

@@ -1,6 +1,7 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, found, notFound, unprocessable } from "../../platform/errors.ts";
+import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { MAX_BALANCE } from "../../platform/schemas.ts";
 import { iso } from "../../platform/sql.ts";
@@ -42,33 +43,38 @@ export class LedgerService {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly metrics: Pick<Metrics, "ledgerTransactions">,
   ) {}
 
   topUp(walletId: string, input: MoneyMovement): Promise<Transaction> {
-    return this.db.transaction(async (tx) => {
-      const wallet = await this.lockWallet(tx, walletId);
-      checkCanReceive(wallet, input.amount);
-      return ledgerRepository.post(tx, { walletId, type: "topup", ...input }, this.clock());
-    });
+    return this.counted(
+      this.db.transaction(async (tx) => {
+        const wallet = await this.lockWallet(tx, walletId);
+        checkCanReceive(wallet, input.amount);
+        return ledgerRepository.post(tx, { walletId, type: "topup", ...input }, this.clock());
+      }),
+    );
   }
 
   withdraw(walletId: string, input: MoneyMovement): Promise<Transaction> {
-    return this.db.transaction(async (tx) => {
-      const wallet = await this.lockWallet(tx, walletId);
-      checkCanPay(wallet, input.amount);
-      return ledgerRepository.post(tx, { walletId, type: "withdrawal", ...input }, this.clock());
-    });
+    return this.counted(
+      this.db.transaction(async (tx) => {
+        const wallet = await this.lockWallet(tx, walletId);
+        checkCanPay(wallet, input.amount);
+        return ledgerRepository.post(tx, { walletId, type: "withdrawal", ...input }, this.clock());
+      }),
+    );
   }
 
   /**
    * Moves money between two wallets of one currency: two ledger rows in one transaction. Both wallets
    * are locked in id order, so opposite transfers queue instead of deadlocking.
    */
-  transfer(input: CreateTransfer): Promise<Transfer> {
+  async transfer(input: CreateTransfer): Promise<Transfer> {
     if (input.fromWalletId === input.toWalletId) {
       throw badRequest("same_wallet", "A transfer needs two different wallets.");
     }
-    return this.db.transaction(async (tx) => {
+    const transfer = await this.db.transaction(async (tx) => {
       const [first, second] = [input.fromWalletId, input.toWalletId].sort();
       const locked = new Map<string, WalletRow>();
       for (const id of [first, second]) {
@@ -108,6 +114,8 @@ export class LedgerService {
         transactions: [out, incoming],
       };
     });
+    for (const row of transfer.transactions) this.metrics.ledgerTransactions.inc({ type: row.type });
+    return transfer;
   }
 
   /**
@@ -115,44 +123,46 @@ export class LedgerService {
    * refunded money no longer counts toward the card's and wallet's limits.
    */
   refund(transactionId: string, input: CreateRefund): Promise<Transaction> {
-    return this.db.transaction(async (tx) => {
-      const spend = found(await ledgerRepository.find(tx, transactionId), () =>
-        transactionNotFound(transactionId),
-      );
-      if (spend.type !== "card_spend" || spend.authorizationId === null) {
-        throw unprocessable("transaction_not_refundable", "Only a card_spend transaction can be refunded.");
-      }
-      const wallet = await this.lockWallet(tx, spend.walletId);
-      const authorization = found(
-        await authorizationsRepository.find(tx, spend.authorizationId, "FOR UPDATE"),
-        () => transactionNotFound(transactionId),
-      );
-      const refundable = authorization.captured_amount - authorization.refunded_amount;
-      const amount = input.amount ?? refundable;
-      if (amount === 0 || amount > refundable) {
-        throw unprocessable(
-          "refund_exceeds_spend",
-          `Only ${refundable} of this spend of ${authorization.captured_amount} is left to refund.`,
+    return this.counted(
+      this.db.transaction(async (tx) => {
+        const spend = found(await ledgerRepository.find(tx, transactionId), () =>
+          transactionNotFound(transactionId),
         );
-      }
-      checkCanReceive(wallet, amount);
-      const now = this.clock();
-      await authorizationsRepository.addRefund(tx, authorization.id, amount, now);
-      await authorizationsRepository.releaseSpend(tx, windowsOf(authorization), amount);
-      return ledgerRepository.post(
-        tx,
-        {
-          walletId: wallet.id,
-          type: "refund",
-          amount,
-          description: input.description,
-          cardId: authorization.card_id,
-          authorizationId: authorization.id,
-          refundOf: spend.id,
-        },
-        now,
-      );
-    });
+        if (spend.type !== "card_spend" || spend.authorizationId === null) {
+          throw unprocessable("transaction_not_refundable", "Only a card_spend transaction can be refunded.");
+        }
+        const wallet = await this.lockWallet(tx, spend.walletId);
+        const authorization = found(
+          await authorizationsRepository.find(tx, spend.authorizationId, "FOR UPDATE"),
+          () => transactionNotFound(transactionId),
+        );
+        const refundable = authorization.captured_amount - authorization.refunded_amount;
+        const amount = input.amount ?? refundable;
+        if (amount === 0 || amount > refundable) {
+          throw unprocessable(
+            "refund_exceeds_spend",
+            `Only ${refundable} of this spend of ${authorization.captured_amount} is left to refund.`,
+          );
+        }
+        checkCanReceive(wallet, amount);
+        const now = this.clock();
+        await authorizationsRepository.addRefund(tx, authorization.id, amount, now);
+        await authorizationsRepository.releaseSpend(tx, windowsOf(authorization), amount);
+        return ledgerRepository.post(
+          tx,
+          {
+            walletId: wallet.id,
+            type: "refund",
+            amount,
+            description: input.description,
+            cardId: authorization.card_id,
+            authorizationId: authorization.id,
+            refundOf: spend.id,
+          },
+          now,
+        );
+      }),
+    );
   }
 
   async get(id: string): Promise<Transaction> {
@@ -164,6 +174,13 @@ export class LedgerService {
     const options = listOptions(query, "createdAt");
     const rows = await ledgerRepository.listOfWallet(this.db, walletId, query, options);
     return toPage(rows, options, (row) => row);
+  }
+
+  /** Counts the ledger row a committed movement wrote. */
+  private async counted(movement: Promise<Transaction>): Promise<Transaction> {
+    const row = await movement;
+    this.metrics.ledgerTransactions.inc({ type: row.type });
+    return row;
   }
 
   private async lockWallet(tx: Queryable, walletId: string): Promise<WalletRow> {
