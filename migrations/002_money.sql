@@ -48,6 +48,7 @@ CREATE TABLE authorizations (
 );
 CREATE INDEX authorizations_card_idx ON authorizations (card_id, created_at);
 CREATE INDEX authorizations_pending_expiry_idx ON authorizations (expires_at) WHERE status = 'pending';
+CREATE INDEX authorizations_wallet_pending_idx ON authorizations (wallet_id, expires_at) WHERE status = 'pending';
 
 -- seq orders the ledger: it is drawn while the wallet's row lock is held, so a wallet's rows are
 -- numbered in the order they were applied, whatever their clocks said.

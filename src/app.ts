@@ -9,7 +9,7 @@ import { LedgerService } from "./modules/ledger/service.ts";
 import { membersController } from "./modules/members/index.ts";
 import { MembersService } from "./modules/members/service.ts";
 import { operationsController } from "./modules/operations/index.ts";
-import { OperationsService } from "./modules/operations/service.ts";
+import { type Lifecycle, OperationsService } from "./modules/operations/service.ts";
 import { teamsController } from "./modules/teams/index.ts";
 import { TeamsService } from "./modules/teams/service.ts";
 import { usersController } from "./modules/users/index.ts";
@@ -24,7 +24,7 @@ import { httpPlatform, MAX_BODY_BYTES } from "./platform/http.ts";
 import { Idempotency } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
-import { openapiDocument, openapiSource, renderOpenApi } from "./platform/openapi.ts";
+import { docsPage, openapiDocument, openapiSource, renderOpenApi } from "./platform/openapi.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
 import type { Secrets } from "./platform/secrets.ts";
 import { startTelemetry, type Telemetry, traceService } from "./platform/telemetry.ts";
@@ -38,6 +38,8 @@ export interface AppDependencies {
   clock?: Clock;
   /** Tracing; off unless OTEL_* configures an exporter. */
   telemetry?: Telemetry;
+  /** Shared with the process: draining turns /ready to 503. */
+  lifecycle?: Lifecycle;
 }
 
 /** The services, wired once; controllers, background jobs and the seed command use them. */
@@ -89,7 +91,10 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
     )
     .use(openapiSource())
     .use(openapiDocument(() => document))
-    .use(operationsController(new OperationsService(db, metrics)))
+    .use(docsPage())
+    .use(
+      operationsController(new OperationsService(db, metrics, dependencies.lifecycle ?? { draining: false })),
+    )
     .use(usersController(modules.users, idempotency))
     .use(teamsController(modules.teams, idempotency))
     .use(membersController(modules.members, idempotency))

@@ -1,13 +1,37 @@
+/**
+ * The command line of the service, as `bun src/main.ts …` and as the compiled binary `wallet …`.
+ */
+import packageJson from "../package.json" with { type: "json" };
 import { createApp, createServices } from "./app.ts";
-import { ConfigError, loadConfig } from "./platform/config.ts";
+import { type Config, ConfigError, loadConfig } from "./platform/config.ts";
 import { openDatabase } from "./platform/db.ts";
-import { every } from "./platform/jobs.ts";
 import { createLogger } from "./platform/logger.ts";
 import { applyMigrations } from "./platform/migrate.ts";
 import { loadSecrets } from "./platform/secrets.ts";
 import { startTelemetry } from "./platform/telemetry.ts";
+import { seedDemoData } from "./seed.ts";
+import { serve } from "./server.ts";
 
-function readConfig() {
+const HELP = `wallet ${packageJson.version}: the wallet and card API
+
+Usage: wallet [command]
+
+Commands:
+  serve         migrate, then serve the API (the default)
+  migrate       apply pending database migrations and exit
+  seed          insert the demo data (one team, five users, three wallets, three cards) and exit
+  openapi       print the OpenAPI document and exit
+  healthcheck   exit 0 when GET /health on this host's PORT answers 200 (for container health checks)
+
+Options:
+  -h, --help      show this help
+  -v, --version   print the version
+
+Configuration is read from the environment (PORT, DATABASE_URL, DATA_DIR, ADMIN_API_KEY, …);
+see README.md.
+`;
+
+function readConfig(): Config {
   try {
     return loadConfig();
   } catch (error) {
@@ -17,35 +41,73 @@ function readConfig() {
   }
 }
 
-const config = readConfig();
-const logger = createLogger(config);
-const telemetry = startTelemetry(process.env, logger);
-const db = await openDatabase(config, logger);
-await applyMigrations(db, logger);
-const secrets = await loadSecrets(config, logger);
-const dependencies = { config, logger, db, secrets, telemetry };
-const services = await createServices(dependencies);
-const app = await createApp(dependencies, services);
-const stopJobs = [
-  every(30_000, "expire-holds", () => services.authorizations.expireHolds(), logger),
-  every(60 * 60_000, "purge-idempotency-keys", () => services.idempotency.purgeExpired(), logger),
-];
-app.listen({ hostname: config.HOST, port: config.PORT });
-logger.info(
-  { url: `http://${config.HOST}:${app.server?.port}`, database: db.kind, docs: "/docs" },
-  "wallet-api listening",
-);
-
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "shutting down");
-  for (const stop of stopJobs) stop();
-  await app.stop();
-  await db.close();
-  await telemetry.shutdown();
-  process.exit(0);
+/** Opens the configured database, runs `work` on it, closes it. */
+async function withDatabase(
+  work: (context: { config: Config; db: Awaited<ReturnType<typeof openDatabase>> }) => Promise<void>,
+) {
+  const config = readConfig();
+  const logger = createLogger(config);
+  const db = await openDatabase(config, logger);
+  try {
+    await work({ config, db });
+  } finally {
+    await db.close();
+  }
 }
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+
+const commands: Record<string, () => Promise<void>> = {
+  async serve() {
+    const config = readConfig();
+    const logger = createLogger(config);
+    await serve(config, logger, startTelemetry(process.env, logger));
+  },
+  async migrate() {
+    await withDatabase(async ({ config, db }) => {
+      const applied = await applyMigrations(db, createLogger(config));
+      console.log(applied === 0 ? "the database is up to date" : `applied ${applied} migration(s)`);
+    });
+  },
+  async seed() {
+    await withDatabase(async ({ config, db }) => {
+      const logger = createLogger(config);
+      await applyMigrations(db, logger);
+      const secrets = await loadSecrets(config, logger);
+      const result = await seedDemoData(db, await createServices({ config, logger, db, secrets }));
+      console.log(result.created ? "demo data inserted" : "demo data already present; nothing changed");
+    });
+  },
+  async openapi() {
+    // The document depends on the routes only: an in-memory database stands in for the real one.
+    const config = loadConfig({ DATA_DIR: "memory://", LOG_LEVEL: "silent" });
+    const logger = createLogger(config);
+    const db = await openDatabase(config, logger);
+    try {
+      const secrets = { adminApiKey: "unused-while-printing", cardEncryptionKey: new Uint8Array(32) };
+      const app = await createApp({ config, logger, db, secrets });
+      process.stdout.write(await (await app.handle(new Request("http://localhost/openapi.json"))).text());
+    } finally {
+      await db.close();
+    }
+  },
+  async healthcheck() {
+    const port = process.env.PORT?.trim() || "3000";
+    const response = await fetch(`http://127.0.0.1:${port}/health`, {
+      signal: AbortSignal.timeout(3000),
+    }).catch(() => undefined);
+    process.exit(response?.status === 200 ? 0 : 1);
+  },
+};
+
+const [argument, ...rest] = process.argv.slice(2);
+if (argument === "-h" || argument === "--help") {
+  process.stdout.write(HELP);
+} else if (argument === "-v" || argument === "--version") {
+  console.log(packageJson.version);
+} else {
+  const command = commands[argument ?? "serve"];
+  if (command === undefined || rest.length > 0) {
+    process.stderr.write(`wallet: unknown command or option: ${[argument, ...rest].join(" ")}\n\n${HELP}`);
+    process.exit(2);
+  }
+  await command();
+}

@@ -4,6 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import { SpanKind, type Tracer } from "@opentelemetry/api";
 import pg from "pg";
+import { pgliteAssets } from "./assets.ts";
 import type { Config } from "./config.ts";
 import {
   badRequest,
@@ -69,7 +70,8 @@ export class Database implements Queryable {
 
   async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
     try {
-      return await this.traced(ambientTransaction.getStore() ?? this.pool).query<Row>(text, values);
+      // The ambient transaction's session is traced already (see transaction()); the pool is not.
+      return await (ambientTransaction.getStore() ?? this.traced(this.pool)).query<Row>(text, values);
     } catch (error) {
       throw translateUnavailable(error);
     }
@@ -129,13 +131,14 @@ export class Database implements Queryable {
     };
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      await this.pool.query("SELECT 1");
-      return true;
-    } catch {
-      return false;
-    }
+  /** True when the database answers `SELECT 1` within `timeoutMs`; a probe must not hang with the database. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    const answered = this.pool.query("SELECT 1").then(
+      () => true,
+      () => false,
+    );
+    const gaveUp = Bun.sleep(timeoutMs).then(() => false);
+    return Promise.race([answered, gaveUp]);
   }
 
   async close(): Promise<void> {
@@ -173,10 +176,14 @@ export async function openDatabase(
     const pool = new pg.Pool({
       connectionString: config.DATABASE_URL,
       max: config.DB_POOL_MAX,
+      // No request waits on the database longer than DB_QUERY_TIMEOUT: not for a pooled connection
+      // (a queue slot or a new one), not for a statement on the server, nor for an answer that a
+      // cut network never delivers (query_timeout, on the client).
       connectionTimeoutMillis: config.DB_QUERY_TIMEOUT,
       statement_timeout: config.DB_QUERY_TIMEOUT,
-      query_timeout: config.DB_QUERY_TIMEOUT + 1000,
+      query_timeout: config.DB_QUERY_TIMEOUT,
       idle_in_transaction_session_timeout: config.DB_QUERY_TIMEOUT * 2,
+      keepAlive: true,
       application_name: "wallet-api",
       types: typeParsers,
     });
@@ -190,7 +197,7 @@ export async function openDatabase(
     // PGlite creates its own directory but not the parents.
     await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 });
   }
-  const engine = await PGlite.create(dataDir);
+  const engine = await PGlite.create(dataDir, await pgliteAssets());
   // PGlite is a single connection: one pooled client serialises every transaction, which keeps
   // the locking rules trivially true in embedded mode.
   const pool = new pg.Pool({ ...createPgConfig(engine), max: 1, types: typeParsers });

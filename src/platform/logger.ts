@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
 import type { Config } from "./config.ts";
 import { currentRequest, currentTraceIds } from "./telemetry.ts";
 
@@ -20,17 +21,20 @@ const REDACTED_PATHS = [
 ];
 
 export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">): Logger {
-  return pino({
-    level: config.LOG_LEVEL,
-    base: { service: "wallet-api" },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-    // Every line written while a request is served names it and its trace.
-    mixin() {
-      const request = currentRequest();
-      return request === undefined ? {} : { requestId: request.id, ...currentTraceIds() };
+  return pino(
+    {
+      level: config.LOG_LEVEL,
+      base: { service: "wallet-api" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      // Every line written while a request is served names it and its trace.
+      mixin() {
+        const request = currentRequest();
+        return request === undefined ? {} : { requestId: request.id, ...currentTraceIds() };
+      },
     },
-    transport:
-      config.LOG_FORMAT === "pretty" ? { target: "pino-pretty", options: { colorize: true } } : undefined,
-  });
+    // A stream in this thread, not a transport: transports load modules by name in a worker thread,
+    // which a compiled binary cannot do.
+    config.LOG_FORMAT === "pretty" ? pretty({ colorize: true }) : undefined,
+  );
 }

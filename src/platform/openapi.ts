@@ -1,6 +1,8 @@
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import packageJson from "../../package.json" with { type: "json" };
+import { docsAssets } from "./assets.ts";
+import { ApiError } from "./errors.ts";
 
 /** Where @elysiajs/swagger serves what it derives from the routes; /openapi.json serves it finished. */
 const SOURCE_PATH = "/openapi/source.json";
@@ -31,10 +33,10 @@ const TAGS = [
 
 export function openapiSource() {
   return swagger({
-    path: "/docs",
+    // The plugin's own reference page loads its script from a CDN; /docs (below) is served offline.
+    path: "/openapi/source-ui",
     specPath: SOURCE_PATH,
-    exclude: ["/openapi.json"],
-    scalarConfig: { spec: { url: "/openapi.json" } },
+    exclude: ["/openapi.json", /^\/docs/],
     documentation: {
       info: {
         title: "Wallet API",
@@ -154,6 +156,47 @@ export async function renderOpenApi(app: { handle(request: Request): Promise<Res
   const response = await app.handle(new Request(`http://localhost${SOURCE_PATH}`));
   const source = (await response.json()) as JsonObject;
   return `${JSON.stringify(finishDocument(source), null, 2)}\n`;
+}
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Wallet API reference</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true });
+  </script>
+</body>
+</html>
+`;
+
+/** The interactive reference at /docs, with its assets served from the program itself (no CDN). */
+export function docsPage() {
+  return new Elysia({ name: "docs" })
+    .get(
+      "/docs",
+      () => new Response(DOCS_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
+      {
+        detail: { hide: true },
+      },
+    )
+    .get(
+      "/docs/:asset",
+      ({ params }) => {
+        const asset = docsAssets[params.asset as keyof typeof docsAssets];
+        if (asset === undefined) throw new ApiError(404, "route_not_found", "No such route.");
+        return new Response(Bun.file(asset.path), {
+          headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" },
+        });
+      },
+      { detail: { hide: true } },
+    );
 }
 
 /**

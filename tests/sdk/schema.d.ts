@@ -533,7 +533,8 @@ export interface components {
             status: "ok";
         };
         Readiness: {
-            status: "ok" | "unavailable";
+            /** @description draining: shutting down, send no new requests */
+            status: "ok" | "unavailable" | "draining";
             checks: {
                 database: "ok" | "unavailable";
             };

@@ -261,6 +261,16 @@ export const authorizationsRepository = {
     );
   },
 
+  /** A locked wallet's pending holds that have run out, locked in turn. */
+  async dueHolds(db: Queryable, walletId: string, now: Date): Promise<AuthorizationRow[]> {
+    const result = await db.query<AuthorizationRow>(
+      `SELECT ${COLUMNS} FROM authorizations
+       WHERE wallet_id = $1 AND status = 'pending' AND expires_at <= $2 ORDER BY id FOR UPDATE`,
+      [walletId, now],
+    );
+    return result.rows;
+  },
+
   /** Pending authorizations whose hold has run out, oldest first. */
   async expiredPending(db: Queryable, now: Date, limit: number): Promise<string[]> {
     const result = await db.query<{ id: string }>(

@@ -47,6 +47,29 @@ export function declineReason(
   return null;
 }
 
+/** Ends a hold without taking money: its amount leaves the held total and the spend windows. */
+async function releaseHold(
+  tx: Queryable,
+  pending: AuthorizationRow,
+  status: "voided" | "expired",
+  now: Date,
+): Promise<AuthorizationRow> {
+  const released = await repository.settle(tx, pending.id, status, 0, now);
+  await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
+  await repository.releaseSpend(tx, windowsOf(pending), pending.amount);
+  return released;
+}
+
+/**
+ * For a decision on a wallet whose lock the caller holds: expires its holds that have run out first,
+ * so a hold past its time never blocks money or limits, whether or not the sweep has reached it.
+ */
+export async function expireDueHolds(tx: Queryable, walletId: string, now: Date): Promise<number> {
+  const due = await repository.dueHolds(tx, walletId, now);
+  for (const hold of due) await releaseHold(tx, hold, "expired", now);
+  return due.length;
+}
+
 export class AuthorizationsService {
   constructor(
     private readonly db: Database,
@@ -65,6 +88,7 @@ export class AuthorizationsService {
       const wallet = found(await repository.lockWallet(tx, walletId), () => cardNotFound(cardId));
       // "Now" is read under the lock, so a wallet's authorizations and ledger rows are in time order.
       const now = this.clock();
+      await expireDueHolds(tx, walletId, now);
       const card = found(await repository.spendingCard(tx, cardId, now, wallet.timezone), () =>
         cardNotFound(cardId),
       );
@@ -125,7 +149,7 @@ export class AuthorizationsService {
   }
 
   void(id: string): Promise<Authorization> {
-    return this.settlePending(id, (tx, pending, now) => this.release(tx, pending, "voided", now));
+    return this.settlePending(id, (tx, pending, now) => releaseHold(tx, pending, "voided", now));
   }
 
   async get(id: string): Promise<Authorization> {
@@ -149,7 +173,7 @@ export class AuthorizationsService {
         const pending = await this.lockPending(tx, id);
         const now = this.clock();
         if (pending === undefined || pending.expires_at > now) return false;
-        await this.release(tx, pending, "expired", now);
+        await releaseHold(tx, pending, "expired", now);
         return true;
       });
       if (done) expired++;
@@ -183,19 +207,6 @@ export class AuthorizationsService {
       }
       return toAuthorization(await settle(tx, pending, now));
     });
-  }
-
-  /** Ends a hold without taking money: its amount leaves the held total and the spend windows. */
-  private async release(
-    tx: Queryable,
-    pending: AuthorizationRow,
-    status: "voided" | "expired",
-    now: Date,
-  ): Promise<AuthorizationRow> {
-    const released = await repository.settle(tx, pending.id, status, 0, now);
-    await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
-    await repository.releaseSpend(tx, windowsOf(pending), pending.amount);
-    return released;
   }
 
   private postSpend(tx: Queryable, authorization: AuthorizationRow, amount: number, now: Date) {

@@ -3,6 +3,7 @@ import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { membersRepository } from "../members/repository.ts";
+import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
 import { initialLimits, resolveLimits } from "../wallets/limits.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
@@ -13,6 +14,12 @@ import { type CardRow, cardsRepository, type SealedNumber, toCard } from "./repo
 import type { CardVault } from "./vault.ts";
 
 const cardNotFound = (id: string) => notFound("card", id);
+
+const cardholderNotAllowed = () =>
+  unprocessable(
+    "cardholder_not_allowed",
+    "The cardholder must be the wallet's owner or a member of the wallet's team.",
+  );
 
 /** Plain card details as a client gives them (or as the service issues them), before sealing. */
 interface CardDetails {
@@ -27,8 +34,8 @@ function checkNumber(number: string): string {
   return number;
 }
 
-function checkExpiry(month: number, year: number): void {
-  if (isExpired(month, year))
+function checkExpiry(month: number, year: number, now: Date): void {
+  if (isExpired(month, year, now))
     throw badRequest("card_expired", `The card expired at the end of ${month}/${year}.`);
 }
 
@@ -40,7 +47,7 @@ interface DetailInput {
 }
 
 /** A client-given number comes with its expiry and CVV, all three validated. */
-function detailsWithNumber(cardNo: string, input: DetailInput): CardDetails {
+function detailsWithNumber(cardNo: string, input: DetailInput, now: Date): CardDetails {
   const { expiryMonth, expiryYear, cvv } = input;
   if (expiryMonth === undefined || expiryYear === undefined || cvv === undefined) {
     throw badRequest(
@@ -54,13 +61,13 @@ function detailsWithNumber(cardNo: string, input: DetailInput): CardDetails {
     expiryMonth: Number(expiryMonth),
     expiryYear: Number(expiryYear),
   };
-  checkExpiry(details.expiryMonth, details.expiryYear);
+  checkExpiry(details.expiryMonth, details.expiryYear, now);
   return details;
 }
 
 /** The details a create request gives, or undefined when the service is to issue them. */
-function givenDetails(input: DetailInput): CardDetails | undefined {
-  if (input.cardNo !== undefined) return detailsWithNumber(input.cardNo, input);
+function givenDetails(input: DetailInput, now: Date): CardDetails | undefined {
+  if (input.cardNo !== undefined) return detailsWithNumber(input.cardNo, input, now);
   if (input.expiryMonth !== undefined || input.expiryYear !== undefined || input.cvv !== undefined) {
     throw badRequest(
       "incomplete_card_details",
@@ -80,15 +87,17 @@ export class CardsService {
   /** Issues a card on a wallet; with no number given, the service makes one (retrying a rare collision). */
   async create(input: CreateCard): Promise<Card> {
     const limits = initialLimits(input);
-    const given = givenDetails(input);
+    const given = givenDetails(input, this.clock());
     for (let attempt = 1; ; attempt++) {
-      const details = given ?? issueCard();
+      const details = given ?? issueCard(this.clock());
       try {
         return await this.db.transaction(async (tx) => {
+          // Lock order everywhere: user, then wallet, then card (as a user's deletion takes them).
+          const cardholder = await this.lockCardholder(tx, input.cardholderId);
           const wallet = found(await walletsRepository.find(tx, input.walletId, "FOR SHARE"), () =>
             walletNotFound(input.walletId),
           );
-          if (input.cardholderId !== undefined) await this.checkCardholder(tx, wallet, input.cardholderId);
+          if (cardholder !== undefined) await this.checkCardholder(tx, wallet, cardholder);
           const id = Bun.randomUUIDv7();
           const row = await cardsRepository.insert(
             tx,
@@ -138,6 +147,7 @@ export class CardsService {
 
   update(id: string, changes: UpdateCard): Promise<Card> {
     return this.db.transaction(async (tx) => {
+      const cardholder = await this.lockCardholder(tx, changes.cardholderId ?? undefined);
       const card = found(await cardsRepository.find(tx, id, "FOR UPDATE"), () => cardNotFound(id));
       if (changes.walletId !== undefined && changes.walletId !== card.wallet_id) {
         throw badRequest("card_wallet_immutable", "A card never moves to another wallet.");
@@ -148,11 +158,11 @@ export class CardsService {
         { dailyLimit: card.daily_limit, monthlyLimit: card.monthly_limit },
         changes,
       );
-      if (changes.cardholderId) {
+      if (cardholder !== undefined) {
         const wallet = found(await walletsRepository.find(tx, card.wallet_id), () =>
           walletNotFound(card.wallet_id),
         );
-        await this.checkCardholder(tx, wallet, changes.cardholderId);
+        await this.checkCardholder(tx, wallet, cardholder);
       }
       const row = await cardsRepository.update(
         tx,
@@ -189,7 +199,7 @@ export class CardsService {
    */
   private async detailChanges(card: CardRow, changes: UpdateCard) {
     if (changes.cardNo !== undefined) {
-      const details = detailsWithNumber(changes.cardNo, changes);
+      const details = detailsWithNumber(changes.cardNo, changes, this.clock());
       return {
         sealedNumber: await this.sealNumber(details.number, card.id),
         cvvCiphertext: await this.vault.seal(details.cvv, card.id),
@@ -205,7 +215,7 @@ export class CardsService {
         ? { expiryMonth: Number(changes.expiryMonth), expiryYear: Number(changes.expiryYear) }
         : {};
     if (expiry.expiryMonth !== undefined && expiry.expiryYear !== undefined) {
-      checkExpiry(expiry.expiryMonth, expiry.expiryYear);
+      checkExpiry(expiry.expiryMonth, expiry.expiryYear, this.clock());
     }
     const cvvCiphertext = changes.cvv === undefined ? undefined : await this.vault.seal(changes.cvv, card.id);
     return { ...expiry, cvvCiphertext };
@@ -220,19 +230,21 @@ export class CardsService {
     };
   }
 
+  /**
+   * Share-locks the would-be cardholder, so they cannot be deleted while they get the card; a user
+   * who does not exist is as much not allowed as one who is not the owner or a member.
+   */
+  private async lockCardholder(tx: Queryable, userId: string | undefined): Promise<User | undefined> {
+    if (userId === undefined) return undefined;
+    return found(await usersRepository.find(tx, userId, "FOR SHARE"), cardholderNotAllowed);
+  }
+
   /** The cardholder must be the wallet's user, or a member of the wallet's team. */
-  private async checkCardholder(tx: Queryable, wallet: WalletRow, userId: string): Promise<void> {
-    const user = await usersRepository.find(tx, userId, "FOR SHARE");
+  private async checkCardholder(tx: Queryable, wallet: WalletRow, cardholder: User): Promise<void> {
     const allowed =
-      user !== undefined &&
-      (wallet.user_id === userId ||
-        (wallet.team_id !== null &&
-          (await membersRepository.find(tx, wallet.team_id, userId)) !== undefined));
-    if (!allowed) {
-      throw unprocessable(
-        "cardholder_not_allowed",
-        "The cardholder must be the wallet's owner or a member of the wallet's team.",
-      );
-    }
+      wallet.user_id === cardholder.id ||
+      (wallet.team_id !== null &&
+        (await membersRepository.find(tx, wallet.team_id, cardholder.id)) !== undefined);
+    if (!allowed) throw cardholderNotAllowed();
   }
 }

@@ -6,6 +6,7 @@ import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { MAX_BALANCE } from "../../platform/schemas.ts";
 import { iso } from "../../platform/sql.ts";
 import { authorizationsRepository, windowsOf } from "../authorizations/repository.ts";
+import { expireDueHolds } from "../authorizations/service.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
 import { walletNotFound } from "../wallets/service.ts";
 import type {
@@ -183,7 +184,12 @@ export class LedgerService {
     return row;
   }
 
+  /** Locks the wallet for a movement, after releasing its holds that have run out. */
   private async lockWallet(tx: Queryable, walletId: string): Promise<WalletRow> {
-    return found(await walletsRepository.find(tx, walletId, "FOR UPDATE"), () => walletNotFound(walletId));
+    const locked = found(await walletsRepository.find(tx, walletId, "FOR UPDATE"), () =>
+      walletNotFound(walletId),
+    );
+    if ((await expireDueHolds(tx, walletId, this.clock())) === 0) return locked;
+    return found(await walletsRepository.find(tx, walletId), () => walletNotFound(walletId));
   }
 }

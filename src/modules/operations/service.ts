@@ -3,20 +3,33 @@ import type { Metrics } from "../../platform/metrics.ts";
 
 export interface ReadinessReport {
   ready: boolean;
-  body: { status: "ok" | "unavailable"; checks: { database: "ok" | "unavailable" } };
+  body: { status: "ok" | "unavailable" | "draining"; checks: { database: "ok" | "unavailable" } };
 }
+
+/** Set when the process starts shutting down. */
+export interface Lifecycle {
+  draining: boolean;
+}
+
+/** A readiness probe answers within this, whatever the database does. */
+const PROBE_TIMEOUT_MS = 1000;
 
 /** What a load balancer and a scraper ask of the process. */
 export class OperationsService {
   constructor(
     private readonly db: Database,
     private readonly metrics: Metrics,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
-  /** Ready when the database answers; migrations ran before the server started listening. */
+  /**
+   * Ready when the database answers and the process is not draining; migrations ran before the server
+   * started listening.
+   */
   async readiness(): Promise<ReadinessReport> {
-    const database = (await this.db.ping()) ? "ok" : "unavailable";
-    return { ready: database === "ok", body: { status: database, checks: { database } } };
+    const database = (await this.db.ping(PROBE_TIMEOUT_MS)) ? "ok" : "unavailable";
+    const status = this.lifecycle.draining ? "draining" : database;
+    return { ready: status === "ok", body: { status, checks: { database } } };
   }
 
   metricsText(): Promise<string> {

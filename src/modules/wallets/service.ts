@@ -4,6 +4,7 @@ import { isCurrency } from "../../platform/currency.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, conflict, found, notFound, SqlState } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { expireDueHolds } from "../authorizations/service.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { teamsRepository } from "../teams/repository.ts";
 import { usersRepository } from "../users/repository.ts";
@@ -146,7 +147,17 @@ export class WalletsService {
   }
 
   private async deleteLocked(tx: Queryable, wallets: WalletRow[]): Promise<Wallet[]> {
-    const nonEmpty = wallets.find((wallet) => wallet.balance !== 0 || wallet.held !== 0);
+    // Holds past their time no longer keep a wallet from being deleted.
+    const current: WalletRow[] = [];
+    for (const wallet of wallets) {
+      const expired = wallet.held === 0 ? 0 : await expireDueHolds(tx, wallet.id, this.clock());
+      current.push(
+        expired === 0
+          ? wallet
+          : found(await walletsRepository.find(tx, wallet.id), () => walletNotFound(wallet.id)),
+      );
+    }
+    const nonEmpty = current.find((wallet) => wallet.balance !== 0 || wallet.held !== 0);
     if (nonEmpty) throw walletNotEmpty(nonEmpty);
     const ids = wallets.map((wallet) => wallet.id);
     await cardsRepository.softDeleteOfWallets(tx, ids, this.clock());

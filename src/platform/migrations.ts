@@ -1,0 +1,11 @@
+/**
+ * The SQL migrations, embedded in the program (and so in the compiled binary). Every file in
+ * migrations/ must be listed here; a test checks that none is missing.
+ */
+import core from "../../migrations/001_core.sql" with { type: "text" };
+import money from "../../migrations/002_money.sql" with { type: "text" };
+
+export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
+  { fileName: "001_core.sql", sql: core },
+  { fileName: "002_money.sql", sql: money },
+];

@@ -1,0 +1,21 @@
+// Bun's `with { type: "text" }` and `with { type: "file" }` imports: a file's text, or its path.
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}
+declare module "*.wasm" {
+  const path: string;
+  export default path;
+}
+declare module "*.data" {
+  const path: string;
+  export default path;
+}
+declare module "swagger-ui-dist/swagger-ui-bundle.js" {
+  const path: string;
+  export default path;
+}
+declare module "swagger-ui-dist/swagger-ui.css" {
+  const path: string;
+  export default path;
+}
