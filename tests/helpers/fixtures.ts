@@ -1,4 +1,5 @@
 /** Small builders for the resources most tests need; each asserts the create succeeded. */
+import { expect } from "bun:test";
 import type { paths } from "../sdk/schema";
 import type { ApiClient, Schemas } from "./server.ts";
 import { uniqueEmail } from "./server.ts";
@@ -70,4 +71,127 @@ export function uniqueCardNumber(prefix = "4", length = 16): string {
 export function futureExpiry(years = 2): { expiryMonth: string; expiryYear: string } {
   const now = new Date();
   return { expiryMonth: String(now.getUTCMonth() + 1), expiryYear: String(now.getUTCFullYear() + years) };
+}
+
+// ---- Money: small builders and ledger checks for the ledger, authorization and idempotency tests ----
+
+/** Tops `walletId` up by `amount` through the API and returns the topup transaction. */
+export async function topUp(
+  api: ApiClient,
+  walletId: string,
+  amount: number,
+  description?: string,
+): Promise<Schemas["Transaction"]> {
+  return created(
+    await api.POST("/v1/wallets/{id}/topups", {
+      params: { path: { id: walletId } },
+      body: description === undefined ? { amount } : { amount, description },
+    }),
+    "top-up",
+  );
+}
+
+/** Withdraws `amount` from `walletId` through the API and returns the withdrawal transaction. */
+export async function withdraw(
+  api: ApiClient,
+  walletId: string,
+  amount: number,
+): Promise<Schemas["Transaction"]> {
+  return created(
+    await api.POST("/v1/wallets/{id}/withdrawals", { params: { path: { id: walletId } }, body: { amount } }),
+    "withdrawal",
+  );
+}
+
+/** The wallet as a client reads it now. */
+export async function getWallet(api: ApiClient, id: string): Promise<Schemas["Wallet"]> {
+  return created(await api.GET("/v1/wallets/{id}", { params: { path: { id } } }), `wallet ${id}`);
+}
+
+/** The card as a client reads it now. */
+export async function getCard(api: ApiClient, id: string): Promise<Schemas["Card"]> {
+  return created(await api.GET("/v1/cards/{id}", { params: { path: { id } } }), `card ${id}`);
+}
+
+/** A card spend; the answer is 201 whatever the decision, so this returns approved and declined ones alike. */
+export async function authorize(
+  api: ApiClient,
+  cardId: string,
+  amount: number,
+  options: { capture?: boolean; merchant?: string; category?: string } = {},
+): Promise<Schemas["Authorization"]> {
+  const result = await api.POST("/v1/cards/{id}/authorizations", {
+    params: { path: { id: cardId } },
+    body: {
+      amount,
+      merchant: {
+        name: options.merchant ?? "Coffee Shop",
+        ...(options.category === undefined ? {} : { category: options.category }),
+      },
+      ...(options.capture === undefined ? {} : { capture: options.capture }),
+    },
+  });
+  if (result.response.status !== 201) {
+    throw new Error(`authorizing failed: ${result.response.status} ${JSON.stringify(result.error)}`);
+  }
+  return created(result, "authorization");
+}
+
+/** Every transaction of a wallet, oldest first, read page by page through the API. */
+export async function walletTransactions(
+  api: ApiClient,
+  walletId: string,
+): Promise<Schemas["Transaction"][]> {
+  const all: Schemas["Transaction"][] = [];
+  for (let skip = 0; ; skip += 100) {
+    const page = created(
+      await api.GET("/v1/wallets/{id}/transactions", {
+        params: { path: { id: walletId }, query: { limit: 100, skip, sort: "asc" } },
+      }),
+      "transaction page",
+    );
+    all.push(...page.data);
+    if (!page.hasMore) return all;
+  }
+}
+
+const CREDIT_TYPES = new Set<Schemas["Transaction"]["type"]>(["topup", "transfer_in", "refund"]);
+
+/** +amount for a credit, -amount for a debit. */
+export const signedAmount = (transaction: Schemas["Transaction"]): number =>
+  CREDIT_TYPES.has(transaction.type) ? transaction.amount : -transaction.amount;
+
+/**
+ * Asserts the contract's ledger invariant through the API: the wallet's balance is the sum of its
+ * credits minus its debits, each row's balanceAfter follows from the one before, and
+ * availableBalance is the balance minus the wallet's pending card holds. Returns the wallet.
+ */
+export async function expectLedgerConsistent(api: ApiClient, walletId: string): Promise<Schemas["Wallet"]> {
+  const wallet = await getWallet(api, walletId);
+  const transactions = await walletTransactions(api, walletId);
+  let running = 0;
+  for (const transaction of transactions) {
+    running += signedAmount(transaction);
+    expect(transaction.balanceAfter, `balanceAfter of ${transaction.type} ${transaction.id}`).toBe(running);
+    expect(transaction.walletId).toBe(walletId);
+    expect(transaction.currency).toBe(wallet.currency);
+  }
+  expect(wallet.balance, "balance = credits - debits").toBe(running);
+  const cards = created(
+    await api.GET("/v1/cards", { params: { query: { walletId, limit: 100 } } }),
+    "card list",
+  );
+  let held = 0;
+  for (const card of cards.data) {
+    const pending = created(
+      await api.GET("/v1/cards/{id}/authorizations", {
+        params: { path: { id: card.id }, query: { status: "pending", limit: 100 } },
+      }),
+      "authorization list",
+    );
+    held += pending.data.reduce((sum, authorization) => sum + authorization.amount, 0);
+  }
+  expect(wallet.availableBalance, "availableBalance = balance - pending holds").toBe(wallet.balance - held);
+  expect(wallet.availableBalance).toBeGreaterThanOrEqual(0);
+  return wallet;
 }
