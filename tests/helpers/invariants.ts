@@ -1,76 +1,186 @@
 /**
- * The money invariants of contract §3, checked in SQL against what is stored. Shared by the
- * concurrency and crash tests and by the benchmark.
+ * The money invariants of contract §3, computed in SQL over every wallet, card and window of a
+ * database. Shared by the concurrency and crash tests and by the benchmark.
  */
 import type { Queryable } from "../../src/platform/db.ts";
 
-export interface InvariantResult {
+export interface Check {
   name: string;
-  /** Rows that break the invariant (0 when it holds). */
+  ok: boolean;
+  /** How many rows break it (0 when ok) and what was examined. */
   violations: number;
+  examined: number;
+  /** A few offending rows, when it fails. */
+  samples: unknown[];
 }
 
-const CHECKS: Record<string, string> = {
-  "balance = Σ ledger (credits - debits) for every wallet": `
-    SELECT count(*)::int AS violations FROM wallets w
-    LEFT JOIN (
-      SELECT wallet_id, SUM(CASE WHEN type IN ('topup', 'transfer_in', 'refund') THEN amount ELSE -amount END) AS net
-      FROM transactions GROUP BY wallet_id
-    ) ledger ON ledger.wallet_id = w.id
-    WHERE w.balance <> COALESCE(ledger.net, 0)`,
-  "the last ledger row's balanceAfter = balance": `
-    SELECT count(*)::int AS violations FROM wallets w
-    JOIN LATERAL (
-      SELECT balance_after FROM transactions t WHERE t.wallet_id = w.id ORDER BY seq DESC LIMIT 1
-    ) last ON true
-    WHERE last.balance_after <> w.balance`,
-  "balance >= 0 and 0 <= held <= balance": `
-    SELECT count(*)::int AS violations FROM wallets WHERE balance < 0 OR held < 0 OR held > balance`,
-  "held = Σ pending authorizations": `
-    SELECT count(*)::int AS violations FROM wallets w
-    LEFT JOIN (
-      SELECT wallet_id, SUM(amount) AS pending FROM authorizations WHERE status = 'pending' GROUP BY wallet_id
-    ) p ON p.wallet_id = w.id
-    WHERE w.held <> COALESCE(p.pending, 0)`,
-  "spend windows = approved spend (pending + captured - refunded)": `
-    WITH counted AS (
-      SELECT card_id, wallet_id, window_day, window_month,
-             CASE status WHEN 'pending' THEN amount WHEN 'captured' THEN captured_amount - refunded_amount ELSE 0 END AS spent
-      FROM authorizations
-    ), expected AS (
-      SELECT card_id AS scope_id, 'day' AS period, window_day AS starts_on, SUM(spent) AS spent FROM counted GROUP BY 1, 3
-      UNION ALL SELECT card_id, 'month', window_month, SUM(spent) FROM counted GROUP BY 1, 3
-      UNION ALL SELECT wallet_id, 'day', window_day, SUM(spent) FROM counted GROUP BY 1, 3
-      UNION ALL SELECT wallet_id, 'month', window_month, SUM(spent) FROM counted GROUP BY 1, 3
-    )
-    SELECT count(*)::int AS violations FROM expected e
-    FULL JOIN spend_windows s ON s.scope_id = e.scope_id AND s.period = e.period AND s.starts_on = e.starts_on
-    WHERE COALESCE(e.spent, 0) <> COALESCE(s.spent, 0)`,
-  "no card spends past its daily or monthly limit": `
-    SELECT count(*)::int AS violations FROM spend_windows s JOIN cards c ON c.id = s.scope_id
-    WHERE (s.period = 'day' AND s.spent > c.daily_limit) OR (s.period = 'month' AND s.spent > c.monthly_limit)`,
-  "no wallet spends past its daily or monthly limit": `
-    SELECT count(*)::int AS violations FROM spend_windows s JOIN wallets w ON w.id = s.scope_id
-    WHERE (s.period = 'day' AND s.spent > w.daily_limit) OR (s.period = 'month' AND s.spent > w.monthly_limit)`,
-  "refunds never exceed the spend they refund": `
-    SELECT count(*)::int AS violations FROM transactions spend
-    JOIN (SELECT refund_of, SUM(amount) AS refunded FROM transactions WHERE type = 'refund' GROUP BY refund_of) r
-      ON r.refund_of = spend.id
-    WHERE r.refunded > spend.amount`,
-};
+interface CheckSql {
+  name: string;
+  /** Counts what is examined. */
+  examined: string;
+  /** Selects the offending rows. */
+  violations: string;
+}
 
-export async function checkInvariants(db: Queryable): Promise<InvariantResult[]> {
-  const results: InvariantResult[] = [];
-  for (const [name, sql] of Object.entries(CHECKS)) {
-    const result = await db.query<{ violations: number }>(sql);
-    results.push({ name, violations: result.rows[0]?.violations ?? -1 });
+const CREDITS = "('topup', 'transfer_in', 'refund')";
+const DEBITS = "('withdrawal', 'transfer_out', 'card_spend')";
+
+/** Approved spend each authorization still counts in its windows (contract §3, "Limits"). */
+const COUNTED = `CASE status WHEN 'pending' THEN amount
+                   WHEN 'captured' THEN captured_amount - refunded_amount ELSE 0 END`;
+
+const EXPECTED_WINDOWS = `
+  WITH counted AS (
+    SELECT card_id, wallet_id, window_day, window_month, ${COUNTED} AS spent FROM authorizations
+  ), expected AS (
+    SELECT card_id AS scope_id, 'card' AS scope, 'day' AS period, window_day AS starts_on, sum(spent) AS spent
+      FROM counted GROUP BY card_id, window_day
+    UNION ALL
+    SELECT card_id, 'card', 'month', window_month, sum(spent) FROM counted GROUP BY card_id, window_month
+    UNION ALL
+    SELECT wallet_id, 'wallet', 'day', window_day, sum(spent) FROM counted GROUP BY wallet_id, window_day
+    UNION ALL
+    SELECT wallet_id, 'wallet', 'month', window_month, sum(spent) FROM counted GROUP BY wallet_id, window_month
+  )`;
+
+const CHECKS: CheckSql[] = [
+  {
+    name: "balance = Σ credits − Σ debits of the ledger, for every wallet",
+    examined: "SELECT count(*) FROM wallets",
+    violations: `
+      SELECT w.id, w.balance, coalesce(l.net, 0) AS ledger
+        FROM wallets w
+        LEFT JOIN (SELECT wallet_id,
+                          sum(CASE WHEN type IN ${CREDITS} THEN amount
+                                   WHEN type IN ${DEBITS} THEN -amount END) AS net
+                     FROM transactions GROUP BY wallet_id) l ON l.wallet_id = w.id
+       WHERE w.balance IS DISTINCT FROM coalesce(l.net, 0)`,
+  },
+  {
+    name: "balance ≥ 0, held ≥ 0 and held ≤ balance, for every wallet",
+    examined: "SELECT count(*) FROM wallets",
+    violations: "SELECT id, balance, held FROM wallets WHERE balance < 0 OR held < 0 OR held > balance",
+  },
+  {
+    name: "the last ledger row of every wallet shows its balance (balance_after of the highest seq)",
+    examined: "SELECT count(*) FROM wallets",
+    violations: `
+      SELECT w.id, w.balance, last.balance_after FROM wallets w
+        JOIN LATERAL (SELECT balance_after FROM transactions t WHERE t.wallet_id = w.id
+                       ORDER BY seq DESC LIMIT 1) last ON true
+       WHERE last.balance_after <> w.balance`,
+  },
+  {
+    name: "refunds of a card spend never add up to more than it",
+    examined: "SELECT count(*) FROM transactions WHERE type = 'refund'",
+    violations: `
+      SELECT spend.id, spend.amount, r.refunded FROM transactions spend
+        JOIN (SELECT refund_of, sum(amount) AS refunded FROM transactions WHERE type = 'refund'
+               GROUP BY refund_of) r ON r.refund_of = spend.id
+       WHERE r.refunded > spend.amount`,
+  },
+  {
+    name: "no ledger row leaves a negative balance (balance_after ≥ 0)",
+    examined: "SELECT count(*) FROM transactions",
+    violations: "SELECT id, wallet_id, balance_after FROM transactions WHERE balance_after < 0",
+  },
+  {
+    name: "held = Σ amount of pending authorizations, for every wallet",
+    examined: "SELECT count(*) FROM wallets",
+    violations: `
+      SELECT w.id, w.held, coalesce(p.pending, 0) AS pending
+        FROM wallets w
+        LEFT JOIN (SELECT wallet_id, sum(amount) AS pending FROM authorizations
+                    WHERE status = 'pending' GROUP BY wallet_id) p ON p.wallet_id = w.id
+       WHERE w.held <> coalesce(p.pending, 0)`,
+  },
+  {
+    name: "each captured authorization has one card_spend of its captured amount; no other has one",
+    examined: "SELECT count(*) FROM authorizations",
+    violations: `
+      SELECT a.id, a.status, a.captured_amount, s.n, s.amount
+        FROM authorizations a
+        LEFT JOIN (SELECT authorization_id, count(*) AS n, sum(amount) AS amount FROM transactions
+                    WHERE type = 'card_spend' GROUP BY authorization_id) s ON s.authorization_id = a.id
+       WHERE (a.status = 'captured' AND (s.n IS DISTINCT FROM 1 OR s.amount <> a.captured_amount))
+          OR (a.status <> 'captured' AND s.n IS NOT NULL)`,
+  },
+  {
+    name: "spend_windows.spent = Σ approved spend of the window's authorizations (card and wallet, day and month)",
+    examined: "SELECT count(*) FROM spend_windows",
+    violations: `${EXPECTED_WINDOWS}
+      SELECT coalesce(e.scope_id, s.scope_id) AS scope_id, coalesce(e.period, s.period) AS period,
+             coalesce(e.starts_on, s.starts_on) AS starts_on, e.scope AS expected_scope, s.scope,
+             coalesce(e.spent, 0) AS expected, s.spent
+        FROM expected e FULL JOIN spend_windows s
+          ON s.scope_id = e.scope_id AND s.period = e.period AND s.starts_on = e.starts_on
+       WHERE coalesce(e.spent, 0) <> coalesce(s.spent, 0)
+          OR (e.scope IS NOT NULL AND s.scope IS NOT NULL AND e.scope <> s.scope)`,
+  },
+  {
+    name: "no card window exceeds the card's daily/monthly limit",
+    examined: "SELECT count(*) FROM spend_windows WHERE scope = 'card'",
+    violations: `
+      SELECT s.scope_id, s.period, s.starts_on, s.spent, c.daily_limit, c.monthly_limit
+        FROM spend_windows s JOIN cards c ON c.id = s.scope_id
+       WHERE s.scope = 'card'
+         AND s.spent > CASE s.period WHEN 'day' THEN c.daily_limit ELSE c.monthly_limit END`,
+  },
+  {
+    name: "no wallet window exceeds the wallet's daily/monthly limit",
+    examined: "SELECT count(*) FROM spend_windows WHERE scope = 'wallet'",
+    violations: `
+      SELECT s.scope_id, s.period, s.starts_on, s.spent, w.daily_limit, w.monthly_limit
+        FROM spend_windows s JOIN wallets w ON w.id = s.scope_id
+       WHERE s.scope = 'wallet'
+         AND s.spent > CASE s.period WHEN 'day' THEN w.daily_limit ELSE w.monthly_limit END`,
+  },
+  {
+    name: "every spend window belongs to an existing card or wallet of its scope",
+    examined: "SELECT count(*) FROM spend_windows",
+    violations: `
+      SELECT s.scope_id, s.scope, s.period, s.starts_on FROM spend_windows s
+       WHERE (s.scope = 'card' AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.id = s.scope_id))
+          OR (s.scope = 'wallet' AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.id = s.scope_id))`,
+  },
+];
+
+const MAX_SAMPLES = 5;
+
+/**
+ * Runs every check. On a live database, run it inside one REPEATABLE READ transaction of a single
+ * connection so that all checks see the same state.
+ */
+export async function checkInvariants(db: Queryable): Promise<Check[]> {
+  {
+    const results: Check[] = [];
+    for (const check of CHECKS) {
+      const examined = await db.query<{ count: number }>(check.examined);
+      const offending = await db.query(
+        `SELECT count(*) OVER () AS total, v.* FROM (${check.violations}) v LIMIT ${MAX_SAMPLES}`,
+      );
+      const first = offending.rows[0];
+      const total = first === undefined ? 0 : Number(Reflect.get(first, "total"));
+      results.push({
+        name: check.name,
+        ok: total === 0,
+        violations: total,
+        examined: Number(examined.rows[0]?.count ?? 0),
+        samples: offending.rows.map((row) => {
+          const { total: _total, ...rest } = row;
+          return rest;
+        }),
+      });
+    }
+    return results;
   }
-  return results;
 }
 
 /** The invariants that do not hold, as readable lines (empty when all hold). */
 export async function brokenInvariants(db: Queryable): Promise<string[]> {
   return (await checkInvariants(db))
-    .filter((result) => result.violations !== 0)
-    .map((result) => `${result.name}: ${result.violations} violation(s)`);
+    .filter((check) => !check.ok)
+    .map(
+      (check) => `${check.name}: ${check.violations} violation(s), e.g. ${JSON.stringify(check.samples[0])}`,
+    );
 }

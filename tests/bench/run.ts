@@ -1,0 +1,414 @@
+/**
+ * `bun run bench [-- options]`: load benchmark of the service on PostgreSQL, then the money invariants.
+ *
+ * By default it creates a database `wallet_bench_<random>` on DATABASE_URL (default
+ * postgres://postgres@127.0.0.1:5432/postgres), starts `bun src/main.ts` on it with rate limiting off,
+ * and drops the database at the end (--keep keeps it). With BENCH_URL and BENCH_ADMIN_KEY (and
+ * DATABASE_URL naming that service's database) it runs against an already running service instead.
+ *
+ * Scenarios, each with autocannon for --duration seconds at --connections connections:
+ *   (a) GET /v1/wallets/{id}, rotating over 501 wallets;
+ *   (b) captured authorizations, rotating over 200 cards of 200 user wallets (all approved);
+ *   (c) authorizations on one team wallet, rotating over its 50 cards (holds, limits and declines).
+ * Then every invariant is checked in SQL; the exit code is 1 if one fails, or if the service answered
+ * with a 5xx, dropped a connection, or lost a 201 during the load.
+ *
+ * Options: --duration <s> (10), --connections <32-64> (32), --pgbench (also `pgbench -c 16 -T 15`
+ * at scale 10 on a scratch database of the same server), --keep, --json, --help.
+ */
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { type Check, checkInvariants } from "../helpers/invariants.ts";
+import {
+  backendPids,
+  type DatabaseCounters,
+  databaseCounters,
+  type Outcome,
+  outcomes,
+  serverInfo,
+  withClient,
+} from "./checks.ts";
+import { type CpuShare, startCpuMeter } from "./cpu.ts";
+import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
+import { findPgbench, type PgbenchResult, runPgbench } from "./pgbench.ts";
+import { Api, fundTeamWallet, type Seeded, seed, TEAM_CARDS, teamSpend, USER_WALLETS } from "./seed.ts";
+import { DEFAULT_SERVER_URL, externalTarget, spawnTarget, type Target } from "./target.ts";
+
+const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--keep] [--json]
+
+  --duration      seconds per scenario (default 10)
+  --connections   concurrent connections of the load generator, 32 to 64 (default 32)
+  --pgbench       also run pgbench -i -s 10 and pgbench -c 16 -T 15 on a scratch database of the server
+  --keep          keep the wallet_bench_* database (spawned mode)
+  --json          print the summary as JSON too
+
+  DATABASE_URL    PostgreSQL server (default ${DEFAULT_SERVER_URL}); with BENCH_URL, the service's database
+  BENCH_URL, BENCH_ADMIN_KEY   benchmark this running service instead of starting one
+  DB_POOL_MAX     passed to the service it starts`;
+
+interface Options {
+  durationSeconds: number;
+  connections: number;
+  pgbench: boolean;
+  keep: boolean;
+  json: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  try {
+    return readOptions(argv);
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv.filter((argument) => argument !== "--"),
+    options: {
+      duration: { type: "string", default: "10" },
+      connections: { type: "string", default: "32" },
+      pgbench: { type: "boolean", default: false },
+      keep: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const durationSeconds = Number(values.duration);
+  const connections = Number(values.connections);
+  if (!Number.isInteger(durationSeconds) || durationSeconds < 1 || durationSeconds > 600) {
+    fail(`--duration must be a whole number of seconds from 1 to 600; got ${values.duration}`);
+  }
+  if (!Number.isInteger(connections) || connections < 32 || connections > 64) {
+    fail(`--connections must be from 32 to 64; got ${values.connections}`);
+  }
+  return { durationSeconds, connections, pgbench: values.pgbench, keep: values.keep, json: values.json };
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const log = (message: string) => console.error(`bench: ${message}`);
+
+interface ScenarioReport {
+  name: string;
+  load: LoadResult;
+  cpu: CpuShare;
+  /** Authorizations the scenario stored, by outcome (not for reads). */
+  outcomes?: Outcome[];
+  stored?: number;
+}
+
+interface LoadCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+async function scenario(
+  target: Target,
+  options: Options,
+  name: string,
+  next: (index: number) => LoadRequest,
+): Promise<ScenarioReport> {
+  log(`${name}: ${options.durationSeconds}s at ${options.connections} connections`);
+  const meter = await startCpuMeter({
+    serviceSeconds: () => target.cpuSeconds(),
+    backendPids: () => withClient(target.databaseUrl, backendPids),
+  });
+  const load = await runLoad({
+    baseUrl: target.baseUrl,
+    adminKey: target.adminKey,
+    connections: options.connections,
+    durationSeconds: options.durationSeconds,
+    next,
+  });
+  const cpu = await meter();
+  log(
+    `${name}: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ` +
+      `non-2xx ${load.non2xx}, errors ${load.errors}`,
+  );
+  return { name, load, cpu };
+}
+
+/** Waits for requests still in the server when the load generator stopped, then counts outcomes. */
+async function withOutcomes(
+  target: Target,
+  report: ScenarioReport,
+  cardIds: string[],
+  merchant: string,
+): Promise<ScenarioReport> {
+  await Bun.sleep(1000);
+  const found = await withClient(target.databaseUrl, (client) => outcomes(client, cardIds, merchant));
+  return { ...report, outcomes: found, stored: found.reduce((sum, outcome) => sum + outcome.count, 0) };
+}
+
+function loadChecks(reports: ScenarioReport[]): LoadCheck[] {
+  const checks: LoadCheck[] = [];
+  for (const report of reports) {
+    const { load } = report;
+    const fiveHundreds = Object.entries(load.statusCounts)
+      .filter(([code]) => code.startsWith("5"))
+      .reduce((sum, [, count]) => sum + count, 0);
+    checks.push({
+      name: `${report.name}: no 5xx, no connection errors or timeouts`,
+      ok: fiveHundreds === 0 && load.errors === 0 && load.timeouts === 0,
+      detail: `5xx ${fiveHundreds}, errors ${load.errors}, timeouts ${load.timeouts}`,
+    });
+    if (report.stored !== undefined) {
+      const created = load.statusCounts["201"] ?? 0;
+      checks.push({
+        name: `${report.name}: every 201 is a stored authorization`,
+        ok: report.stored >= created,
+        detail: `201 responses ${created}, authorizations stored ${report.stored}`,
+      });
+    }
+  }
+  return checks;
+}
+
+const pad = (value: string | number, width: number) => String(value).padStart(width);
+
+function outcomeText(found: Outcome[] | undefined): string {
+  if (found === undefined) return "";
+  return found.map((outcome) => `${outcome.declineReason ?? outcome.status} ${outcome.count}`).join(", ");
+}
+
+function printSummary(
+  target: Target,
+  options: Options,
+  environment: Record<string, string | number>,
+  reports: ScenarioReport[],
+  pgbench: PgbenchResult | string | undefined,
+  checks: Check[],
+  load: LoadCheck[],
+  counters: DatabaseCounters,
+): void {
+  const out: string[] = [];
+  out.push("");
+  out.push(
+    `Benchmark (${target.mode} service, ${options.connections} connections, ${options.durationSeconds}s per scenario)`,
+  );
+  out.push(
+    Object.entries(environment)
+      .map(([key, value]) => `${key}: ${value}`)
+      .join(" | "),
+  );
+  out.push("");
+  out.push(
+    `${"scenario".padEnd(44)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("requests", 10)}${pad("non-2xx", 9)}${pad("errors", 8)}  CPU % svc/pg/gen/all`,
+  );
+  const percent = (value: number | null) => (value === null ? "-" : String(value));
+  for (const { name, load, cpu } of reports) {
+    out.push(
+      `${name.padEnd(44)}${pad(load.requestsPerSecond, 9)}${pad(load.latencyMs.p50, 9)}${pad(load.latencyMs.p99, 9)}${pad(load.requests, 10)}${pad(load.non2xx, 9)}${pad(load.errors, 8)}  ${percent(cpu.service)}/${percent(cpu.postgres)}/${cpu.loadGenerator}/${percent(cpu.machine)}`,
+    );
+  }
+  out.push(
+    `  (CPU %: of one core, for the service / its PostgreSQL backends / the load generator / the whole machine of ${cpus().length} cores)`,
+  );
+  for (const report of reports) {
+    if (report.outcomes !== undefined)
+      out.push(`  ${report.name.slice(0, 3)} outcomes: ${outcomeText(report.outcomes)}`);
+  }
+  if (typeof pgbench === "string") out.push(`pgbench: ${pgbench}`);
+  else if (pgbench !== undefined) {
+    out.push(
+      `${"pgbench TPC-B -c 16 -T 15 (scale 10), same server".padEnd(44)}${pad(Math.round(pgbench.tps), 9)} tps, latency average ${pgbench.latencyAverageMs ?? "?"} ms`,
+    );
+    for (const report of reports.filter((r) => r.outcomes !== undefined)) {
+      const ratio = report.load.requestsPerSecond / pgbench.tps;
+      out.push(`  ${report.name.slice(0, 3)} authorizations/s ÷ pgbench tps = ${ratio.toFixed(2)}`);
+    }
+  }
+  out.push(
+    `Service database during the load (pg_stat_database, approximate): ${counters.commits} commits, ` +
+      `${counters.rollbacks} rollbacks, ${counters.deadlocks} deadlocks`,
+  );
+  out.push("");
+  out.push("Invariants (SQL over the whole database):");
+  for (const check of checks) {
+    out.push(
+      `  ${check.ok ? "PASS" : "FAIL"}  ${check.name} (${check.examined} examined, ${check.violations} violations)`,
+    );
+    if (!check.ok) for (const sample of check.samples) out.push(`          ${JSON.stringify(sample)}`);
+  }
+  out.push("Load:");
+  for (const check of load) out.push(`  ${check.ok ? "PASS" : "FAIL"}  ${check.name} (${check.detail})`);
+  for (const report of reports) {
+    for (const failure of report.load.failures) {
+      out.push(
+        `  ${report.name.slice(0, 3)} ${failure.status} ${failure.method} ${failure.path}: ${failure.body}`,
+      );
+    }
+    for (const message of report.load.errorMessages)
+      out.push(`  ${report.name.slice(0, 3)} error: ${message}`);
+  }
+  const serverLog = target.serverLog();
+  if (target.mode === "spawned") {
+    out.push(`Service warnings/errors logged: ${serverLog.total}`);
+    for (const line of serverLog.lines.slice(0, 20)) out.push(`  ${line.slice(0, 400)}`);
+  }
+  console.log(out.join("\n"));
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const benchUrl = process.env.BENCH_URL;
+  const benchKey = process.env.BENCH_ADMIN_KEY;
+  const databaseUrl = process.env.DATABASE_URL;
+  let target: Target;
+  if (benchUrl !== undefined && benchUrl !== "") {
+    if (!benchKey || !databaseUrl)
+      fail("BENCH_URL needs BENCH_ADMIN_KEY and DATABASE_URL (the service's database)");
+    log(`using the running service at ${benchUrl}`);
+    target = await externalTarget(benchUrl, benchKey, databaseUrl);
+  } else {
+    log("starting the service on a new database");
+    target = await spawnTarget(databaseUrl || DEFAULT_SERVER_URL, options.keep);
+  }
+
+  let stopping = false;
+  const stopOnSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    void target.stop().finally(() => process.exit(130));
+  };
+  process.on("SIGINT", () => stopOnSignal("SIGINT"));
+  process.on("SIGTERM", () => stopOnSignal("SIGTERM"));
+
+  try {
+    const api = new Api(target.baseUrl, target.adminKey);
+    const runId = crypto.randomUUID().slice(0, 8);
+    const seedStart = performance.now();
+    const seeded: Seeded = await seed(api, runId, log);
+    const seedSeconds = ((performance.now() - seedStart) / 1000).toFixed(1);
+    log(
+      `seeded ${seeded.allWalletIds.length} wallets and ${USER_WALLETS + TEAM_CARDS} cards in ${seedSeconds}s`,
+    );
+
+    const wallets = seeded.allWalletIds;
+    const readWallet = (index: number): LoadRequest => ({
+      method: "GET",
+      path: `/v1/wallets/${wallets[index % wallets.length]}`,
+    });
+    const countersBefore = await withClient(target.databaseUrl, databaseCounters);
+    log("warm-up: 2s of reads (not reported)");
+    await runLoad({
+      baseUrl: target.baseUrl,
+      adminKey: target.adminKey,
+      connections: options.connections,
+      durationSeconds: 2,
+      next: readWallet,
+    });
+
+    const reports: ScenarioReport[] = [];
+    reports.push(await scenario(target, options, "(a) GET /v1/wallets/{id}", readWallet));
+
+    const merchantB = `bench-b-${runId}`;
+    const userCards = seeded.userCardIds;
+    const b = await scenario(target, options, `(b) captured auths, ${USER_WALLETS} wallets`, (index) => ({
+      method: "POST",
+      path: `/v1/cards/${userCards[index % userCards.length]}/authorizations`,
+      body: { amount: 100 + ((index * 37) % 900), merchant: { name: merchantB }, capture: true },
+    }));
+    reports.push(await withOutcomes(target, b, userCards, merchantB));
+
+    const funding = await fundTeamWallet(
+      api,
+      seeded.teamWalletId,
+      b.load.requestsPerSecond / 2,
+      options.durationSeconds,
+    );
+    log(`team wallet funded with ${funding.balance}, daily and monthly limit ${funding.dailyLimit}`);
+    const merchantC = `bench-c-${runId}`;
+    const teamCards = seeded.teamCardIds;
+    const c = await scenario(target, options, `(c) auths, 1 team wallet × ${TEAM_CARDS} cards`, (index) => {
+      const spend = teamSpend(index);
+      return {
+        method: "POST",
+        path: `/v1/cards/${teamCards[index % teamCards.length]}/authorizations`,
+        body: { amount: spend.amount, merchant: { name: merchantC }, capture: spend.capture },
+      };
+    });
+    reports.push(await withOutcomes(target, c, teamCards, merchantC));
+
+    log("checking the invariants");
+    const { checks, info } = await withClient(target.databaseUrl, async (client) => {
+      // One snapshot, so every check sees the same state.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const result = { checks: await checkInvariants(client), info: await serverInfo(client) };
+      await client.query("COMMIT");
+      return result;
+    });
+    const load = loadChecks(reports);
+    if (!target.alive()) load.push({ name: "service still running", ok: false, detail: "it exited" });
+
+    let pgbench: PgbenchResult | string | undefined;
+    if (options.pgbench) {
+      const binary = findPgbench();
+      if (binary === undefined) {
+        pgbench = "skipped: pgbench is not installed (apt-get install postgresql-client)";
+        log(pgbench);
+      } else {
+        pgbench = await runPgbench(binary, target.serverUrl, log);
+      }
+    }
+
+    const countersAfter = await withClient(target.databaseUrl, databaseCounters);
+    const counters: DatabaseCounters = {
+      commits: countersAfter.commits - countersBefore.commits,
+      rollbacks: countersAfter.rollbacks - countersBefore.rollbacks,
+      deadlocks: countersAfter.deadlocks - countersBefore.deadlocks,
+    };
+    const environment = {
+      cpus: cpus().length,
+      bun: Bun.version,
+      postgres: info.version,
+      service_pool: target.mode === "spawned" ? (target.poolMax ?? "20 (default)") : "?",
+      seed_s: seedSeconds,
+      team_wallet: `balance ${funding.balance}, daily=monthly limit ${funding.dailyLimit}`,
+    };
+    printSummary(target, options, environment, reports, pgbench, checks, load, counters);
+    const ok = checks.every((check) => check.ok) && load.every((check) => check.ok);
+    if (options.json) {
+      console.log(
+        JSON.stringify(
+          {
+            mode: target.mode,
+            connections: options.connections,
+            durationSeconds: options.durationSeconds,
+            environment,
+            scenarios: reports,
+            pgbench: pgbench ?? null,
+            invariants: checks,
+            load,
+            databaseCounters: counters,
+            serverLog: target.serverLog(),
+            ok,
+          },
+          null,
+          2,
+        ),
+      );
+    }
+    console.log(ok ? "\nRESULT: PASS" : "\nRESULT: FAIL");
+    return ok ? 0 : 1;
+  } finally {
+    if (!stopping) {
+      stopping = true;
+      await target.stop();
+    }
+  }
+}
+
+process.exit(await main());

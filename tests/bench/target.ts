@@ -1,0 +1,203 @@
+/**
+ * The service under test: either one this script starts on a fresh database (the default), or one
+ * already running, named by BENCH_URL + BENCH_ADMIN_KEY with DATABASE_URL pointing at its database.
+ */
+import { resolve } from "node:path";
+import pg from "pg";
+import { processCpuSeconds } from "./cpu.ts";
+
+export const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+const REPO_ROOT = resolve(import.meta.dir, "../..");
+
+export interface Target {
+  mode: "spawned" | "external";
+  baseUrl: string;
+  adminKey: string;
+  /** The service's database: the invariants and outcome counts are read from it. */
+  databaseUrl: string;
+  /** The PostgreSQL server, for scratch databases (pgbench). */
+  serverUrl: string;
+  /** Pool size of the spawned service (undefined: the service's default, or unknown when external). */
+  poolMax: string | undefined;
+  /** Warning and error lines the spawned service logged (empty when external: its logs are elsewhere). */
+  serverLog(): ServerLog;
+  /** CPU seconds (user + system) the spawned service has used so far; undefined when external. */
+  cpuSeconds(): number | undefined;
+  /** True while the spawned service runs (always true when external). */
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface ServerLog {
+  lines: string[];
+  /** Lines seen in total; only the first ones are kept in `lines`. */
+  total: number;
+}
+
+const randomSuffix = () => crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+
+export function withDatabase(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export async function createDatabase(serverUrl: string, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomSuffix()}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return name;
+}
+
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A TCP port nobody listens on right now (the service binds it a moment later). */
+function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port;
+  void probe.stop(true);
+  if (port === undefined) throw new Error("could not find a free port");
+  return port;
+}
+
+const MAX_KEPT_LINES = 200;
+
+/** Collects the lines of one output stream; keeps the first MAX_KEPT_LINES. */
+function collectLines(stream: ReadableStream<Uint8Array>, log: ServerLog): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  const keep = (line: string) => {
+    if (line.trim() === "") return;
+    log.total++;
+    if (log.lines.length < MAX_KEPT_LINES) log.lines.push(line);
+  };
+  return (async () => {
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      pending += decoder.decode(value, { stream: true });
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) keep(line);
+    }
+    keep(pending);
+  })();
+}
+
+async function waitReady(baseUrl: string, isAlive: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error("the service exited before it was ready");
+    try {
+      const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await Bun.sleep(200);
+  }
+  throw new Error(`the service was not ready after ${timeoutMs} ms (last: ${last})`);
+}
+
+/** Starts `bun src/main.ts` on a new database `wallet_bench_<random>` of `serverUrl`. */
+export async function spawnTarget(serverUrl: string, keep: boolean): Promise<Target> {
+  const database = await createDatabase(serverUrl, "wallet_bench");
+  const databaseUrl = withDatabase(serverUrl, database);
+  const adminKey = `bench-${crypto.randomUUID().replaceAll("-", "")}`;
+  const cardKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+  const port = freePort();
+  const poolMax = process.env.DB_POOL_MAX;
+  const child = Bun.spawn([process.execPath, "src/main.ts"], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      ADMIN_API_KEY: adminKey,
+      CARD_ENCRYPTION_KEY: cardKey,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      RATE_LIMIT_PER_SECOND: "0",
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
+      ...(poolMax === undefined ? {} : { DB_POOL_MAX: poolMax }),
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  const log: ServerLog = { lines: [], total: 0 };
+  const readers = [collectLines(child.stdout, log), collectLines(child.stderr, log)];
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!exited) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await child.exited;
+      clearTimeout(timer);
+    }
+    await Promise.allSettled(readers);
+    if (keep) console.error(`bench: kept database ${database} (${databaseUrl})`);
+    else await dropDatabase(serverUrl, database);
+  };
+  try {
+    await waitReady(baseUrl, () => !exited, 60_000);
+  } catch (error) {
+    await stop();
+    const output = log.lines.slice(-20).join("\n");
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output}`);
+  }
+  return {
+    mode: "spawned",
+    baseUrl,
+    adminKey,
+    databaseUrl,
+    serverUrl,
+    poolMax,
+    serverLog: () => log,
+    cpuSeconds: () => processCpuSeconds(child.pid),
+    alive: () => !exited,
+    stop,
+  };
+}
+
+/** An already running service; nothing is started or stopped, and its data is left in place. */
+export async function externalTarget(
+  baseUrl: string,
+  adminKey: string,
+  databaseUrl: string,
+): Promise<Target> {
+  const trimmed = baseUrl.replace(/\/+$/, "");
+  await waitReady(trimmed, () => true, 10_000);
+  return {
+    mode: "external",
+    baseUrl: trimmed,
+    adminKey,
+    databaseUrl,
+    serverUrl: databaseUrl,
+    poolMax: undefined,
+    serverLog: () => ({ lines: [], total: 0 }),
+    cpuSeconds: () => undefined,
+    alive: () => true,
+    stop: async () => {},
+  };
+}
