@@ -46,6 +46,9 @@ const typeParsers: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
+/** A prepared statement's name: the same text always gets the same name, on every connection. */
+const statementName = (text: string) => `wallet_${Bun.hash(text).toString(36)}`;
+
 /**
  * The transaction the current async call chain runs in, if any. Queries and nested transactions
  * join it, so an outer unit of work (an idempotent request) wraps every write a service makes.
@@ -71,7 +74,7 @@ export class Database implements Queryable {
   async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
     try {
       // The ambient transaction's session is traced already (see transaction()); the pool is not.
-      return await (ambientTransaction.getStore() ?? this.traced(this.pool)).query<Row>(text, values);
+      return await (ambientTransaction.getStore() ?? this.session(this.pool)).query<Row>(text, values);
     } catch (error) {
       throw translateUnavailable(error);
     }
@@ -94,14 +97,14 @@ export class Database implements Queryable {
       }
       let broken = false;
       try {
-        const session = this.traced(client);
+        const session = this.session(client);
         await session.query("BEGIN");
         const result = await ambientTransaction.run(session, () => work(session));
         await session.query("COMMIT");
         return result;
       } catch (error) {
         try {
-          await this.traced(client).query("ROLLBACK");
+          await client.query("ROLLBACK");
         } catch {
           broken = true;
         }
@@ -113,20 +116,22 @@ export class Database implements Queryable {
     }
   }
 
-  /** `target` itself, or with a span per statement when tracing is on. */
-  private traced(target: Queryable): Queryable {
+  /**
+   * How the service talks to `target`. A statement with parameters is prepared once per connection,
+   * under a name derived from its text, so PostgreSQL parses and plans it once rather than per call;
+   * with tracing on, each statement is a span.
+   */
+  private session(target: pg.Pool | pg.PoolClient): Queryable {
+    const run = <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      values === undefined
+        ? target.query<Row>(text)
+        : target.query<Row>({ name: statementName(text), text, values });
     const tracer = this.tracer;
-    if (tracer === undefined) return target;
+    if (tracer === undefined) return { query: run };
     return {
       query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
         const span = sqlSpanAttributes(text);
-        return inSpan(
-          tracer,
-          span.name,
-          span.attributes,
-          () => target.query<Row>(text, values),
-          SpanKind.CLIENT,
-        );
+        return inSpan(tracer, span.name, span.attributes, () => run<Row>(text, values), SpanKind.CLIENT);
       },
     };
   }

@@ -32,7 +32,11 @@ export function createMetrics(db: Database): Metrics {
         this.set(read());
       },
     });
-  poolGauge("db_pool_connections_total", "Connections open in the database pool", () => db.pool.totalCount);
+  poolGauge(
+    "db_pool_connections",
+    "Connections open in the database pool (busy and idle)",
+    () => db.pool.totalCount,
+  );
   poolGauge("db_pool_connections_idle", "Idle connections in the database pool", () => db.pool.idleCount);
   poolGauge(
     "db_pool_requests_waiting",

@@ -104,6 +104,9 @@ export interface NewAuthorization {
   expiresAt: Date;
 }
 
+const SPENDING_WALLET =
+  "SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit FROM wallets";
+
 export const authorizationsRepository = {
   /** The card's wallet id: a card never moves, so this needs no lock. */
   async walletOfCard(db: Queryable, cardId: string): Promise<string | undefined> {
@@ -115,14 +118,24 @@ export const authorizationsRepository = {
   },
 
   /**
-   * Locks the wallet for a money decision. Every spend, capture, release and refund on a wallet takes
+   * Locks a wallet for a money decision. Every spend, capture, release and refund on a wallet takes
    * this lock first, so decisions on one wallet happen one at a time and never overspend.
    */
   async lockWallet(db: Queryable, walletId: string): Promise<SpendingWallet | undefined> {
     const result = await db.query<SpendingWallet>(
-      `SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit
-       FROM wallets WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+      `${SPENDING_WALLET} WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
       [walletId],
+    );
+    return result.rows[0];
+  },
+
+  /** `lockWallet` for the wallet of a card, found and locked in one statement (a card never moves). */
+  async lockWalletOfCard(db: Queryable, cardId: string): Promise<SpendingWallet | undefined> {
+    const result = await db.query<SpendingWallet>(
+      `${SPENDING_WALLET}
+       WHERE id = (SELECT wallet_id FROM cards WHERE id = $1 AND deleted_at IS NULL) AND deleted_at IS NULL
+       FOR UPDATE`,
+      [cardId],
     );
     return result.rows[0];
   },

@@ -63,11 +63,12 @@ async function releaseHold(
 /**
  * For a decision on a wallet whose lock the caller holds: expires its holds that have run out first,
  * so a hold past its time never blocks money or limits, whether or not the sweep has reached it.
+ * Returns the amount released from the wallet's held total.
  */
 export async function expireDueHolds(tx: Queryable, walletId: string, now: Date): Promise<number> {
   const due = await repository.dueHolds(tx, walletId, now);
   for (const hold of due) await releaseHold(tx, hold, "expired", now);
-  return due.length;
+  return due.reduce((released, hold) => released + hold.amount, 0);
 }
 
 export class AuthorizationsService {
@@ -84,11 +85,11 @@ export class AuthorizationsService {
    */
   async authorize(cardId: string, input: CreateAuthorization): Promise<Authorization> {
     const authorization = await this.db.transaction(async (tx) => {
-      const walletId = found(await repository.walletOfCard(tx, cardId), () => cardNotFound(cardId));
-      const wallet = found(await repository.lockWallet(tx, walletId), () => cardNotFound(cardId));
+      const wallet = found(await repository.lockWalletOfCard(tx, cardId), () => cardNotFound(cardId));
+      const walletId = wallet.id;
       // "Now" is read under the lock, so a wallet's authorizations and ledger rows are in time order.
       const now = this.clock();
-      await expireDueHolds(tx, walletId, now);
+      if (wallet.held > 0) wallet.held -= await expireDueHolds(tx, walletId, now);
       const card = found(await repository.spendingCard(tx, cardId, now, wallet.timezone), () =>
         cardNotFound(cardId),
       );

@@ -189,7 +189,7 @@ export class LedgerService {
     const locked = found(await walletsRepository.find(tx, walletId, "FOR UPDATE"), () =>
       walletNotFound(walletId),
     );
-    if ((await expireDueHolds(tx, walletId, this.clock())) === 0) return locked;
-    return found(await walletsRepository.find(tx, walletId), () => walletNotFound(walletId));
+    if (locked.held > 0) locked.held -= await expireDueHolds(tx, walletId, this.clock());
+    return locked;
   }
 }

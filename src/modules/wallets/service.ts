@@ -148,16 +148,10 @@ export class WalletsService {
 
   private async deleteLocked(tx: Queryable, wallets: WalletRow[]): Promise<Wallet[]> {
     // Holds past their time no longer keep a wallet from being deleted.
-    const current: WalletRow[] = [];
     for (const wallet of wallets) {
-      const expired = wallet.held === 0 ? 0 : await expireDueHolds(tx, wallet.id, this.clock());
-      current.push(
-        expired === 0
-          ? wallet
-          : found(await walletsRepository.find(tx, wallet.id), () => walletNotFound(wallet.id)),
-      );
+      if (wallet.held > 0) wallet.held -= await expireDueHolds(tx, wallet.id, this.clock());
     }
-    const nonEmpty = current.find((wallet) => wallet.balance !== 0 || wallet.held !== 0);
+    const nonEmpty = wallets.find((wallet) => wallet.balance !== 0 || wallet.held !== 0);
     if (nonEmpty) throw walletNotEmpty(nonEmpty);
     const ids = wallets.map((wallet) => wallet.id);
     await cardsRepository.softDeleteOfWallets(tx, ids, this.clock());
