@@ -30,3 +30,20 @@ export function onlyRow<Row>(result: { rows: Row[] }): Row {
   if (row === undefined) throw new Error("the statement returned no row");
   return row;
 }
+
+/**
+ * WHERE conditions for the filters a client gave: `<condition> $n` for each defined value, whose value
+ * is appended to `values`. Conditions ("wallet_id =", "created_at >=") are fixed in code, never client text.
+ */
+export function filterConditions(
+  filters: readonly (readonly [condition: string, value: unknown])[],
+  values: unknown[],
+): string[] {
+  const conditions: string[] = [];
+  for (const [condition, value] of filters) {
+    if (value === undefined) continue;
+    values.push(value);
+    conditions.push(`${condition} $${values.length}`);
+  }
+  return conditions;
+}

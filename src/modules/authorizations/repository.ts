@@ -1,6 +1,6 @@
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
-import { iso, onlyRow } from "../../platform/sql.ts";
+import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
 import type { Authorization, AuthorizationSortField, AuthorizationStatus, DeclineReason } from "./model.ts";
 
 export interface AuthorizationRow {
@@ -208,11 +208,7 @@ export const authorizationsRepository = {
     options: ListOptions<AuthorizationSortField>,
   ): Promise<AuthorizationRow[]> {
     const values: unknown[] = [cardId];
-    let where = "card_id = $1";
-    if (filter.status !== undefined) {
-      values.push(filter.status);
-      where += ` AND status = $${values.length}`;
-    }
+    const where = ["card_id = $1", ...filterConditions([["status =", filter.status]], values)].join(" AND ");
     const result = await db.query<AuthorizationRow>(
       `SELECT ${COLUMNS} FROM authorizations WHERE ${where} ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
       [...values, ...pageValues(options)],

@@ -1,7 +1,7 @@
 import type { Queryable } from "../../platform/db.ts";
 import { conflict, isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
-import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { spentColumns } from "../wallets/repository.ts";
 import type { Card, CardSortField, CardStatus } from "./model.ts";
 
@@ -166,17 +166,18 @@ export const cardsRepository = {
     options: ListOptions<CardSortField>,
     now: Date,
   ): Promise<CardView[]> {
-    const conditions = ["deleted_at IS NULL"];
     const values: unknown[] = [];
-    for (const [column, value] of [
-      ["wallet_id", filter.walletId],
-      ["cardholder_id", filter.cardholderId],
-      ["status", filter.status],
-    ] as const) {
-      if (value === undefined) continue;
-      values.push(value);
-      conditions.push(`${column} = $${values.length}`);
-    }
+    const conditions = [
+      "deleted_at IS NULL",
+      ...filterConditions(
+        [
+          ["wallet_id =", filter.walletId],
+          ["cardholder_id =", filter.cardholderId],
+          ["status =", filter.status],
+        ],
+        values,
+      ),
+    ];
     values.push(now);
     const result = await db.query<CardView>(
       `SELECT ${viewColumns(values.length)} FROM cards WHERE ${conditions.join(" AND ")}

@@ -1,6 +1,6 @@
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
-import { iso, onlyRow } from "../../platform/sql.ts";
+import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
 import type { Transaction, TransactionSortField, TransactionType } from "./model.ts";
 
 interface TransactionRow {
@@ -107,18 +107,19 @@ export const ledgerRepository = {
     filter: { type?: TransactionType; cardId?: string; from?: string; to?: string },
     options: ListOptions<TransactionSortField>,
   ): Promise<Transaction[]> {
-    const conditions = ["wallet_id = $1"];
     const values: unknown[] = [walletId];
-    for (const [condition, value] of [
-      ["type =", filter.type],
-      ["card_id =", filter.cardId],
-      ["created_at >=", filter.from],
-      ["created_at <", filter.to],
-    ] as const) {
-      if (value === undefined) continue;
-      values.push(value);
-      conditions.push(`${condition} $${values.length}`);
-    }
+    const conditions = [
+      "wallet_id = $1",
+      ...filterConditions(
+        [
+          ["type =", filter.type],
+          ["card_id =", filter.cardId],
+          ["created_at >=", filter.from],
+          ["created_at <", filter.to],
+        ],
+        values,
+      ),
+    ];
     const result = await db.query<TransactionRow>(
       `SELECT ${COLUMNS} FROM transactions WHERE ${conditions.join(" AND ")}
        ${pageClause(options, SORT_COLUMNS, values.length + 1, "seq")}`,

@@ -1,6 +1,6 @@
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
-import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import type { Wallet, WalletSortField } from "./model.ts";
 
 export interface WalletRow {
@@ -138,17 +138,18 @@ export const walletsRepository = {
     options: ListOptions<WalletSortField>,
     now: Date,
   ): Promise<WalletView[]> {
-    const conditions = ["deleted_at IS NULL"];
     const values: unknown[] = [];
-    for (const [column, value] of [
-      ["user_id", filter.userId],
-      ["team_id", filter.teamId],
-      ["status", filter.status],
-    ] as const) {
-      if (value === undefined) continue;
-      values.push(value);
-      conditions.push(`${column} = $${values.length}`);
-    }
+    const conditions = [
+      "deleted_at IS NULL",
+      ...filterConditions(
+        [
+          ["user_id =", filter.userId],
+          ["team_id =", filter.teamId],
+          ["status =", filter.status],
+        ],
+        values,
+      ),
+    ];
     values.push(now);
     const result = await db.query<WalletView>(
       `SELECT ${viewColumns(values.length)} FROM wallets WHERE ${conditions.join(" AND ")}
