@@ -16,6 +16,14 @@ export interface Metrics {
 export function createMetrics(db: Database): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // These three are gauges named like counters; Prometheus' own checker (promtool) refuses them.
+  for (const name of [
+    "nodejs_active_handles_total",
+    "nodejs_active_requests_total",
+    "nodejs_active_resources_total",
+  ]) {
+    registry.removeSingleMetric(name);
+  }
   const httpDuration = new Histogram({
     name: "http_server_request_duration_seconds",
     help: "Duration of HTTP requests, by method, route template and status code",

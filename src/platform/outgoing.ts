@@ -1,5 +1,6 @@
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import {
+  ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_URL_FULL,
@@ -32,13 +33,21 @@ export function createOutgoingFetch(telemetry: Telemetry) {
       return fetch(url, { ...requestInit, headers, signal: AbortSignal.timeout(timeoutMs) });
     };
     if (!telemetry.enabled) return call();
+    // No query string or credentials in the span: they may carry secrets.
+    const target = new URL(url);
     return inSpan(
       telemetry.tracer,
       method,
-      { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_FULL]: String(url) },
+      { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_FULL]: `${target.origin}${target.pathname}` },
       async () => {
         const response = await call();
-        trace.getActiveSpan()?.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
+        const span = trace.getActiveSpan();
+        span?.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
+        // For a client, any 4xx or 5xx answer is a failed call.
+        if (response.status >= 400) {
+          span?.setStatus({ code: SpanStatusCode.ERROR });
+          span?.setAttribute(ATTR_ERROR_TYPE, String(response.status));
+        }
         return response;
       },
       SpanKind.CLIENT,

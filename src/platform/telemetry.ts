@@ -52,7 +52,9 @@ let propagationReady = false;
  */
 export function startTelemetry(env: Record<string, string | undefined>, logger: Logger): Telemetry {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const off = env.OTEL_SDK_DISABLED === "true" || env.OTEL_TRACES_EXPORTER === "none";
+  const off =
+    env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true" ||
+    env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === "none";
   if (!endpoint || off) {
     if (!propagationReady) {
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
