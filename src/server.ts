@@ -35,7 +35,7 @@ export async function serve(config: Config, logger: Logger, telemetry: Telemetry
     if (lifecycle.draining) return;
     lifecycle.draining = true;
     logger.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT }, "draining: finishing requests in flight");
-    for (const stop of stopJobs) stop();
+    const jobsStopped = Promise.all(stopJobs.map((stop) => stop()));
     const server = app.server;
     // stop(false) refuses new connections at once and resolves when the requests in flight are done.
     const drained = server ? server.stop(false).then(() => true) : Promise.resolve(true);
@@ -44,6 +44,7 @@ export async function serve(config: Config, logger: Logger, telemetry: Telemetry
       logger.warn("shutdown timeout: closing the connections still open");
       await server?.stop(true);
     }
+    await jobsStopped;
     await db.close();
     await telemetry.shutdown();
     logger.info("stopped");

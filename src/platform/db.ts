@@ -122,10 +122,15 @@ export class Database implements Queryable {
    * with tracing on, each statement is a span.
    */
   private session(target: pg.Pool | pg.PoolClient): Queryable {
+    // Errors become the client's (400 invalid_text) or the database's (503) where they happen, so
+    // that an idempotent unit of work sees the same ApiError whichever path the statement took.
     const run = <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-      values === undefined
+      (values === undefined
         ? target.query<Row>(text)
-        : target.query<Row>({ name: statementName(text), text, values });
+        : target.query<Row>({ name: statementName(text), text, values })
+      ).catch((error: unknown) => {
+        throw translateUnavailable(error);
+      });
     const tracer = this.tracer;
     if (tracer === undefined) return { query: run };
     return {

@@ -59,9 +59,9 @@ function fromValidation(error: ValidationError): ApiError {
     const described = typeof issue.schema.description === "string" ? issue.schema.description : undefined;
     const message =
       issue.message === "Expected union value" && described ? `Expected ${described}` : issue.message;
-    const key = `${path}\u0000${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    // One message per field: TypeBox reports a missing property twice (required, and its type).
+    if (seen.has(path)) continue;
+    seen.add(path);
     errors.push({ path, message });
     const code = issue.schema[ERROR_CODE_KEYWORD];
     codes.add(typeof code === "string" ? code : "validation_failed");
@@ -178,7 +178,6 @@ export function httpPlatform({ logger, metrics, authenticator, rateLimiter, tele
       if (length > MAX_BODY_BYTES) throw payloadTooLarge();
       const url = new URL(request.url);
       const path = url.pathname;
-      checkDecimalParameters(url.searchParams);
       if (OPERATIONAL_PATHS.has(path)) return;
       let client = `ip:${server?.requestIP(request)?.address ?? "unknown"}`;
       if (path === "/v1" || path.startsWith("/v1/")) {
@@ -194,6 +193,8 @@ export function httpPlatform({ logger, metrics, authenticator, rateLimiter, tele
         client = `key:${identity.id}`;
       }
       if (rateLimiter.enabled) Object.assign(set.headers, rateLimiter.take(client).headers);
+      // After authentication and rate limiting: an unauthenticated caller learns nothing from a 400.
+      checkDecimalParameters(url.searchParams);
     })
     .onParse({ as: "global" }, ({ request }) => readJsonBody(request))
     .onError({ as: "global" }, ({ code, error, request, set }) => {

@@ -123,14 +123,19 @@ export class Idempotency {
     return outcome.value;
   }
 
-  /** Deletes keys past their time, a batch at a time; returns how many. */
+  /** Deletes every key past its time, in short batches so no statement holds locks for long. */
   async purgeExpired(batchSize = 1000): Promise<number> {
     const cutoff = new Date(this.clock().getTime() - IDEMPOTENCY_KEY_TTL_MS);
-    const result = await this.db.query(
-      `DELETE FROM idempotency_keys WHERE ctid IN (
-         SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2)`,
-      [cutoff, batchSize],
-    );
-    return result.rowCount ?? 0;
+    let purged = 0;
+    for (;;) {
+      const result = await this.db.query(
+        `DELETE FROM idempotency_keys WHERE ctid IN (
+           SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2)`,
+        [cutoff, batchSize],
+      );
+      const deleted = result.rowCount ?? 0;
+      purged += deleted;
+      if (deleted < batchSize) return purged;
+    }
   }
 }

@@ -28,8 +28,14 @@ const TAGS = [
   { name: "members", description: "Who belongs to which team, and with which role" },
   { name: "wallets", description: "Balances with daily and monthly spend limits" },
   { name: "cards", description: "Cards that spend from a wallet" },
-  { name: "ledger", description: "Top-ups, withdrawals, transfers and refunds: the append-only ledger of every wallet" },
-  { name: "authorizations", description: "Card spends: decided against limits and balance, captured, held, voided" },
+  {
+    name: "ledger",
+    description: "Top-ups, withdrawals, transfers and refunds: the append-only ledger of every wallet",
+  },
+  {
+    name: "authorizations",
+    description: "Card spends: decided against limits and balance, captured, held, voided",
+  },
   { name: "operations", description: "Health, readiness and metrics" },
 ];
 

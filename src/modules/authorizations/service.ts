@@ -169,17 +169,21 @@ export class AuthorizationsService {
    */
   async expireHolds(batchSize = 100): Promise<number> {
     let expired = 0;
-    for (const id of await repository.expiredPending(this.db, this.clock(), batchSize)) {
-      const done = await this.db.transaction(async (tx) => {
-        const pending = await this.lockPending(tx, id);
-        const now = this.clock();
-        if (pending === undefined || pending.expires_at > now) return false;
-        await releaseHold(tx, pending, "expired", now);
-        return true;
-      });
-      if (done) expired++;
+    for (;;) {
+      const due = await repository.expiredPending(this.db, this.clock(), batchSize);
+      for (const id of due) {
+        const done = await this.db.transaction(async (tx) => {
+          const pending = await this.lockPending(tx, id);
+          const now = this.clock();
+          if (pending === undefined || pending.expires_at > now) return false;
+          await releaseHold(tx, pending, "expired", now);
+          return true;
+        });
+        if (done) expired++;
+      }
+      // A short batch was the last; a full one may have more behind it.
+      if (due.length < batchSize) return expired;
     }
-    return expired;
   }
 
   /** Locks the wallet, then the authorization; undefined unless it is still pending. */

@@ -19,8 +19,6 @@ function checkCurrency(currency: string): string {
   return currency;
 }
 
-const IANA_ZONES = new Set(Intl.supportedValuesOf("timeZone"));
-
 const invalidTimezone = (timezone: string) =>
   badRequest("invalid_timezone", `${timezone} is not an IANA time zone.`);
 
@@ -35,8 +33,8 @@ async function canonicalTimezone(db: Queryable, timezone: string): Promise<strin
   } catch {
     throw invalidTimezone(timezone);
   }
-  // Intl also takes UTC offsets such as "+05:00"; a wallet's zone must be a named IANA zone.
-  if (canonical !== "UTC" && !IANA_ZONES.has(canonical)) throw invalidTimezone(timezone);
+  // Intl also takes UTC offsets such as "+05:00"; a wallet's zone must be a named IANA zone (or link).
+  if (/^[+-]/.test(canonical)) throw invalidTimezone(timezone);
   await db.query("SELECT now() AT TIME ZONE $1", [canonical]).catch((error: { code?: unknown }) => {
     throw error.code === SqlState.invalidParameterValue ? invalidTimezone(timezone) : error;
   });
