@@ -4,23 +4,26 @@ import type { paths } from "../sdk/schema";
 import type { ApiClient, Schemas } from "./server.ts";
 import { uniqueEmail } from "./server.ts";
 
-function created<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
-  if (result.data === undefined) {
-    throw new Error(`creating ${what} failed: ${result.response.status} ${JSON.stringify(result.error)}`);
+/** The body of a successful SDK call answered with `status` (201 Created unless told); throws otherwise. */
+function dataOf<T>(result: { data?: T; error?: unknown; response: Response }, what: string, status = 201): T {
+  if (result.data === undefined || result.response.status !== status) {
+    throw new Error(
+      `${status === 201 ? "creating" : "reading"} ${what} failed: ${result.response.status} ${JSON.stringify(result.error)}`,
+    );
   }
   return result.data;
 }
 
 export async function createUser(api: ApiClient, name = "Test User"): Promise<Schemas["User"]> {
-  return created(await api.POST("/v1/users", { body: { email: uniqueEmail(), name } }), "user");
+  return dataOf(await api.POST("/v1/users", { body: { email: uniqueEmail(), name } }), "user");
 }
 
 export async function createTeam(api: ApiClient, name = "Test Team"): Promise<Schemas["Team"]> {
-  return created(await api.POST("/v1/teams", { body: { name } }), "team");
+  return dataOf(await api.POST("/v1/teams", { body: { name } }), "team");
 }
 
 export async function addMember(api: ApiClient, teamId: string, userId: string, role?: "admin" | "member") {
-  return created(
+  return dataOf(
     await api.POST("/v1/teams/{id}/members", { params: { path: { id: teamId } }, body: { userId, role } }),
     "membership",
   );
@@ -36,11 +39,24 @@ export async function createWallet(
   api: ApiClient,
   body: JsonBody<"/v1/wallets">,
 ): Promise<Schemas["Wallet"]> {
-  return created(await api.POST("/v1/wallets", { body }), "wallet");
+  return dataOf(await api.POST("/v1/wallets", { body }), "wallet");
+}
+
+/** What a new wallet of a new user may set: name, currency, time zone and limits. */
+export type UserWalletBody = Omit<JsonBody<"/v1/wallets">, "userId" | "teamId">;
+
+/** A new user and a wallet of theirs. */
+export async function createUserWallet(
+  api: ApiClient,
+  body: UserWalletBody = {},
+): Promise<{ user: Schemas["User"]; wallet: Schemas["Wallet"] }> {
+  const user = await createUser(api);
+  const wallet = await createWallet(api, { userId: user.id, ...body });
+  return { user, wallet };
 }
 
 export async function createCard(api: ApiClient, body: JsonBody<"/v1/cards">): Promise<Schemas["Card"]> {
-  return created(await api.POST("/v1/cards", { body }), "card");
+  return dataOf(await api.POST("/v1/cards", { body }), "card");
 }
 
 /** The Luhn check digit that completes `partial` (computed here, independently of the service). */
@@ -82,7 +98,7 @@ export async function topUp(
   amount: number,
   description?: string,
 ): Promise<Schemas["Transaction"]> {
-  return created(
+  return dataOf(
     await api.POST("/v1/wallets/{id}/topups", {
       params: { path: { id: walletId } },
       body: description === undefined ? { amount } : { amount, description },
@@ -97,20 +113,43 @@ export async function withdraw(
   walletId: string,
   amount: number,
 ): Promise<Schemas["Transaction"]> {
-  return created(
+  return dataOf(
     await api.POST("/v1/wallets/{id}/withdrawals", { params: { path: { id: walletId } }, body: { amount } }),
     "withdrawal",
   );
 }
 
+/** A new user's wallet holding `amount` (topped up unless 0), as a client reads it afterwards. */
+export async function fundedWallet(
+  api: ApiClient,
+  amount: number,
+  body: UserWalletBody = {},
+): Promise<Schemas["Wallet"]> {
+  const { wallet } = await createUserWallet(api, body);
+  if (amount > 0) await topUp(api, wallet.id, amount);
+  return getWallet(api, wallet.id);
+}
+
+/** A new user's wallet holding `funds` with one card on it (the card's body as given, e.g. its limits). */
+export async function fundedWalletWithCard(
+  api: ApiClient,
+  funds: number,
+  cardBody: Omit<JsonBody<"/v1/cards">, "walletId"> = {},
+  walletBody: UserWalletBody = {},
+): Promise<{ wallet: Schemas["Wallet"]; card: Schemas["Card"] }> {
+  const wallet = await fundedWallet(api, funds, walletBody);
+  const card = await createCard(api, { walletId: wallet.id, ...cardBody });
+  return { wallet, card };
+}
+
 /** The wallet as a client reads it now. */
 export async function getWallet(api: ApiClient, id: string): Promise<Schemas["Wallet"]> {
-  return created(await api.GET("/v1/wallets/{id}", { params: { path: { id } } }), `wallet ${id}`);
+  return dataOf(await api.GET("/v1/wallets/{id}", { params: { path: { id } } }), `wallet ${id}`, 200);
 }
 
 /** The card as a client reads it now. */
 export async function getCard(api: ApiClient, id: string): Promise<Schemas["Card"]> {
-  return created(await api.GET("/v1/cards/{id}", { params: { path: { id } } }), `card ${id}`);
+  return dataOf(await api.GET("/v1/cards/{id}", { params: { path: { id } } }), `card ${id}`, 200);
 }
 
 /** A card spend; the answer is 201 whatever the decision, so this returns approved and declined ones alike. */
@@ -131,10 +170,7 @@ export async function authorize(
       ...(options.capture === undefined ? {} : { capture: options.capture }),
     },
   });
-  if (result.response.status !== 201) {
-    throw new Error(`authorizing failed: ${result.response.status} ${JSON.stringify(result.error)}`);
-  }
-  return created(result, "authorization");
+  return dataOf(result, "authorization");
 }
 
 /** Every transaction of a wallet, oldest first, read page by page through the API. */
@@ -144,11 +180,12 @@ export async function walletTransactions(
 ): Promise<Schemas["Transaction"][]> {
   const all: Schemas["Transaction"][] = [];
   for (let skip = 0; ; skip += 100) {
-    const page = created(
+    const page = dataOf(
       await api.GET("/v1/wallets/{id}/transactions", {
         params: { path: { id: walletId }, query: { limit: 100, skip, sort: "asc" } },
       }),
       "transaction page",
+      200,
     );
     all.push(...page.data);
     if (!page.hasMore) return all;
@@ -177,17 +214,19 @@ export async function expectLedgerConsistent(api: ApiClient, walletId: string): 
     expect(transaction.currency).toBe(wallet.currency);
   }
   expect(wallet.balance, "balance = credits - debits").toBe(running);
-  const cards = created(
+  const cards = dataOf(
     await api.GET("/v1/cards", { params: { query: { walletId, limit: 100 } } }),
     "card list",
+    200,
   );
   let held = 0;
   for (const card of cards.data) {
-    const pending = created(
+    const pending = dataOf(
       await api.GET("/v1/cards/{id}/authorizations", {
         params: { path: { id: card.id }, query: { status: "pending", limit: 100 } },
       }),
       "authorization list",
+      200,
     );
     held += pending.data.reduce((sum, authorization) => sum + authorization.amount, 0);
   }

@@ -43,6 +43,19 @@ const EXPECTED_WINDOWS = `
     SELECT wallet_id, 'wallet', 'month', window_month, sum(spent) FROM counted GROUP BY wallet_id, window_month
   )`;
 
+/** No spend window of `scope` exceeds the daily/monthly limit of its card or wallet (a row of `table`). */
+function windowsWithinLimits(scope: "card" | "wallet", table: "cards" | "wallets"): CheckSql {
+  return {
+    name: `no ${scope} window exceeds the ${scope}'s daily/monthly limit`,
+    examined: `SELECT count(*) FROM spend_windows WHERE scope = '${scope}'`,
+    violations: `
+      SELECT s.scope_id, s.period, s.starts_on, s.spent, o.daily_limit, o.monthly_limit
+        FROM spend_windows s JOIN ${table} o ON o.id = s.scope_id
+       WHERE s.scope = '${scope}'
+         AND s.spent > CASE s.period WHEN 'day' THEN o.daily_limit ELSE o.monthly_limit END`,
+  };
+}
+
 const CHECKS: CheckSql[] = [
   {
     name: "balance = Σ credits − Σ debits of the ledger, for every wallet",
@@ -117,24 +130,8 @@ const CHECKS: CheckSql[] = [
        WHERE coalesce(e.spent, 0) <> coalesce(s.spent, 0)
           OR (e.scope IS NOT NULL AND s.scope IS NOT NULL AND e.scope <> s.scope)`,
   },
-  {
-    name: "no card window exceeds the card's daily/monthly limit",
-    examined: "SELECT count(*) FROM spend_windows WHERE scope = 'card'",
-    violations: `
-      SELECT s.scope_id, s.period, s.starts_on, s.spent, c.daily_limit, c.monthly_limit
-        FROM spend_windows s JOIN cards c ON c.id = s.scope_id
-       WHERE s.scope = 'card'
-         AND s.spent > CASE s.period WHEN 'day' THEN c.daily_limit ELSE c.monthly_limit END`,
-  },
-  {
-    name: "no wallet window exceeds the wallet's daily/monthly limit",
-    examined: "SELECT count(*) FROM spend_windows WHERE scope = 'wallet'",
-    violations: `
-      SELECT s.scope_id, s.period, s.starts_on, s.spent, w.daily_limit, w.monthly_limit
-        FROM spend_windows s JOIN wallets w ON w.id = s.scope_id
-       WHERE s.scope = 'wallet'
-         AND s.spent > CASE s.period WHEN 'day' THEN w.daily_limit ELSE w.monthly_limit END`,
-  },
+  windowsWithinLimits("card", "cards"),
+  windowsWithinLimits("wallet", "wallets"),
   {
     name: "every spend window belongs to an existing card or wallet of its scope",
     examined: "SELECT count(*) FROM spend_windows",

@@ -5,6 +5,7 @@
  * With DATABASE_URL set, a new database is created on that server and dropped afterwards; otherwise
  * the service runs on an in-memory PGlite.
  */
+import { afterAll, beforeAll } from "bun:test";
 import createClient from "openapi-fetch";
 import pg from "pg";
 import { createApp } from "../../src/app.ts";
@@ -111,6 +112,45 @@ export async function startServer(
       await db.close();
       await scratch?.drop();
     },
+  };
+}
+
+/** Starting PGlite (or a scratch PostgreSQL database) can outlast the default 5 s hook timeout on a busy machine. */
+export const SERVER_HOOK_TIMEOUT_MS = 60_000;
+
+/**
+ * Starts a server (as {@link startServer}) before the tests of the enclosing file or describe block
+ * and stops it after them, and gives back an accessor to it: each property reads the running server,
+ * so the accessor can be captured at load time and used once the tests run.
+ */
+export function useServer(env: Record<string, string> = {}, options: { clock?: TestClock } = {}): TestServer {
+  let started: TestServer | undefined;
+  const current = (): TestServer => {
+    if (started === undefined) throw new Error("the test server is used before its beforeAll hook ran");
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startServer(env, options);
+  }, SERVER_HOOK_TIMEOUT_MS);
+  afterAll(async () => {
+    await started?.stop();
+    started = undefined;
+  }, SERVER_HOOK_TIMEOUT_MS);
+  return {
+    get baseUrl() {
+      return current().baseUrl;
+    },
+    get api() {
+      return current().api;
+    },
+    get db() {
+      return current().db;
+    },
+    get config() {
+      return current().config;
+    },
+    request: (path, init) => current().request(path, init),
+    stop: () => current().stop(),
   };
 }
 

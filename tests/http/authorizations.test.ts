@@ -6,95 +6,31 @@
  * The server runs with AUTH_HOLD_TTL=60 and a clock the tests set, so a hold expires when a test moves
  * the clock a minute on.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createServices } from "../../src/app.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { loadSecrets } from "../../src/platform/secrets.ts";
 import {
   authorize,
   createCard,
-  createUser,
-  createWallet,
   expectLedgerConsistent,
+  fundedWallet,
+  fundedWalletWithCard,
   getCard,
   getWallet,
   topUp,
   uniqueCardNumber,
   walletTransactions,
 } from "../helpers/fixtures.ts";
-import { type Schemas, startServer, TestClock, type TestServer } from "../helpers/server.ts";
+import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { countOf } from "../helpers/rows.ts";
+import { type Schemas, TestClock, useServer } from "../helpers/server.ts";
+import { UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
 
 const HOLD_TTL_SECONDS = 60;
 
-let server: TestServer;
 const clock = new TestClock();
-// Starting PGlite (or a scratch PostgreSQL database) can outlast the default 5 s hook timeout on a busy machine.
-beforeAll(async () => {
-  server = await startServer({ AUTH_HOLD_TTL: String(HOLD_TTL_SECONDS) }, { clock });
-}, 60_000);
-afterAll(() => server.stop(), 60_000);
-
-const UNKNOWN_ID = "01900000-0000-7000-8000-000000000000";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** An SDK result that must be a problem body with `status` and `code`. */
-function expectProblem(
-  result: { error?: Schemas["Problem"]; response: Response },
-  status: number,
-  code: string,
-): Schemas["Problem"] {
-  const where = `${result.response.status} ${JSON.stringify(result.error)}`;
-  expect(result.response.status, where).toBe(status);
-  expect(result.response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = result.error;
-  if (problem === undefined) throw new Error(`expected a problem body, got ${where}`);
-  expect(problem.code, where).toBe(code);
-  expect(problem.status).toBe(status);
-  expect(problem.detail.length).toBeGreaterThan(0);
-  expect(problem.requestId).toBe(result.response.headers.get("x-request-id") ?? "");
-  return problem;
-}
-
-/** A plain fetch answer that must be a problem body with `status` (and `code`, when given). */
-async function expectRawProblem(
-  response: Response,
-  status: number,
-  code?: string,
-): Promise<Schemas["Problem"]> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = JSON.parse(text) as Schemas["Problem"];
-  expect(problem.status).toBe(status);
-  if (code !== undefined) expect(problem.code, text).toBe(code);
-  return problem;
-}
-
-interface WalletOptions {
-  currency?: string;
-  timezone?: string;
-  dailyLimit?: number;
-  monthlyLimit?: number;
-}
-
-/** A new user's wallet holding `funds`. */
-async function fundedWallet(funds: number, options: WalletOptions = {}): Promise<Schemas["Wallet"]> {
-  const user = await createUser(server.api);
-  const wallet = await createWallet(server.api, { userId: user.id, ...options });
-  if (funds > 0) await topUp(server.api, wallet.id, funds);
-  return getWallet(server.api, wallet.id);
-}
-
-/** A wallet with `funds` and one card on it (the card's limits as given). */
-async function walletWithCard(
-  funds: number,
-  cardLimits: { dailyLimit?: number; monthlyLimit?: number } = {},
-  walletOptions: WalletOptions = {},
-) {
-  const wallet = await fundedWallet(funds, walletOptions);
-  const card = await createCard(server.api, { walletId: wallet.id, ...cardLimits });
-  return { wallet, card };
-}
+const server = useServer({ AUTH_HOLD_TTL: String(HOLD_TTL_SECONDS) }, { clock });
 
 /** The money a client can see on a wallet and a card: none of it may move on a decline or a refusal. */
 async function money(walletId: string, cardId: string) {
@@ -184,7 +120,7 @@ async function expectDeclined(
 
 describe("authorize: approved", () => {
   test("captured by default: 201 captured, one card_spend transaction, balance and limits move", async () => {
-    const { wallet, card } = await walletWithCard(20000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 20000);
     clock.advance(1000);
     const result = await server.api.POST("/v1/cards/{id}/authorizations", {
       params: { path: { id: card.id } },
@@ -193,7 +129,7 @@ describe("authorize: approved", () => {
     expect(result.response.status).toBe(201);
     const authorization = result.data;
     if (authorization === undefined) throw new Error("no authorization");
-    expect(authorization.id).toMatch(UUID);
+    expect(authorization.id).toMatch(UUID_PATTERN);
     expect(authorization).toMatchObject({
       cardId: card.id,
       walletId: wallet.id,
@@ -230,7 +166,7 @@ describe("authorize: approved", () => {
   });
 
   test("capture: false holds the money: pending, availableBalance down, balance unchanged, counts toward limits", async () => {
-    const { wallet, card } = await walletWithCard(20000, { dailyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 20000, { dailyLimit: 10000 });
     const hold = await authorize(server.api, card.id, 6000, { capture: false, merchant: "Hotel" });
     expect(hold).toMatchObject({
       status: "pending",
@@ -257,18 +193,21 @@ describe("authorize: approved", () => {
   });
 
   test("a spend of exactly the available balance and the limit is approved", async () => {
-    const { wallet, card } = await walletWithCard(10000, { dailyLimit: 10000, monthlyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000, {
+      dailyLimit: 10000,
+      monthlyLimit: 10000,
+    });
     expect((await authorize(server.api, card.id, 10000)).status).toBe("captured");
     expect(await getWallet(server.api, wallet.id)).toMatchObject({ balance: 0, availableBalance: 0 });
   });
 
   test("the authorization carries the wallet's currency", async () => {
-    const { card } = await walletWithCard(5000, {}, { currency: "EUR" });
+    const { card } = await fundedWalletWithCard(server.api, 5000, {}, { currency: "EUR" });
     expect((await authorize(server.api, card.id, 100)).currency).toBe("EUR");
   });
 
   test("concurrent spends never pass the card's daily limit", async () => {
-    const { wallet, card } = await walletWithCard(100000, { dailyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 100000, { dailyLimit: 10000 });
     const results = await Promise.all(Array.from({ length: 20 }, () => authorize(server.api, card.id, 1000)));
     expect(results.filter((result) => result.status === "captured").length).toBe(10);
     const declined = results.filter((result) => result.status === "declined");
@@ -281,7 +220,7 @@ describe("authorize: approved", () => {
   });
 
   test("concurrent holds never pass the available balance", async () => {
-    const { wallet, card } = await walletWithCard(5000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 5000);
     const results = await Promise.all(
       Array.from({ length: 10 }, () => authorize(server.api, card.id, 1000, { capture: false })),
     );
@@ -296,7 +235,7 @@ describe("authorize: approved", () => {
 
 describe("authorize: refused requests", () => {
   test("an unknown, malformed or deleted card is 404 / 400 and records nothing", async () => {
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards/{id}/authorizations", {
         params: { path: { id: UNKNOWN_ID } },
         body: { amount: 100, merchant: { name: "Shop" } },
@@ -304,7 +243,7 @@ describe("authorize: refused requests", () => {
       404,
       "card_not_found",
     );
-    await expectRawProblem(
+    await expectProblem(
       await server.request("/v1/cards/1234/authorizations", {
         method: "POST",
         json: { amount: 100, merchant: { name: "Shop" } },
@@ -312,9 +251,9 @@ describe("authorize: refused requests", () => {
       400,
       "invalid_id",
     );
-    const { wallet, card } = await walletWithCard(5000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 5000);
     await server.api.DELETE("/v1/cards/{id}", { params: { path: { id: card.id } } });
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards/{id}/authorizations", {
         params: { path: { id: card.id } },
         body: { amount: 100, merchant: { name: "Shop" } },
@@ -323,15 +262,17 @@ describe("authorize: refused requests", () => {
       "card_not_found",
     );
     expect(await getWallet(server.api, wallet.id)).toMatchObject({ balance: 5000, spentToday: 0 });
-    const { rows } = await server.db.query<{ count: number | string }>(
-      "SELECT count(*) AS count FROM authorizations WHERE card_id = ANY($1::uuid[])",
-      [[UNKNOWN_ID, card.id]],
-    );
-    expect(Number(rows[0]?.count)).toBe(0);
+    expect(
+      await countOf(
+        server.db,
+        "SELECT count(*) AS count FROM authorizations WHERE card_id = ANY($1::uuid[])",
+        [[UNKNOWN_ID, card.id]],
+      ),
+    ).toBe(0);
   });
 
   test("an invalid body is 400 and records nothing", async () => {
-    const { wallet, card } = await walletWithCard(5000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 5000);
     const before = await money(wallet.id, card.id);
     for (const json of [
       { amount: 0, merchant: { name: "Shop" } },
@@ -349,7 +290,7 @@ describe("authorize: refused requests", () => {
       { amount: 100, merchant: { name: "Shop" }, capture: "yes" },
       { amount: 100, merchant: { name: "Shop" }, currency: "USD" },
     ]) {
-      await expectRawProblem(
+      await expectProblem(
         await server.request(`/v1/cards/${card.id}/authorizations`, { method: "POST", json }),
         400,
       );
@@ -371,7 +312,7 @@ describe("authorize: decline reasons in the contract's order", () => {
     const afterExpiry = new Date(Date.UTC(year, month + 1, 1, 12));
     clock.set(dayOne);
 
-    const wallet = await fundedWallet(40000, { dailyLimit: 20000, monthlyLimit: 30000 });
+    const wallet = await fundedWallet(server.api, 40000, { dailyLimit: 20000, monthlyLimit: 30000 });
     const card = await createCard(server.api, {
       walletId: wallet.id,
       cardNo: uniqueCardNumber(),
@@ -441,7 +382,10 @@ describe("authorize: decline reasons in the contract's order", () => {
   });
 
   test("a cancelled card is card_inactive even when every other rule fails too", async () => {
-    const { wallet, card } = await walletWithCard(1000, { dailyLimit: 10000, monthlyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 1000, {
+      dailyLimit: 10000,
+      monthlyLimit: 10000,
+    });
     await patchWallet(wallet.id, { status: "frozen" });
     expect((await patchCard(card.id, { status: "cancelled" })).response.status).toBe(200);
     await expectDeclined(wallet.id, card.id, 50000, "card_inactive");
@@ -449,7 +393,7 @@ describe("authorize: decline reasons in the contract's order", () => {
   });
 
   test("a frozen card is card_inactive; thawed, the same spend is approved", async () => {
-    const { wallet, card } = await walletWithCard(1000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 1000);
     await patchCard(card.id, { status: "frozen" });
     await expectDeclined(wallet.id, card.id, 500, "card_inactive");
     await patchCard(card.id, { status: "active" });
@@ -457,14 +401,14 @@ describe("authorize: decline reasons in the contract's order", () => {
   });
 
   test("a frozen wallet is wallet_frozen before limits and funds", async () => {
-    const { wallet, card } = await walletWithCard(1000, { dailyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 1000, { dailyLimit: 10000 });
     await patchWallet(wallet.id, { status: "frozen" });
     await expectDeclined(wallet.id, card.id, 20000, "wallet_frozen");
     await expectDeclined(wallet.id, card.id, 100, "wallet_frozen");
   });
 
   test("the wallet's daily limit caps the spend of all its cards together (before insufficient_funds)", async () => {
-    const wallet = await fundedWallet(12000, { dailyLimit: 10000 });
+    const wallet = await fundedWallet(server.api, 12000, { dailyLimit: 10000 });
     const cardA = await createCard(server.api, { walletId: wallet.id });
     const cardB = await createCard(server.api, { walletId: wallet.id });
     expect((await authorize(server.api, cardA.id, 6000)).status).toBe("captured");
@@ -479,7 +423,7 @@ describe("authorize: decline reasons in the contract's order", () => {
 
   test("the wallet's monthly limit caps the spend of all its cards across days", async () => {
     clock.set("2026-11-10T12:00:00Z");
-    const wallet = await fundedWallet(12000, { dailyLimit: 10000, monthlyLimit: 15000 });
+    const wallet = await fundedWallet(server.api, 12000, { dailyLimit: 10000, monthlyLimit: 15000 });
     const cardA = await createCard(server.api, { walletId: wallet.id });
     const cardB = await createCard(server.api, { walletId: wallet.id });
     expect((await authorize(server.api, cardA.id, 9000)).status).toBe("captured");
@@ -491,7 +435,7 @@ describe("authorize: decline reasons in the contract's order", () => {
   });
 
   test("insufficient_funds compares with the available balance: pending holds count", async () => {
-    const { wallet, card } = await walletWithCard(5000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 5000);
     await expectDeclined(wallet.id, card.id, 5001, "insufficient_funds");
     expect((await authorize(server.api, card.id, 3000, { capture: false })).status).toBe("pending");
     await expectDeclined(wallet.id, card.id, 2001, "insufficient_funds");
@@ -500,7 +444,7 @@ describe("authorize: decline reasons in the contract's order", () => {
   });
 
   test("a declined spend is listed with its reason; the list is newest first and filters by status", async () => {
-    const { wallet, card } = await walletWithCard(1000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 1000);
     clock.advance(1000);
     const approved = await authorize(server.api, card.id, 400);
     clock.advance(1000);
@@ -523,13 +467,13 @@ describe("authorize: decline reasons in the contract's order", () => {
       approved.id,
     ]);
     expect(await authorizationsOf(card.id, { status: "voided" })).toEqual([]);
-    await expectRawProblem(await server.request(`/v1/cards/${card.id}/authorizations?status=approved`), 400);
-    expectProblem(
+    await expectProblem(await server.request(`/v1/cards/${card.id}/authorizations?status=approved`), 400);
+    expectSdkProblem(
       await server.api.GET("/v1/cards/{id}/authorizations", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "card_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/authorizations/{id}", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "authorization_not_found",
@@ -539,7 +483,7 @@ describe("authorize: decline reasons in the contract's order", () => {
 
 describe("capture and void", () => {
   test("a full capture: captured, one card_spend of the whole amount, the hold becomes the spend", async () => {
-    const { wallet, card } = await walletWithCard(10000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 4000, { capture: false });
     clock.advance(1000);
     const result = await capture(hold.id);
@@ -569,7 +513,7 @@ describe("capture and void", () => {
   });
 
   test("a partial capture takes that much and releases the rest (available and spentToday come back)", async () => {
-    const { wallet, card } = await walletWithCard(10000, { dailyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000, { dailyLimit: 10000 });
     const hold = await authorize(server.api, card.id, 8000, { capture: false });
     expect(await getCard(server.api, card.id)).toMatchObject({ spentToday: 8000 });
     const result = await capture(hold.id, 3000);
@@ -592,17 +536,17 @@ describe("capture and void", () => {
   });
 
   test("capturing more than is held is 422 capture_exceeds_authorization; the hold stays as it was", async () => {
-    const { wallet, card } = await walletWithCard(10000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 5000, { capture: false });
     const before = await money(wallet.id, card.id);
-    expectProblem(await capture(hold.id, 5001), 422, "capture_exceeds_authorization");
+    expectSdkProblem(await capture(hold.id, 5001), 422, "capture_exceeds_authorization");
     expect(await money(wallet.id, card.id)).toEqual(before);
     expect(await getAuthorization(hold.id)).toEqual(hold);
     expect((await capture(hold.id, 5000)).data?.status).toBe("captured");
   });
 
   test("a bad capture amount is 400 and changes nothing", async () => {
-    const { wallet, card } = await walletWithCard(10000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 5000, { capture: false });
     const before = await money(wallet.id, card.id);
     for (const json of [
@@ -612,7 +556,7 @@ describe("capture and void", () => {
       { amount: "100" },
       { amount: 100, x: 1 },
     ]) {
-      await expectRawProblem(
+      await expectProblem(
         await server.request(`/v1/authorizations/${hold.id}/capture`, { method: "POST", json }),
         400,
       );
@@ -622,7 +566,7 @@ describe("capture and void", () => {
   });
 
   test("void: voided, nothing captured, the hold and its limit are released", async () => {
-    const { wallet, card } = await walletWithCard(10000, { dailyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000, { dailyLimit: 10000 });
     const hold = await authorize(server.api, card.id, 8000, { capture: false });
     await expectDeclined(wallet.id, card.id, 5000, "card_daily_limit_exceeded");
     const result = await voidHold(hold.id);
@@ -643,7 +587,7 @@ describe("capture and void", () => {
   });
 
   test("only a pending authorization can be captured or voided: otherwise 409 authorization_not_pending", async () => {
-    const { wallet, card } = await walletWithCard(10000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const captured = await authorize(server.api, card.id, 1000);
     const declined = await authorize(server.api, card.id, 50000);
     const voided = await authorize(server.api, card.id, 1000, { capture: false });
@@ -655,9 +599,9 @@ describe("capture and void", () => {
     const before = await money(wallet.id, card.id);
     for (const authorization of [captured, declined, voided, capturedLater]) {
       const stored = await getAuthorization(authorization.id);
-      expectProblem(await capture(authorization.id), 409, "authorization_not_pending");
-      expectProblem(await capture(authorization.id, 1), 409, "authorization_not_pending");
-      expectProblem(await voidHold(authorization.id), 409, "authorization_not_pending");
+      expectSdkProblem(await capture(authorization.id), 409, "authorization_not_pending");
+      expectSdkProblem(await capture(authorization.id, 1), 409, "authorization_not_pending");
+      expectSdkProblem(await voidHold(authorization.id), 409, "authorization_not_pending");
       expect(await getAuthorization(authorization.id)).toEqual(stored);
     }
     expect(await money(wallet.id, card.id)).toEqual(before);
@@ -665,7 +609,7 @@ describe("capture and void", () => {
   });
 
   test("concurrent captures and voids of one hold: exactly one wins, the rest are 409", async () => {
-    const { wallet, card } = await walletWithCard(10000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 4000, { capture: false });
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? capture(hold.id) : voidHold(hold.id))),
@@ -673,7 +617,7 @@ describe("capture and void", () => {
     const winners = results.filter((result) => result.response.status === 200);
     expect(winners.length).toBe(1);
     for (const result of results.filter((result) => result.response.status !== 200)) {
-      expectProblem(result, 409, "authorization_not_pending");
+      expectSdkProblem(result, 409, "authorization_not_pending");
     }
     const final = await getAuthorization(hold.id);
     expect(final).toEqual(winners[0]?.data as Schemas["Authorization"]);
@@ -688,14 +632,14 @@ describe("capture and void", () => {
   });
 
   test("an unknown authorization is 404 authorization_not_found; a malformed id 400", async () => {
-    expectProblem(await capture(UNKNOWN_ID), 404, "authorization_not_found");
-    expectProblem(await voidHold(UNKNOWN_ID), 404, "authorization_not_found");
-    await expectRawProblem(
+    expectSdkProblem(await capture(UNKNOWN_ID), 404, "authorization_not_found");
+    expectSdkProblem(await voidHold(UNKNOWN_ID), 404, "authorization_not_found");
+    await expectProblem(
       await server.request("/v1/authorizations/xyz/capture", { method: "POST", json: {} }),
       400,
       "invalid_id",
     );
-    await expectRawProblem(
+    await expectProblem(
       await server.request("/v1/authorizations/xyz/void", { method: "POST" }),
       400,
       "invalid_id",
@@ -705,7 +649,7 @@ describe("capture and void", () => {
 
 describe("hold expiry (AUTH_HOLD_TTL = 60 s)", () => {
   test("just before it expires a hold can still be captured", async () => {
-    const { wallet, card } = await walletWithCard(10000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 3000, { capture: false });
     clock.advance(HOLD_TTL_SECONDS * 1000 - 1000);
     const result = await capture(hold.id);
@@ -715,12 +659,12 @@ describe("hold expiry (AUTH_HOLD_TTL = 60 s)", () => {
   });
 
   test("after the TTL, capture and void are 409 authorization_expired; no money is taken and the wallet stays consistent", async () => {
-    const { wallet, card } = await walletWithCard(10000);
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 3000, { capture: false });
     clock.advance(HOLD_TTL_SECONDS * 1000 + 1000);
-    expectProblem(await capture(hold.id), 409, "authorization_expired");
-    expectProblem(await capture(hold.id, 100), 409, "authorization_expired");
-    expectProblem(await voidHold(hold.id), 409, "authorization_expired");
+    expectSdkProblem(await capture(hold.id), 409, "authorization_expired");
+    expectSdkProblem(await capture(hold.id, 100), 409, "authorization_expired");
+    expectSdkProblem(await voidHold(hold.id), 409, "authorization_expired");
 
     const stored = await getAuthorization(hold.id);
     expect(stored.capturedAmount).toBe(0);
@@ -733,7 +677,7 @@ describe("hold expiry (AUTH_HOLD_TTL = 60 s)", () => {
   });
 
   test("the expiry job marks it expired and releases the hold and its limit; capture is then 409 authorization_not_pending", async () => {
-    const { wallet, card } = await walletWithCard(10000, { dailyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000, { dailyLimit: 10000 });
     const hold = await authorize(server.api, card.id, 8000, { capture: false });
     const untouched = await authorize(server.api, card.id, 1000, { capture: false });
     clock.advance(HOLD_TTL_SECONDS * 1000 + 1000);
@@ -753,8 +697,8 @@ describe("hold expiry (AUTH_HOLD_TTL = 60 s)", () => {
       spentToday: 1000,
     });
     expect(await getCard(server.api, card.id)).toMatchObject({ spentToday: 1000 });
-    expectProblem(await capture(hold.id), 409, "authorization_not_pending");
-    expectProblem(await voidHold(hold.id), 409, "authorization_not_pending");
+    expectSdkProblem(await capture(hold.id), 409, "authorization_not_pending");
+    expectSdkProblem(await voidHold(hold.id), 409, "authorization_not_pending");
     expect(await authorizationsOf(card.id, { status: "expired" })).toHaveLength(2);
     // The expired amount no longer counts: 1000 pending + 9000 fits the 10000 limit.
     expect((await authorize(server.api, card.id, 9000)).status).toBe("captured");
@@ -763,7 +707,7 @@ describe("hold expiry (AUTH_HOLD_TTL = 60 s)", () => {
 
 describe("limit windows", () => {
   test("a refunded amount no longer counts toward the limits", async () => {
-    const { wallet, card } = await walletWithCard(50000, { dailyLimit: 10000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 50000, { dailyLimit: 10000 });
     await authorize(server.api, card.id, 8000);
     await expectDeclined(wallet.id, card.id, 5000, "card_daily_limit_exceeded");
     const [spend] = (await walletTransactions(server.api, wallet.id)).filter(
@@ -782,7 +726,10 @@ describe("limit windows", () => {
 
   test("a refund gives the amount back to the day it was spent, not to today", async () => {
     clock.set("2026-11-16T12:00:00Z");
-    const { wallet, card } = await walletWithCard(50000, { dailyLimit: 10000, monthlyLimit: 30000 });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 50000, {
+      dailyLimit: 10000,
+      monthlyLimit: 30000,
+    });
     await authorize(server.api, card.id, 8000);
     const [monday] = (await walletTransactions(server.api, wallet.id)).filter(
       (row) => row.type === "card_spend",
@@ -800,7 +747,8 @@ describe("limit windows", () => {
 
   test("Asia/Singapore: the day turns at local midnight (16:00 UTC)", async () => {
     clock.set("2026-11-24T10:00:00Z");
-    const { wallet, card } = await walletWithCard(
+    const { wallet, card } = await fundedWalletWithCard(
+      server.api,
       30000,
       { dailyLimit: 10000 },
       { timezone: "Asia/Singapore" },
@@ -830,7 +778,8 @@ describe("limit windows", () => {
 
   test("Asia/Singapore: the month turns at local midnight on the 1st", async () => {
     clock.set("2026-11-29T04:00:00Z"); // noon on 29 November in Singapore
-    const { wallet, card } = await walletWithCard(
+    const { wallet, card } = await fundedWalletWithCard(
+      server.api,
       50000,
       { dailyLimit: 10000, monthlyLimit: 15000 },
       { timezone: "Asia/Singapore" },

@@ -1,76 +1,22 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   addMember,
   createCard,
   createTeam,
   createUser,
+  createUserWallet,
   createWallet,
   futureExpiry,
+  getCard,
   luhnCheckDigitFor,
   uniqueCardNumber,
 } from "../helpers/fixtures.ts";
-import { type Schemas, startServer, type TestServer } from "../helpers/server.ts";
+import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { rowCount } from "../helpers/rows.ts";
+import { type Schemas, useServer } from "../helpers/server.ts";
+import { UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
 
-let server: TestServer;
-// Starting PGlite (or a scratch PostgreSQL database) can outlast the default 5 s hook timeout on a busy machine.
-beforeAll(async () => {
-  server = await startServer();
-}, 60_000);
-afterAll(() => server.stop(), 60_000);
-
-const UNKNOWN_ID = "01900000-0000-7000-8000-000000000000";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** An SDK result that must be a problem body with `status` and `code`. */
-function expectProblem(
-  result: { error?: Schemas["Problem"]; response: Response },
-  status: number,
-  code: string,
-): Schemas["Problem"] {
-  const where = `${result.response.status} ${JSON.stringify(result.error)}`;
-  expect(result.response.status, where).toBe(status);
-  expect(result.response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = result.error;
-  if (problem === undefined) throw new Error(`expected a problem body, got ${where}`);
-  expect(problem.code, where).toBe(code);
-  expect(problem.status).toBe(status);
-  expect(problem.detail.length).toBeGreaterThan(0);
-  expect(problem.requestId).toBe(result.response.headers.get("x-request-id") ?? "");
-  return problem;
-}
-
-/** A plain fetch answer that must be a problem body with `status` (and `code`, when given). */
-async function expectRawProblem(
-  response: Response,
-  status: number,
-  code?: string,
-): Promise<Schemas["Problem"]> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = JSON.parse(text) as Schemas["Problem"];
-  expect(problem.status).toBe(status);
-  if (code !== undefined) expect(problem.code, text).toBe(code);
-  return problem;
-}
-
-/** Every card row, deleted ones included: a refused request must not add one. */
-async function cardRowCount(): Promise<number> {
-  const { rows } = await server.db.query<{ count: number | string }>("SELECT count(*) AS count FROM cards");
-  return Number(rows[0]?.count);
-}
-
-async function userWallet() {
-  const user = await createUser(server.api);
-  const wallet = await createWallet(server.api, { userId: user.id });
-  return { user, wallet };
-}
-
-async function getCard(id: string): Promise<Schemas["Card"]> {
-  const { data, response } = await server.api.GET("/v1/cards/{id}", { params: { path: { id } } });
-  if (data === undefined) throw new Error(`GET card ${id} answered ${response.status}`);
-  return data;
-}
+const server = useServer();
 
 async function sensitive(id: string): Promise<Schemas["SensitiveCard"]> {
   const { data, response } = await server.api.GET("/v1/cards/{id}/sensitive", { params: { path: { id } } });
@@ -165,7 +111,7 @@ const thisMonth = () => nowUtc().getUTCMonth() + 1;
 
 describe("cards: create with a given number", () => {
   test("brand and last4 come from the number; the month is stored two-digit", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const year = String(thisYear() + 2);
     const cases = [
       { cardNo: "4111111111111111", cvv: "123", brand: "visa", last4: "1111" },
@@ -177,7 +123,7 @@ describe("cards: create with a given number", () => {
         body: { walletId: wallet.id, cardNo, cvv, expiryMonth: "7", expiryYear: year },
       });
       expect(response.status).toBe(201);
-      expect(data?.id ?? "").toMatch(UUID);
+      expect(data?.id ?? "").toMatch(UUID_PATTERN);
       expect(data).toMatchObject({
         walletId: wallet.id,
         cardholderId: null,
@@ -194,13 +140,13 @@ describe("cards: create with a given number", () => {
       });
       expect(new Date(data?.createdAt ?? "").toISOString()).toBe(data?.createdAt ?? "");
       const id = data?.id ?? "";
-      expect(await getCard(id)).toEqual(data as Schemas["Card"]);
+      expect(await getCard(server.api, id)).toEqual(data as Schemas["Card"]);
       expect(await sensitive(id)).toEqual({ number: cardNo, cvv, expiryMonth: "07", expiryYear: year });
     }
   });
 
   test("13- and 19-digit Luhn-valid numbers are accepted; an unknown issuer prefix is brand unknown", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const expiry = futureExpiry();
     const thirteen = uniqueCardNumber("4", 13);
     const nineteen = uniqueCardNumber("4", 19);
@@ -221,7 +167,7 @@ describe("cards: create with a given number", () => {
   });
 
   test("a card expiring this month is still accepted", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const month = String(thisMonth());
     const { data, response } = await server.api.POST("/v1/cards", {
       body: {
@@ -237,8 +183,8 @@ describe("cards: create with a given number", () => {
   });
 
   test("cardNo without expiry or CVV is 400 incomplete_card_details and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     const cardNo = uniqueCardNumber();
     const { expiryMonth, expiryYear } = futureExpiry();
     for (const body of [
@@ -247,37 +193,37 @@ describe("cards: create with a given number", () => {
       { cardNo, expiryMonth, cvv: "123" },
       { cardNo, expiryYear, cvv: "123" },
     ]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", { body: { walletId: wallet.id, ...body } }),
         400,
         "incomplete_card_details",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
     expect(await cardIdsOf({ walletId: wallet.id })).toEqual([]);
   });
 
   test("expiry or CVV without cardNo is 400 incomplete_card_details and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     for (const body of [{ cvv: "123" }, futureExpiry(), { expiryMonth: "1" }]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", { body: { walletId: wallet.id, ...body } }),
         400,
         "incomplete_card_details",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("a number failing the Luhn check is 400 invalid_card_number and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     const valid = uniqueCardNumber();
     const lastDigit = Number(valid.slice(-1));
     const broken = `${valid.slice(0, -1)}${(lastDigit + 1) % 10}`;
     for (const cardNo of [broken, "4111111111111112", "1234567890123"]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", {
           body: { walletId: wallet.id, cardNo, cvv: "123", ...futureExpiry() },
         }),
@@ -285,12 +231,12 @@ describe("cards: create with a given number", () => {
         "invalid_card_number",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("a number of the wrong length or with non-digits is 400 invalid_card_number and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     const twelve = uniqueCardNumber("4", 12);
     const twenty = uniqueCardNumber("4", 20);
     for (const cardNo of [
@@ -302,7 +248,7 @@ describe("cards: create with a given number", () => {
       "",
       "４１１１１１１１１１１１１１１１",
     ]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", {
           body: { walletId: wallet.id, cardNo, cvv: "123", ...futureExpiry() },
         }),
@@ -314,15 +260,15 @@ describe("cards: create with a given number", () => {
       method: "POST",
       json: { walletId: wallet.id, cardNo: 4111111111111111, cvv: "123", ...futureExpiry() },
     });
-    await expectRawProblem(asNumber, 400, "invalid_card_number");
-    expect(await cardRowCount()).toBe(before);
+    await expectProblem(asNumber, 400, "invalid_card_number");
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("a month outside 1-12 is 400 invalid_expiry_month and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     for (const expiryMonth of ["13", "0", "00", "-1", "ab", "7.5"]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", {
           body: {
             walletId: wallet.id,
@@ -336,14 +282,14 @@ describe("cards: create with a given number", () => {
         "invalid_expiry_month",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("a year that is not four digits is 400 invalid_expiry_year and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     for (const expiryYear of [String(thisYear() + 1).slice(2), "20300", "year"]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", {
           body: { walletId: wallet.id, cardNo: uniqueCardNumber(), cvv: "123", expiryMonth: "6", expiryYear },
         }),
@@ -351,12 +297,12 @@ describe("cards: create with a given number", () => {
         "invalid_expiry_year",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("a past year, or a past month of this year, is 400 card_expired and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     const lastMonth =
       thisMonth() > 1
         ? { expiryMonth: String(thisMonth() - 1), expiryYear: String(thisYear()) }
@@ -366,7 +312,7 @@ describe("cards: create with a given number", () => {
       { expiryMonth: "1", expiryYear: "2000" },
       lastMonth,
     ]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", {
           body: { walletId: wallet.id, cardNo: uniqueCardNumber(), cvv: "123", ...expiry },
         }),
@@ -374,14 +320,14 @@ describe("cards: create with a given number", () => {
         "card_expired",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("a CVV that is not 3 or 4 digits is 400 invalid_cvv and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     for (const cvv of ["12", "12345", "12a", "", "1 3"]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", {
           body: { walletId: wallet.id, cardNo: uniqueCardNumber(), cvv, ...futureExpiry() },
         }),
@@ -389,19 +335,19 @@ describe("cards: create with a given number", () => {
         "invalid_cvv",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("an unknown, deleted or malformed wallet is refused and creates nothing", async () => {
-    const before = await cardRowCount();
-    expectProblem(
+    const before = await rowCount(server.db, "cards");
+    expectSdkProblem(
       await server.api.POST("/v1/cards", { body: { walletId: UNKNOWN_ID } }),
       404,
       "wallet_not_found",
     );
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: wallet.id } } });
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards", {
         body: { walletId: wallet.id, cardNo: uniqueCardNumber(), cvv: "123", ...futureExpiry() },
       }),
@@ -411,27 +357,27 @@ describe("cards: create with a given number", () => {
     expect((await server.api.POST("/v1/cards", { body: { walletId: "wallet-1" } })).response.status).toBe(
       400,
     );
-    await expectRawProblem(await server.request("/v1/cards", { method: "POST", json: {} }), 400);
-    expect(await cardRowCount()).toBe(before);
+    await expectProblem(await server.request("/v1/cards", { method: "POST", json: {} }), 400);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("an unknown field is 400 and creates nothing", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
     for (const extra of [{ status: "frozen" }, { brand: "visa" }, { last4: "1234" }, { spentToday: 5 }]) {
-      const problem = await expectRawProblem(
+      const problem = await expectProblem(
         await server.request("/v1/cards", { method: "POST", json: { walletId: wallet.id, ...extra } }),
         400,
       );
       expect(problem.errors?.map((error) => error.path)).toContain(`body.${Object.keys(extra)[0]}`);
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 });
 
 describe("cards: issued by the service", () => {
   test("without cardNo the service issues a 16-digit Luhn-valid number, a CVV and an expiry three years ahead", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const before = nowUtc();
     const { data, response } = await server.api.POST("/v1/cards", { body: { walletId: wallet.id } });
     const after = nowUtc();
@@ -456,7 +402,7 @@ describe("cards: issued by the service", () => {
   });
 
   test("every issued card gets its own number", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const numbers = new Set<string>();
     for (let i = 0; i < 5; i++) {
       const card = await createCard(server.api, { walletId: wallet.id });
@@ -468,26 +414,26 @@ describe("cards: issued by the service", () => {
 
 describe("cards: unique numbers", () => {
   test("a number on a live card is 409 card_number_taken, on any wallet, and is free again once that card is deleted", async () => {
-    const first = await userWallet();
-    const second = await userWallet();
+    const first = await createUserWallet(server.api);
+    const second = await createUserWallet(server.api);
     const cardNo = uniqueCardNumber("5", 16);
     const details = { cardNo, cvv: "123", ...futureExpiry() };
     const original = await createCard(server.api, { walletId: first.wallet.id, ...details });
-    const before = await cardRowCount();
+    const before = await rowCount(server.db, "cards");
 
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards", { body: { walletId: first.wallet.id, ...details } }),
       409,
       "card_number_taken",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards", {
         body: { walletId: second.wallet.id, ...details, cvv: "999" },
       }),
       409,
       "card_number_taken",
     );
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
     expect(await cardIdsOf({ walletId: second.wallet.id })).toEqual([]);
 
     await server.api.DELETE("/v1/cards/{id}", { params: { path: { id: original.id } } });
@@ -497,7 +443,7 @@ describe("cards: unique numbers", () => {
   });
 
   test("of concurrent creates with one number exactly one succeeds, the rest are 409 card_number_taken", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const details = { cardNo: uniqueCardNumber(), cvv: "123", ...futureExpiry() };
     const results = await Promise.all(
       Array.from({ length: 5 }, () =>
@@ -513,7 +459,7 @@ describe("cards: unique numbers", () => {
   });
 
   test("changing a card to the number of another live card is 409 card_number_taken and changes nothing", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const takenNo = uniqueCardNumber();
     await createCard(server.api, { walletId: wallet.id, cardNo: takenNo, cvv: "123", ...futureExpiry() });
     const mineNo = uniqueCardNumber();
@@ -523,7 +469,7 @@ describe("cards: unique numbers", () => {
       cvv: "456",
       ...futureExpiry(1),
     });
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", {
         params: { path: { id: mine.id } },
         body: { cardNo: takenNo, cvv: "789", ...futureExpiry(3) },
@@ -531,27 +477,27 @@ describe("cards: unique numbers", () => {
       409,
       "card_number_taken",
     );
-    expect(await getCard(mine.id)).toEqual(mine);
+    expect(await getCard(server.api, mine.id)).toEqual(mine);
     expect(await sensitive(mine.id)).toMatchObject({ number: mineNo, cvv: "456" });
   });
 });
 
 describe("cards: cardholder", () => {
   test("on a user's wallet the cardholder must be that user, else 422 cardholder_not_allowed", async () => {
-    const { user, wallet } = await userWallet();
+    const { user, wallet } = await createUserWallet(server.api);
     const stranger = await createUser(server.api);
     const card = await createCard(server.api, { walletId: wallet.id, cardholderId: user.id });
     expect(card.cardholderId).toBe(user.id);
 
-    const before = await cardRowCount();
+    const before = await rowCount(server.db, "cards");
     for (const cardholderId of [stranger.id, UNKNOWN_ID]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/cards", { body: { walletId: wallet.id, cardholderId } }),
         422,
         "cardholder_not_allowed",
       );
     }
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("on a team's wallet the cardholder must be a member of the team, else 422 cardholder_not_allowed", async () => {
@@ -569,8 +515,8 @@ describe("cards: cardholder", () => {
     expect((await createCard(server.api, { walletId: wallet.id, cardholderId: admin.id })).cardholderId).toBe(
       admin.id,
     );
-    const before = await cardRowCount();
-    expectProblem(
+    const before = await rowCount(server.db, "cards");
+    expectSdkProblem(
       await server.api.POST("/v1/cards", { body: { walletId: wallet.id, cardholderId: outsider.id } }),
       422,
       "cardholder_not_allowed",
@@ -579,12 +525,12 @@ describe("cards: cardholder", () => {
     await server.api.DELETE("/v1/teams/{id}/members/{userId}", {
       params: { path: { id: team.id, userId: member.id } },
     });
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards", { body: { walletId: wallet.id, cardholderId: member.id } }),
       422,
       "cardholder_not_allowed",
     );
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
   });
 
   test("PATCH changes or removes the cardholder under the same rule; a refused one changes nothing", async () => {
@@ -598,7 +544,7 @@ describe("cards: cardholder", () => {
     const card = await createCard(server.api, { walletId: wallet.id, cardholderId: member.id });
     const path = { params: { path: { id: card.id } } };
 
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", {
         ...path,
         body: { cardholderId: outsider.id, dailyLimit: 20000 },
@@ -606,7 +552,7 @@ describe("cards: cardholder", () => {
       422,
       "cardholder_not_allowed",
     );
-    expect(await getCard(card.id)).toEqual(card);
+    expect(await getCard(server.api, card.id)).toEqual(card);
 
     const moved = await server.api.PATCH("/v1/cards/{id}", { ...path, body: { cardholderId: other.id } });
     expect(moved.response.status).toBe(200);
@@ -615,16 +561,16 @@ describe("cards: cardholder", () => {
     const removed = await server.api.PATCH("/v1/cards/{id}", { ...path, body: { cardholderId: null } });
     expect(removed.response.status).toBe(200);
     expect(removed.data?.cardholderId).toBeNull();
-    expect((await getCard(card.id)).cardholderId).toBeNull();
+    expect((await getCard(server.api, card.id)).cardholderId).toBeNull();
   });
 });
 
 describe("cards: update", () => {
   test("another walletId is 400 card_wallet_immutable and changes nothing; the same one is accepted", async () => {
-    const { wallet } = await userWallet();
-    const { wallet: otherWallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
+    const { wallet: otherWallet } = await createUserWallet(server.api);
     const card = await createCard(server.api, { walletId: wallet.id });
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", {
         params: { path: { id: card.id } },
         body: { walletId: otherWallet.id, status: "frozen" },
@@ -632,7 +578,7 @@ describe("cards: update", () => {
       400,
       "card_wallet_immutable",
     );
-    expect(await getCard(card.id)).toEqual(card);
+    expect(await getCard(server.api, card.id)).toEqual(card);
     expect(await cardIdsOf({ walletId: otherWallet.id })).toEqual([]);
     expect(await cardIdsOf({ walletId: wallet.id })).toEqual([card.id]);
 
@@ -645,13 +591,13 @@ describe("cards: update", () => {
   });
 
   test("freezes and unfreezes a card", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const card = await createCard(server.api, { walletId: wallet.id });
     const path = { params: { path: { id: card.id } } };
     const frozen = await server.api.PATCH("/v1/cards/{id}", { ...path, body: { status: "frozen" } });
     expect(frozen.response.status).toBe(200);
     expect(frozen.data?.status).toBe("frozen");
-    expect((await getCard(card.id)).status).toBe("frozen");
+    expect((await getCard(server.api, card.id)).status).toBe("frozen");
     expect(await cardIdsOf({ walletId: wallet.id, status: "frozen" })).toEqual([card.id]);
 
     const active = await server.api.PATCH("/v1/cards/{id}", { ...path, body: { status: "active" } });
@@ -661,13 +607,13 @@ describe("cards: update", () => {
   });
 
   test("cancelled is final: every later PATCH is 409 card_cancelled and changes nothing", async () => {
-    const { user, wallet } = await userWallet();
+    const { user, wallet } = await createUserWallet(server.api);
     const card = await createCard(server.api, { walletId: wallet.id });
     const path = { params: { path: { id: card.id } } };
     const cancelled = await server.api.PATCH("/v1/cards/{id}", { ...path, body: { status: "cancelled" } });
     expect(cancelled.response.status).toBe(200);
     expect(cancelled.data?.status).toBe("cancelled");
-    const stored = await getCard(card.id);
+    const stored = await getCard(server.api, card.id);
     expect(stored.status).toBe("cancelled");
     const secret = await sensitive(card.id);
 
@@ -680,15 +626,15 @@ describe("cards: update", () => {
       { cvv: "999" },
       { cardNo: uniqueCardNumber(), cvv: "999", ...futureExpiry() },
     ]) {
-      expectProblem(await server.api.PATCH("/v1/cards/{id}", { ...path, body }), 409, "card_cancelled");
+      expectSdkProblem(await server.api.PATCH("/v1/cards/{id}", { ...path, body }), 409, "card_cancelled");
     }
-    expect(await getCard(card.id)).toEqual(stored);
+    expect(await getCard(server.api, card.id)).toEqual(stored);
     expect(await sensitive(card.id)).toEqual(secret);
     expect(await cardIdsOf({ walletId: wallet.id, status: "cancelled" })).toEqual([card.id]);
   });
 
   test("a new number needs the expiry and CVV too: 400 incomplete_card_details, nothing changes", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const cardNo = uniqueCardNumber();
     const card = await createCard(server.api, { walletId: wallet.id, cardNo, cvv: "123", ...futureExpiry() });
     const replacement = uniqueCardNumber();
@@ -698,18 +644,18 @@ describe("cards: update", () => {
       { cardNo: replacement, cvv: "456" },
       { cardNo: replacement, expiryMonth, expiryYear },
     ]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.PATCH("/v1/cards/{id}", { params: { path: { id: card.id } }, body }),
         400,
         "incomplete_card_details",
       );
     }
-    expect(await getCard(card.id)).toEqual(card);
+    expect(await getCard(server.api, card.id)).toEqual(card);
     expect((await sensitive(card.id)).number).toBe(cardNo);
   });
 
   test("a new number with all its details replaces brand, last4, expiry and secrets; the old number is free again", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const oldNo = uniqueCardNumber("4");
     const card = await createCard(server.api, {
       walletId: wallet.id,
@@ -747,7 +693,7 @@ describe("cards: update", () => {
   });
 
   test("PATCH details get the same validation as create and a refused one changes nothing", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const card = await createCard(server.api, {
       walletId: wallet.id,
       cardNo: uniqueCardNumber(),
@@ -773,35 +719,35 @@ describe("cards: update", () => {
       [{ cvv: "12345" }, "invalid_cvv"],
     ];
     for (const [body, code] of cases) {
-      await expectRawProblem(await patchCard(card.id, body), 400, code);
+      await expectProblem(await patchCard(card.id, body), 400, code);
     }
-    expect(await getCard(card.id)).toEqual(card);
+    expect(await getCard(server.api, card.id)).toEqual(card);
     expect(await sensitive(card.id)).toEqual(secret);
   });
 
   test("limits follow the wallet rules on create and on PATCH, checked against the stored values", async () => {
-    const { wallet } = await userWallet();
-    const before = await cardRowCount();
-    expectProblem(
+    const { wallet } = await createUserWallet(server.api);
+    const before = await rowCount(server.db, "cards");
+    expectSdkProblem(
       await server.api.POST("/v1/cards", { body: { walletId: wallet.id, dailyLimit: 9999 } }),
       400,
       "invalid_limit",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards", {
         body: { walletId: wallet.id, monthlyLimit: 1_000_000_000_000_001 },
       }),
       400,
       "invalid_limit",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards", {
         body: { walletId: wallet.id, dailyLimit: 200000, monthlyLimit: 100000 },
       }),
       400,
       "daily_limit_exceeds_monthly",
     );
-    expect(await cardRowCount()).toBe(before);
+    expect(await rowCount(server.db, "cards")).toBe(before);
 
     // A single limit given moves the other's default so that they agree.
     const highDaily = await createCard(server.api, { walletId: wallet.id, dailyLimit: 600000 });
@@ -814,22 +760,22 @@ describe("cards: update", () => {
     });
     expect(card).toMatchObject({ dailyLimit: 10000, monthlyLimit: 100000 });
     const path = { params: { path: { id: card.id } } };
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", { ...path, body: { dailyLimit: 150000 } }),
       400,
       "daily_limit_exceeds_monthly",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", { ...path, body: { monthlyLimit: 5000 } }),
       400,
       "invalid_limit",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", { ...path, body: { dailyLimit: 9999, status: "frozen" } }),
       400,
       "invalid_limit",
     );
-    expect(await getCard(card.id)).toEqual(card);
+    expect(await getCard(server.api, card.id)).toEqual(card);
     const raised = await server.api.PATCH("/v1/cards/{id}", {
       ...path,
       body: { dailyLimit: 150000, monthlyLimit: 150000 },
@@ -839,16 +785,16 @@ describe("cards: update", () => {
   });
 
   test("unknown fields and bad statuses are 400 and change nothing", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const card = await createCard(server.api, { walletId: wallet.id });
     for (const body of [{ brand: "amex" }, { last4: "0000" }, { status: "lost" }, { spentToday: 1 }]) {
-      await expectRawProblem(await patchCard(card.id, body), 400);
+      await expectProblem(await patchCard(card.id, body), 400);
     }
-    expect(await getCard(card.id)).toEqual(card);
+    expect(await getCard(server.api, card.id)).toEqual(card);
   });
 
   test("an unknown card is 404 card_not_found", async () => {
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", {
         params: { path: { id: UNKNOWN_ID } },
         body: { status: "frozen" },
@@ -856,12 +802,12 @@ describe("cards: update", () => {
       404,
       "card_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/cards/{id}", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "card_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/cards/{id}/sensitive", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "card_not_found",
@@ -874,8 +820,8 @@ describe("cards: update", () => {
 
 describe("cards: list", () => {
   test("filters by walletId, cardholderId and status", async () => {
-    const { user, wallet } = await userWallet();
-    const { wallet: otherWallet } = await userWallet();
+    const { user, wallet } = await createUserWallet(server.api);
+    const { wallet: otherWallet } = await createUserWallet(server.api);
     const held = await createCard(server.api, { walletId: wallet.id, cardholderId: user.id });
     const unheld = await createCard(server.api, { walletId: wallet.id });
     const elsewhere = await createCard(server.api, { walletId: otherWallet.id });
@@ -893,7 +839,7 @@ describe("cards: list", () => {
   });
 
   test("pages newest first with limit, skip and hasMore; sorts by a whitelisted field", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const a = await createCard(server.api, { walletId: wallet.id });
     const b = await createCard(server.api, { walletId: wallet.id });
     const c = await createCard(server.api, { walletId: wallet.id });
@@ -911,15 +857,15 @@ describe("cards: list", () => {
     });
     expect(oldest.data?.data.map((card) => card.id)).toEqual([a.id, b.id, c.id]);
 
-    await expectRawProblem(await server.request("/v1/cards?sortBy=last4"), 400);
-    await expectRawProblem(await server.request("/v1/cards?status=lost"), 400);
-    await expectRawProblem(await server.request("/v1/cards?limit=1000"), 400);
+    await expectProblem(await server.request("/v1/cards?sortBy=last4"), 400);
+    await expectProblem(await server.request("/v1/cards?status=lost"), 400);
+    await expectProblem(await server.request("/v1/cards?limit=1000"), 400);
   });
 });
 
 describe("cards: delete", () => {
   test("DELETE soft-deletes: 200 with deletedAt, then 404 everywhere and gone from lists", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const card = await createCard(server.api, { walletId: wallet.id });
     const keep = await createCard(server.api, { walletId: wallet.id });
     const deleted = await server.api.DELETE("/v1/cards/{id}", { params: { path: { id: card.id } } });
@@ -928,14 +874,14 @@ describe("cards: delete", () => {
     expect(deleted.data?.deletedAt).not.toBeNull();
 
     const path = { params: { path: { id: card.id } } };
-    expectProblem(await server.api.GET("/v1/cards/{id}", path), 404, "card_not_found");
-    expectProblem(await server.api.GET("/v1/cards/{id}/sensitive", path), 404, "card_not_found");
-    expectProblem(
+    expectSdkProblem(await server.api.GET("/v1/cards/{id}", path), 404, "card_not_found");
+    expectSdkProblem(await server.api.GET("/v1/cards/{id}/sensitive", path), 404, "card_not_found");
+    expectSdkProblem(
       await server.api.PATCH("/v1/cards/{id}", { ...path, body: { status: "frozen" } }),
       404,
       "card_not_found",
     );
-    expectProblem(await server.api.DELETE("/v1/cards/{id}", path), 404, "card_not_found");
+    expectSdkProblem(await server.api.DELETE("/v1/cards/{id}", path), 404, "card_not_found");
     expect(await cardIdsOf({ walletId: wallet.id })).toEqual([keep.id]);
     // The wallet is untouched.
     const walletAfter = await server.api.GET("/v1/wallets/{id}", { params: { path: { id: wallet.id } } });
@@ -943,8 +889,8 @@ describe("cards: delete", () => {
   });
 
   test("DELETE /v1/wallets/{id}/cards deletes every card of that wallet and nothing else", async () => {
-    const { wallet } = await userWallet();
-    const { wallet: otherWallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
+    const { wallet: otherWallet } = await createUserWallet(server.api);
     const one = await createCard(server.api, { walletId: wallet.id });
     const two = await createCard(server.api, { walletId: wallet.id });
     const other = await createCard(server.api, { walletId: otherWallet.id });
@@ -967,7 +913,7 @@ describe("cards: delete", () => {
   });
 
   test("bulk DELETE of an unknown wallet is 404 wallet_not_found", async () => {
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/wallets/{id}/cards", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "wallet_not_found",
@@ -977,7 +923,7 @@ describe("cards: delete", () => {
 
 describe("cards: secrets", () => {
   test("the full number and CVV are in no Card body or list, only in /sensitive", async () => {
-    const { user, wallet } = await userWallet();
+    const { user, wallet } = await createUserWallet(server.api);
     const cvv = "8264";
     let cardNo = uniqueCardNumber("37", 15);
     // A last4 equal to the CVV would legitimately show those digits.
@@ -988,7 +934,7 @@ describe("cards: secrets", () => {
     expect(created.response.status).toBe(201);
     const id = created.data?.id ?? "";
     expectNoSecretsIn(created.data, cardNo, cvv);
-    expectNoSecretsIn(await getCard(id), cardNo, cvv);
+    expectNoSecretsIn(await getCard(server.api, id), cardNo, cvv);
     for (const query of [{ walletId: wallet.id }, { cardholderId: user.id }]) {
       const list = await server.api.GET("/v1/cards", { params: { query } });
       expect(list.data?.data.map((card) => card.id)).toEqual([id]);
@@ -1019,12 +965,12 @@ describe("cards: secrets", () => {
   });
 
   test("an issued card's number and CVV are in no Card body either", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const created = await server.api.POST("/v1/cards", { body: { walletId: wallet.id } });
     const id = created.data?.id ?? "";
     const { number, cvv } = await sensitive(id);
     expectNoSecretsIn(created.data, number, cvv);
-    expectNoSecretsIn(await getCard(id), number, cvv);
+    expectNoSecretsIn(await getCard(server.api, id), number, cvv);
     expectNoSecretsIn(
       (await server.api.GET("/v1/cards", { params: { query: { walletId: wallet.id } } })).data,
       number,
@@ -1035,7 +981,7 @@ describe("cards: secrets", () => {
   });
 
   test("the number and CVV are not stored in plain text", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const given = [
       { cardNo: uniqueCardNumber("4"), cvv: "583" },
       { cardNo: uniqueCardNumber("34", 15), cvv: "6194" },
@@ -1055,7 +1001,7 @@ describe("cards: secrets", () => {
   });
 
   test("/sensitive reveals an issued card's details consistently with the Card", async () => {
-    const { wallet } = await userWallet();
+    const { wallet } = await createUserWallet(server.api);
     const card = await createCard(server.api, { walletId: wallet.id });
     const secret = await sensitive(card.id);
     expect(secret.number.slice(-4)).toBe(card.last4);

@@ -2,21 +2,18 @@
  * Input a careless or malicious client sends: every case answers a 4xx problem body and changes nothing.
  * "Nothing" is checked by listing every user, team, membership, wallet and card before and after.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { addMember, createCard, createTeam, createUser, createWallet } from "../helpers/fixtures.ts";
 import { expectProblem, type ProblemBody } from "../helpers/problem-details.ts";
 import {
   type Schemas,
-  startServer,
+  SERVER_HOOK_TIMEOUT_MS,
   TEST_ADMIN_KEY,
-  type TestServer,
   uniqueEmail,
+  useServer,
 } from "../helpers/server.ts";
 
-/** Starting a server on a fresh database can take a while on a busy machine. */
-const STARTUP_TIMEOUT_MS = 60_000;
-
-let server: TestServer;
+const server = useServer();
 let owner: Schemas["User"];
 let member: Schemas["User"];
 let team: Schemas["Team"];
@@ -25,7 +22,6 @@ let teamWallet: Schemas["Wallet"];
 let card: Schemas["Card"];
 
 beforeAll(async () => {
-  server = await startServer();
   owner = await createUser(server.api, "Owner");
   member = await createUser(server.api, "Member");
   team = await createTeam(server.api, "Hostile Team");
@@ -33,8 +29,7 @@ beforeAll(async () => {
   wallet = await createWallet(server.api, { userId: owner.id });
   teamWallet = await createWallet(server.api, { teamId: team.id });
   card = await createCard(server.api, { walletId: wallet.id });
-}, STARTUP_TIMEOUT_MS);
-afterAll(() => server.stop(), STARTUP_TIMEOUT_MS);
+}, SERVER_HOOK_TIMEOUT_MS);
 
 /** Every row of a list route, page by page. */
 async function listAll(path: string): Promise<unknown[]> {

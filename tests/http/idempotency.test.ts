@@ -3,29 +3,25 @@
  * status and body with `Idempotent-Replayed: true` and never acts twice; the key with another body is
  * 409 idempotency_key_reused; a retry while the first still runs is 409 idempotency_key_in_progress.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   authorize,
   createCard,
   createTeam,
   createUser,
-  createWallet,
   expectLedgerConsistent,
+  fundedWallet,
+  fundedWalletWithCard,
   getWallet,
   topUp,
   walletTransactions,
 } from "../helpers/fixtures.ts";
-import { type Schemas, startServer, TestClock, type TestServer, uniqueEmail } from "../helpers/server.ts";
+import { countOf } from "../helpers/rows.ts";
+import { type Schemas, TestClock, uniqueEmail, useServer } from "../helpers/server.ts";
+import { UNKNOWN_ID } from "../helpers/values.ts";
 
-let server: TestServer;
 const clock = new TestClock();
-// Starting PGlite (or a scratch PostgreSQL database) can outlast the default 5 s hook timeout on a busy machine.
-beforeAll(async () => {
-  server = await startServer({}, { clock });
-}, 60_000);
-afterAll(() => server.stop(), 60_000);
-
-const UNKNOWN_ID = "01900000-0000-7000-8000-000000000000";
+const server = useServer({}, { clock });
 
 const newKey = () => `key-${crypto.randomUUID()}`;
 
@@ -78,21 +74,6 @@ function expectReplay(first: Answer, retry: Answer): void {
   expect(retry.body).toEqual(first.body);
 }
 
-async function fundedWallet(amount: number, currency?: string): Promise<Schemas["Wallet"]> {
-  const user = await createUser(server.api);
-  const wallet = await createWallet(
-    server.api,
-    currency ? { userId: user.id, currency } : { userId: user.id },
-  );
-  if (amount > 0) await topUp(server.api, wallet.id, amount);
-  return getWallet(server.api, wallet.id);
-}
-
-async function countOf(sql: string, values: unknown[]): Promise<number> {
-  const { rows } = await server.db.query<{ count: number | string }>(sql, values);
-  return Number(rows[0]?.count);
-}
-
 async function transactionsOfType(walletId: string, type: Schemas["Transaction"]["type"]): Promise<number> {
   return (await walletTransactions(server.api, walletId)).filter((row) => row.type === type).length;
 }
@@ -106,7 +87,7 @@ async function authorizationCount(cardId: string, status?: Schemas["Authorizatio
 
 describe("replays", () => {
   test("a top-up retried with its key replays 201 and the same transaction; the money moves once", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const key = newKey();
     const path = `/v1/wallets/${wallet.id}/topups`;
     const first = await send(path, { amount: 2500, description: "Salary" }, key);
@@ -127,7 +108,7 @@ describe("replays", () => {
   });
 
   test("without a key, the same request twice acts twice", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const path = `/v1/wallets/${wallet.id}/topups`;
     const first = await send(path, { amount: 100 });
     const second = await send(path, { amount: 100 });
@@ -151,7 +132,7 @@ describe("replays", () => {
         return {
           path: "/v1/users",
           body: { email, name: "Idem Potent" },
-          effects: () => countOf("SELECT count(*) AS count FROM users WHERE email = $1", [email]),
+          effects: () => countOf(server.db, "SELECT count(*) AS count FROM users WHERE email = $1", [email]),
         };
       },
     },
@@ -163,7 +144,7 @@ describe("replays", () => {
         return {
           path: "/v1/teams",
           body: { name },
-          effects: () => countOf("SELECT count(*) AS count FROM teams WHERE name = $1", [name]),
+          effects: () => countOf(server.db, "SELECT count(*) AS count FROM teams WHERE name = $1", [name]),
         };
       },
     },
@@ -200,7 +181,7 @@ describe("replays", () => {
       name: "POST /v1/cards",
       status: 201,
       async prepare() {
-        const wallet = await fundedWallet(0);
+        const wallet = await fundedWallet(server.api, 0);
         return {
           path: "/v1/cards",
           body: { walletId: wallet.id },
@@ -214,7 +195,7 @@ describe("replays", () => {
       name: "POST /v1/wallets/{id}/topups",
       status: 201,
       async prepare() {
-        const wallet = await fundedWallet(0);
+        const wallet = await fundedWallet(server.api, 0);
         return {
           path: `/v1/wallets/${wallet.id}/topups`,
           body: { amount: 700 },
@@ -226,7 +207,7 @@ describe("replays", () => {
       name: "POST /v1/wallets/{id}/withdrawals",
       status: 201,
       async prepare() {
-        const wallet = await fundedWallet(1000);
+        const wallet = await fundedWallet(server.api, 1000);
         return {
           path: `/v1/wallets/${wallet.id}/withdrawals`,
           body: { amount: 300 },
@@ -238,8 +219,8 @@ describe("replays", () => {
       name: "POST /v1/transfers",
       status: 201,
       async prepare() {
-        const from = await fundedWallet(1000);
-        const to = await fundedWallet(0);
+        const from = await fundedWallet(server.api, 1000);
+        const to = await fundedWallet(server.api, 0);
         return {
           path: "/v1/transfers",
           body: { fromWalletId: from.id, toWalletId: to.id, amount: 400 },
@@ -256,8 +237,7 @@ describe("replays", () => {
       name: "POST /v1/cards/{id}/authorizations",
       status: 201,
       async prepare() {
-        const wallet = await fundedWallet(1000);
-        const card = await createCard(server.api, { walletId: wallet.id });
+        const { wallet, card } = await fundedWalletWithCard(server.api, 1000);
         return {
           path: `/v1/cards/${card.id}/authorizations`,
           body: { amount: 250, merchant: { name: "Cafe", category: "5814" } },
@@ -273,8 +253,7 @@ describe("replays", () => {
       name: "POST /v1/authorizations/{id}/capture",
       status: 200,
       async prepare() {
-        const wallet = await fundedWallet(1000);
-        const card = await createCard(server.api, { walletId: wallet.id });
+        const { wallet, card } = await fundedWalletWithCard(server.api, 1000);
         const hold = await authorize(server.api, card.id, 600, { capture: false });
         return {
           path: `/v1/authorizations/${hold.id}/capture`,
@@ -287,8 +266,7 @@ describe("replays", () => {
       name: "POST /v1/authorizations/{id}/void",
       status: 200,
       async prepare() {
-        const wallet = await fundedWallet(1000);
-        const card = await createCard(server.api, { walletId: wallet.id });
+        const { card } = await fundedWalletWithCard(server.api, 1000);
         const hold = await authorize(server.api, card.id, 600, { capture: false });
         return {
           path: `/v1/authorizations/${hold.id}/void`,
@@ -300,8 +278,7 @@ describe("replays", () => {
       name: "POST /v1/transactions/{id}/refunds",
       status: 201,
       async prepare() {
-        const wallet = await fundedWallet(1000);
-        const card = await createCard(server.api, { walletId: wallet.id });
+        const { wallet, card } = await fundedWalletWithCard(server.api, 1000);
         await authorize(server.api, card.id, 600);
         const [spend] = (await walletTransactions(server.api, wallet.id)).filter(
           (row) => row.type === "card_spend",
@@ -330,8 +307,8 @@ describe("replays", () => {
   }
 
   test("the same body with its keys in another order is the same request and replays", async () => {
-    const from = await fundedWallet(5000);
-    const to = await fundedWallet(0);
+    const from = await fundedWallet(server.api, 5000);
+    const to = await fundedWallet(server.api, 0);
     const key = newKey();
     const first = await send(
       "/v1/transfers",
@@ -360,7 +337,7 @@ describe("replays", () => {
   });
 
   test("a refused request (422) is replayed as the same refusal, even after the wallet is topped up", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const key = newKey();
     const path = `/v1/wallets/${wallet.id}/withdrawals`;
     const first = await send(path, { amount: 5000 }, key);
@@ -390,8 +367,7 @@ describe("replays", () => {
   });
 
   test("a declined authorization is replayed as declined even after the wallet is topped up", async () => {
-    const wallet = await fundedWallet(100);
-    const card = await createCard(server.api, { walletId: wallet.id });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 100);
     const key = newKey();
     const path = `/v1/cards/${card.id}/authorizations`;
     const body = { amount: 500, merchant: { name: "Shop" } };
@@ -405,7 +381,7 @@ describe("replays", () => {
   });
 
   test("the replay is answered with the retry's own request id", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const key = newKey();
     const path = `/v1/wallets/${wallet.id}/topups`;
     const first = await send(path, { amount: 100 }, key, { "x-request-id": "first-attempt" });
@@ -416,7 +392,7 @@ describe("replays", () => {
   });
 
   test("a key is still honoured 23 hours later", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const key = newKey();
     const path = `/v1/wallets/${wallet.id}/topups`;
     const first = await send(path, { amount: 100 }, key);
@@ -428,7 +404,7 @@ describe("replays", () => {
 
 describe("refusals", () => {
   test("the same key with another body is 409 idempotency_key_reused and does nothing", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const key = newKey();
     const path = `/v1/wallets/${wallet.id}/topups`;
     const first = await send(path, { amount: 100 }, key);
@@ -446,8 +422,8 @@ describe("refusals", () => {
   });
 
   test("a key belongs to its route: the same key and body on another path is 409 idempotency_key_reused", async () => {
-    const a = await fundedWallet(1000);
-    const b = await fundedWallet(1000);
+    const a = await fundedWallet(server.api, 1000);
+    const b = await fundedWallet(server.api, 1000);
     const key = newKey();
     expect((await send(`/v1/wallets/${a.id}/topups`, { amount: 100 }, key)).status).toBe(201);
     for (const path of [`/v1/wallets/${b.id}/topups`, `/v1/wallets/${a.id}/withdrawals`]) {
@@ -461,7 +437,7 @@ describe("refusals", () => {
   });
 
   test("a key of 1 to 255 characters is accepted; 256 characters or an empty key is 400 and nothing moves", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const path = `/v1/wallets/${wallet.id}/topups`;
     for (const key of ["k".repeat(256), "x".repeat(1000), ""]) {
       const refused = await send(path, { amount: 100 }, key);
@@ -480,7 +456,7 @@ describe("refusals", () => {
   });
 
   test("a request refused by validation (400) does not use up its key", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const key = newKey();
     const path = `/v1/wallets/${wallet.id}/topups`;
     const invalid = await send(path, { amount: 0 }, key);
@@ -494,7 +470,7 @@ describe("refusals", () => {
 
 describe("concurrent retries", () => {
   test("20 identical top-ups at once with one key: one effect; every answer is the first 201 or 409 in progress", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const key = newKey();
     const path = `/v1/wallets/${wallet.id}/topups`;
     const answers = await Promise.all(Array.from({ length: 20 }, () => send(path, { amount: 1000 }, key)));
@@ -517,8 +493,7 @@ describe("concurrent retries", () => {
   });
 
   test("20 identical card spends at once with one key: one authorization, charged once", async () => {
-    const wallet = await fundedWallet(10000);
-    const card = await createCard(server.api, { walletId: wallet.id });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const key = newKey();
     const path = `/v1/cards/${card.id}/authorizations`;
     const body = { amount: 700, merchant: { name: "Taxi" } };
@@ -535,7 +510,7 @@ describe("concurrent retries", () => {
   });
 
   test("different keys at once are different requests: each acts once", async () => {
-    const wallet = await fundedWallet(0);
+    const wallet = await fundedWallet(server.api, 0);
     const keys = Array.from({ length: 10 }, newKey);
     const path = `/v1/wallets/${wallet.id}/topups`;
     const answers = await Promise.all(keys.map((key) => send(path, { amount: 100 }, key)));

@@ -3,83 +3,34 @@
  * the transaction list and the ledger invariant (balance = credits - debits), plus the refusal to
  * delete wallets that still hold money.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   addMember,
   authorize,
   createCard,
   createTeam,
   createUser,
+  createUserWallet,
   createWallet,
   expectLedgerConsistent,
+  fundedWallet,
+  fundedWalletWithCard,
   getCard,
   getWallet,
   topUp,
   walletTransactions,
   withdraw,
 } from "../helpers/fixtures.ts";
-import { type Schemas, startServer, TestClock, type TestServer } from "../helpers/server.ts";
+import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { countOf } from "../helpers/rows.ts";
+import { type Schemas, TestClock, useServer } from "../helpers/server.ts";
+import { UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
 
-let server: TestServer;
 const clock = new TestClock();
-// Starting PGlite (or a scratch PostgreSQL database) can outlast the default 5 s hook timeout on a busy machine.
-beforeAll(async () => {
-  server = await startServer({}, { clock });
-}, 60_000);
-afterAll(() => server.stop(), 60_000);
+const server = useServer({}, { clock });
 
-const UNKNOWN_ID = "01900000-0000-7000-8000-000000000000";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_AMOUNT = 1_000_000_000_000;
 const MAX_BALANCE = 1_000_000_000_000_000;
-
-/** An SDK result that must be a problem body with `status` and `code`. */
-function expectProblem(
-  result: { error?: Schemas["Problem"]; response: Response },
-  status: number,
-  code: string,
-): Schemas["Problem"] {
-  const where = `${result.response.status} ${JSON.stringify(result.error)}`;
-  expect(result.response.status, where).toBe(status);
-  expect(result.response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = result.error;
-  if (problem === undefined) throw new Error(`expected a problem body, got ${where}`);
-  expect(problem.code, where).toBe(code);
-  expect(problem.status).toBe(status);
-  expect(problem.detail.length).toBeGreaterThan(0);
-  expect(problem.requestId).toBe(result.response.headers.get("x-request-id") ?? "");
-  return problem;
-}
-
-/** A plain fetch answer that must be a problem body with `status` (and `code`, when given). */
-async function expectRawProblem(
-  response: Response,
-  status: number,
-  code?: string,
-): Promise<Schemas["Problem"]> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = JSON.parse(text) as Schemas["Problem"];
-  expect(problem.status).toBe(status);
-  if (code !== undefined) expect(problem.code, text).toBe(code);
-  return problem;
-}
-
-/** A new user's wallet (the wallet body may set currency, time zone, limits). */
-async function newWallet(
-  body: { currency?: string; timezone?: string; dailyLimit?: number; monthlyLimit?: number } = {},
-): Promise<Schemas["Wallet"]> {
-  const user = await createUser(server.api);
-  return createWallet(server.api, { userId: user.id, ...body });
-}
-
-/** A new wallet holding `amount`. */
-async function fundedWallet(amount: number, body: { currency?: string } = {}): Promise<Schemas["Wallet"]> {
-  const wallet = await newWallet(body);
-  await topUp(server.api, wallet.id, amount);
-  return getWallet(server.api, wallet.id);
-}
 
 /** What a client can see of a wallet: the wallet itself and its whole ledger. */
 async function snapshot(walletId: string) {
@@ -122,14 +73,14 @@ async function transactionsOf(
 
 describe("top-ups", () => {
   test("201 with the topup transaction; the balance and the available balance go up", async () => {
-    const wallet = await newWallet();
+    const { wallet } = await createUserWallet(server.api);
     tick();
     const first = await server.api.POST("/v1/wallets/{id}/topups", {
       params: { path: { id: wallet.id } },
       body: { amount: 12345, description: "Salary" },
     });
     expect(first.response.status).toBe(201);
-    expect(first.data?.id ?? "").toMatch(UUID);
+    expect(first.data?.id ?? "").toMatch(UUID_PATTERN);
     expect(first.data).toMatchObject({
       walletId: wallet.id,
       type: "topup",
@@ -167,21 +118,21 @@ describe("top-ups", () => {
   });
 
   test("the transaction carries the wallet's currency", async () => {
-    const wallet = await newWallet({ currency: "USD" });
+    const { wallet } = await createUserWallet(server.api, { currency: "USD" });
     const transaction = await topUp(server.api, wallet.id, 500);
     expect(transaction.currency).toBe("USD");
     expect((await getWallet(server.api, wallet.id)).balance).toBe(500);
   });
 
   test("an amount of exactly 10^12 is accepted", async () => {
-    const wallet = await newWallet();
+    const { wallet } = await createUserWallet(server.api);
     const transaction = await topUp(server.api, wallet.id, MAX_AMOUNT);
     expect(transaction).toMatchObject({ amount: MAX_AMOUNT, balanceAfter: MAX_AMOUNT });
     expect((await getWallet(server.api, wallet.id)).balance).toBe(MAX_AMOUNT);
   });
 
   test("a frozen wallet still takes top-ups", async () => {
-    const wallet = await fundedWallet(1000);
+    const wallet = await fundedWallet(server.api, 1000);
     await server.api.PATCH("/v1/wallets/{id}", {
       params: { path: { id: wallet.id } },
       body: { status: "frozen" },
@@ -196,8 +147,8 @@ describe("top-ups", () => {
   });
 
   test("top-ups, withdrawals and transfers are not limited by the wallet's spending limits", async () => {
-    const wallet = await newWallet({ dailyLimit: 10000, monthlyLimit: 10000 });
-    const other = await newWallet();
+    const { wallet } = await createUserWallet(server.api, { dailyLimit: 10000, monthlyLimit: 10000 });
+    const { wallet: other } = await createUserWallet(server.api);
     await topUp(server.api, wallet.id, 50000);
     await withdraw(server.api, wallet.id, 20000);
     const transfer = await server.api.POST("/v1/transfers", {
@@ -212,7 +163,7 @@ describe("top-ups", () => {
   });
 
   test("a balance above 10^15 is 422 balance_limit_exceeded, for a top-up and a transfer in; nothing moves", async () => {
-    const full = await newWallet();
+    const { wallet: full } = await createUserWallet(server.api);
     // 10^15 is a thousand top-ups of the largest amount; several at once, as clients would send them.
     for (let batch = 0; batch < 100; batch++) {
       const results = await Promise.all(
@@ -229,7 +180,7 @@ describe("top-ups", () => {
     expect(before.wallet.balance).toBe(MAX_BALANCE);
     expect(before.transactions.length).toBe(1000);
 
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets/{id}/topups", {
         params: { path: { id: full.id } },
         body: { amount: 1 },
@@ -237,8 +188,8 @@ describe("top-ups", () => {
       422,
       "balance_limit_exceeded",
     );
-    const source = await fundedWallet(5000);
-    expectProblem(
+    const source = await fundedWallet(server.api, 5000);
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: source.id, toWalletId: full.id, amount: 1 },
       }),
@@ -257,7 +208,7 @@ describe("top-ups", () => {
 
 describe("withdrawals", () => {
   test("201 with the withdrawal transaction; the balance goes down, to exactly zero", async () => {
-    const wallet = await fundedWallet(10000);
+    const wallet = await fundedWallet(server.api, 10000);
     tick();
     const result = await server.api.POST("/v1/wallets/{id}/withdrawals", {
       params: { path: { id: wallet.id } },
@@ -283,9 +234,9 @@ describe("withdrawals", () => {
   });
 
   test("more than the available balance is 422 insufficient_funds and nothing changes", async () => {
-    const wallet = await fundedWallet(5000);
+    const wallet = await fundedWallet(server.api, 5000);
     const before = await snapshot(wallet.id);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets/{id}/withdrawals", {
         params: { path: { id: wallet.id } },
         body: { amount: 5001 },
@@ -294,8 +245,8 @@ describe("withdrawals", () => {
       "insufficient_funds",
     );
     expect(await snapshot(wallet.id)).toEqual(before);
-    const empty = await newWallet();
-    expectProblem(
+    const { wallet: empty } = await createUserWallet(server.api);
+    expectSdkProblem(
       await server.api.POST("/v1/wallets/{id}/withdrawals", {
         params: { path: { id: empty.id } },
         body: { amount: 1 },
@@ -307,13 +258,12 @@ describe("withdrawals", () => {
   });
 
   test("a pending card hold is not available: a withdrawal within the balance but above the available is 422", async () => {
-    const wallet = await fundedWallet(10000);
-    const card = await createCard(server.api, { walletId: wallet.id });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 6000, { capture: false });
     expect(hold.status).toBe("pending");
     const before = await snapshot(wallet.id);
     expect(before.wallet).toMatchObject({ balance: 10000, availableBalance: 4000 });
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets/{id}/withdrawals", {
         params: { path: { id: wallet.id } },
         body: { amount: 5000 },
@@ -330,14 +280,14 @@ describe("withdrawals", () => {
   });
 
   test("a frozen wallet refuses withdrawals and transfers out with 422 wallet_frozen; nothing moves", async () => {
-    const wallet = await fundedWallet(10000);
-    const other = await newWallet();
+    const wallet = await fundedWallet(server.api, 10000);
+    const { wallet: other } = await createUserWallet(server.api);
     await server.api.PATCH("/v1/wallets/{id}", {
       params: { path: { id: wallet.id } },
       body: { status: "frozen" },
     });
     const before = await snapshot(wallet.id);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets/{id}/withdrawals", {
         params: { path: { id: wallet.id } },
         body: { amount: 100 },
@@ -345,7 +295,7 @@ describe("withdrawals", () => {
       422,
       "wallet_frozen",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: wallet.id, toWalletId: other.id, amount: 100 },
       }),
@@ -365,7 +315,7 @@ describe("withdrawals", () => {
   });
 
   test("concurrent withdrawals never overdraw: exactly as many succeed as the balance covers", async () => {
-    const wallet = await fundedWallet(1000);
+    const wallet = await fundedWallet(server.api, 1000);
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
         server.api.POST("/v1/wallets/{id}/withdrawals", {
@@ -386,8 +336,8 @@ describe("withdrawals", () => {
   });
 
   test("mixed concurrent debits (withdrawals, transfers, card spends, holds) never overdraw the wallet", async () => {
-    const wallet = await fundedWallet(10000);
-    const other = await newWallet();
+    const wallet = await fundedWallet(server.api, 10000);
+    const { wallet: other } = await createUserWallet(server.api);
     const card = await createCard(server.api, { walletId: wallet.id });
     const results = await Promise.all(
       Array.from({ length: 24 }, (_, i) => {
@@ -447,14 +397,14 @@ describe("amounts and unknown wallets", () => {
             body: { amount: 100 },
           });
     test(`${route}: an invalid amount or body is 400 and changes nothing`, async () => {
-      const wallet = await fundedWallet(10000);
+      const wallet = await fundedWallet(server.api, 10000);
       const before = await snapshot(wallet.id);
       for (const [what, body] of badBodies) {
         const response = await server.request(`/v1/wallets/${wallet.id}/${route}`, {
           method: "POST",
           json: body,
         });
-        const problem = await expectRawProblem(response, 400);
+        const problem = await expectProblem(response, 400);
         if (what !== "an unknown field" && !what.includes("description")) {
           expect(
             problem.errors?.map((error) => error.path),
@@ -462,7 +412,7 @@ describe("amounts and unknown wallets", () => {
           ).toContain("body.amount");
         }
       }
-      await expectRawProblem(
+      await expectProblem(
         await server.request(`/v1/wallets/${wallet.id}/${route}`, {
           method: "POST",
           headers: { "content-type": "application/json" },
@@ -475,37 +425,39 @@ describe("amounts and unknown wallets", () => {
     });
 
     test(`${route}: an unknown wallet is 404 wallet_not_found, a malformed id 400, a deleted wallet 404`, async () => {
-      expectProblem(await move(UNKNOWN_ID), 404, "wallet_not_found");
-      await expectRawProblem(
+      expectSdkProblem(await move(UNKNOWN_ID), 404, "wallet_not_found");
+      await expectProblem(
         await server.request(`/v1/wallets/not-a-uuid/${route}`, { method: "POST", json: { amount: 100 } }),
         400,
         "invalid_id",
       );
-      const deleted = await newWallet();
+      const { wallet: deleted } = await createUserWallet(server.api);
       await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: deleted.id } } });
-      expectProblem(await move(deleted.id), 404, "wallet_not_found");
-      const { rows } = await server.db.query<{ count: number | string }>(
-        "SELECT count(*) AS count FROM transactions WHERE wallet_id = ANY($1::uuid[])",
-        [[UNKNOWN_ID, deleted.id]],
-      );
-      expect(Number(rows[0]?.count)).toBe(0);
+      expectSdkProblem(await move(deleted.id), 404, "wallet_not_found");
+      expect(
+        await countOf(
+          server.db,
+          "SELECT count(*) AS count FROM transactions WHERE wallet_id = ANY($1::uuid[])",
+          [[UNKNOWN_ID, deleted.id]],
+        ),
+      ).toBe(0);
     });
   }
 
   test("transfers: an invalid amount or body is 400 and moves nothing", async () => {
-    const from = await fundedWallet(10000);
-    const to = await newWallet();
+    const from = await fundedWallet(server.api, 10000);
+    const { wallet: to } = await createUserWallet(server.api);
     const before = await snapshot(from.id);
     for (const [, body] of badBodies) {
       const json = { fromWalletId: from.id, toWalletId: to.id, ...(body as object) };
-      await expectRawProblem(await server.request("/v1/transfers", { method: "POST", json }), 400);
+      await expectProblem(await server.request("/v1/transfers", { method: "POST", json }), 400);
     }
     for (const json of [
       { toWalletId: to.id, amount: 100 },
       { fromWalletId: from.id, amount: 100 },
       { fromWalletId: "nope", toWalletId: to.id, amount: 100 },
     ]) {
-      await expectRawProblem(await server.request("/v1/transfers", { method: "POST", json }), 400);
+      await expectProblem(await server.request("/v1/transfers", { method: "POST", json }), 400);
     }
     expect(await snapshot(from.id)).toEqual(before);
     expect(await walletTransactions(server.api, to.id)).toEqual([]);
@@ -527,7 +479,7 @@ describe("transfers", () => {
     expect(result.response.status).toBe(201);
     const transfer = result.data;
     if (transfer === undefined) throw new Error("no transfer");
-    expect(transfer.id).toMatch(UUID);
+    expect(transfer.id).toMatch(UUID_PATTERN);
     expect(transfer).toMatchObject({
       fromWalletId: from.id,
       toWalletId: to.id,
@@ -576,8 +528,8 @@ describe("transfers", () => {
   });
 
   test("the whole balance can be transferred", async () => {
-    const from = await fundedWallet(4200);
-    const to = await newWallet();
+    const from = await fundedWallet(server.api, 4200);
+    const { wallet: to } = await createUserWallet(server.api);
     const result = await server.api.POST("/v1/transfers", {
       body: { fromWalletId: from.id, toWalletId: to.id, amount: 4200 },
     });
@@ -587,9 +539,9 @@ describe("transfers", () => {
   });
 
   test("to the same wallet is 400 same_wallet and moves nothing", async () => {
-    const wallet = await fundedWallet(5000);
+    const wallet = await fundedWallet(server.api, 5000);
     const before = await snapshot(wallet.id);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: wallet.id, toWalletId: wallet.id, amount: 100 },
       }),
@@ -600,17 +552,17 @@ describe("transfers", () => {
   });
 
   test("between two currencies is 422 currency_mismatch and moves nothing", async () => {
-    const sgd = await fundedWallet(5000);
-    const usd = await fundedWallet(5000, { currency: "USD" });
+    const sgd = await fundedWallet(server.api, 5000);
+    const usd = await fundedWallet(server.api, 5000, { currency: "USD" });
     const before = [await snapshot(sgd.id), await snapshot(usd.id)];
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: sgd.id, toWalletId: usd.id, amount: 100 },
       }),
       422,
       "currency_mismatch",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: usd.id, toWalletId: sgd.id, amount: 100 },
       }),
@@ -621,13 +573,13 @@ describe("transfers", () => {
   });
 
   test("more than the source's available balance is 422 insufficient_funds and moves nothing", async () => {
-    const from = await fundedWallet(5000);
-    const to = await fundedWallet(100);
+    const from = await fundedWallet(server.api, 5000);
+    const to = await fundedWallet(server.api, 100);
     const card = await createCard(server.api, { walletId: from.id });
     await authorize(server.api, card.id, 2000, { capture: false });
     const before = [await snapshot(from.id), await snapshot(to.id)];
     for (const amount of [5001, 3001]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/transfers", {
           body: { fromWalletId: from.id, toWalletId: to.id, amount },
         }),
@@ -639,25 +591,25 @@ describe("transfers", () => {
   });
 
   test("an unknown source or destination is 404 wallet_not_found and moves nothing", async () => {
-    const wallet = await fundedWallet(5000);
+    const wallet = await fundedWallet(server.api, 5000);
     const before = await snapshot(wallet.id);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: wallet.id, toWalletId: UNKNOWN_ID, amount: 100 },
       }),
       404,
       "wallet_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: UNKNOWN_ID, toWalletId: wallet.id, amount: 100 },
       }),
       404,
       "wallet_not_found",
     );
-    const deleted = await newWallet();
+    const { wallet: deleted } = await createUserWallet(server.api);
     await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: deleted.id } } });
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transfers", {
         body: { fromWalletId: wallet.id, toWalletId: deleted.id, amount: 100 },
       }),
@@ -668,8 +620,8 @@ describe("transfers", () => {
   });
 
   test("concurrent transfers in both directions all complete and conserve the money", async () => {
-    const a = await fundedWallet(100000);
-    const b = await fundedWallet(100000);
+    const a = await fundedWallet(server.api, 100000);
+    const b = await fundedWallet(server.api, 100000);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         server.api.POST("/v1/transfers", {
@@ -692,7 +644,7 @@ describe("transfers", () => {
 
 describe("transaction list and get", () => {
   test("newest first by default, oldest first with sort=asc, by amount with sortBy=amount; paged", async () => {
-    const wallet = await newWallet();
+    const { wallet } = await createUserWallet(server.api);
     const amounts = [500, 100, 900, 300, 700];
     const made: Schemas["Transaction"][] = [];
     for (const amount of amounts) {
@@ -724,16 +676,16 @@ describe("transaction list and get", () => {
   });
 
   test("only the wallet's own transactions are listed", async () => {
-    const one = await fundedWallet(1000);
-    const two = await fundedWallet(2000);
+    const one = await fundedWallet(server.api, 1000);
+    const two = await fundedWallet(server.api, 2000);
     const listed = await transactionsOf(one.id);
     expect(listed.data.map((transaction) => transaction.walletId)).toEqual([one.id]);
     expect((await transactionsOf(two.id)).data.map((transaction) => transaction.amount)).toEqual([2000]);
   });
 
   test("filters by type, cardId and a from/to time range", async () => {
-    const wallet = await newWallet();
-    const other = await newWallet();
+    const { wallet } = await createUserWallet(server.api);
+    const { wallet: other } = await createUserWallet(server.api);
     const cardA = await createCard(server.api, { walletId: wallet.id });
     const cardB = await createCard(server.api, { walletId: wallet.id });
     const t0 = clock.now();
@@ -802,7 +754,7 @@ describe("transaction list and get", () => {
   });
 
   test("bad filters, sort fields and paging are 400", async () => {
-    const wallet = await fundedWallet(1000);
+    const wallet = await fundedWallet(server.api, 1000);
     for (const query of [
       "type=bonus",
       "cardId=not-a-uuid",
@@ -816,29 +768,29 @@ describe("transaction list and get", () => {
       "skip=-1",
       "colour=red",
     ]) {
-      await expectRawProblem(await server.request(`/v1/wallets/${wallet.id}/transactions?${query}`), 400);
+      await expectProblem(await server.request(`/v1/wallets/${wallet.id}/transactions?${query}`), 400);
     }
     expect((await transactionsOf(wallet.id)).data.length).toBe(1);
   });
 
   test("an unknown wallet's list and an unknown transaction are 404; malformed ids 400", async () => {
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/wallets/{id}/transactions", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "wallet_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/transactions/{id}", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "transaction_not_found",
     );
-    await expectRawProblem(await server.request("/v1/transactions/42"), 400, "invalid_id");
-    await expectRawProblem(await server.request("/v1/wallets/42/transactions"), 400, "invalid_id");
+    await expectProblem(await server.request("/v1/transactions/42"), 400, "invalid_id");
+    await expectProblem(await server.request("/v1/wallets/42/transactions"), 400, "invalid_id");
   });
 
   test("the balance equals the ledger after every kind of movement", async () => {
-    const wallet = await newWallet();
-    const other = await fundedWallet(20000);
+    const { wallet } = await createUserWallet(server.api);
+    const other = await fundedWallet(server.api, 20000);
     const card = await createCard(server.api, { walletId: wallet.id });
     await topUp(server.api, wallet.id, 100000);
     await withdraw(server.api, wallet.id, 12345);
@@ -874,8 +826,7 @@ describe("transaction list and get", () => {
 describe("refunds", () => {
   /** A wallet with `funds`, a card on it and a captured spend of `amount`; returns the spend's transaction. */
   async function spend(amount: number, funds = 100000) {
-    const wallet = await fundedWallet(funds);
-    const card = await createCard(server.api, { walletId: wallet.id });
+    const { wallet, card } = await fundedWalletWithCard(server.api, funds);
     const authorization = await authorize(server.api, card.id, amount);
     expect(authorization.status).toBe("captured");
     const transaction = only(
@@ -895,7 +846,7 @@ describe("refunds", () => {
       body: {},
     });
     expect(result.response.status).toBe(201);
-    expect(result.data?.id ?? "").toMatch(UUID);
+    expect(result.data?.id ?? "").toMatch(UUID_PATTERN);
     expect(result.data).toMatchObject({
       walletId: wallet.id,
       type: "refund",
@@ -948,7 +899,7 @@ describe("refunds", () => {
     ]);
     const before = await snapshot(wallet.id);
     for (const body of [{ amount: 1 }, {}]) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/transactions/{id}/refunds", {
           params: { path: { id: transaction.id } },
           body,
@@ -969,7 +920,7 @@ describe("refunds", () => {
       body: { amount: 2000 },
     });
     const before = await snapshot(wallet.id);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transactions/{id}/refunds", {
         params: { path: { id: transaction.id } },
         body: { amount: 3001 },
@@ -992,8 +943,7 @@ describe("refunds", () => {
   });
 
   test("a partly captured spend can be refunded up to the captured amount only", async () => {
-    const wallet = await fundedWallet(50000);
-    const card = await createCard(server.api, { walletId: wallet.id });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 50000);
     const hold = await authorize(server.api, card.id, 8000, { capture: false });
     await server.api.POST("/v1/authorizations/{id}/capture", {
       params: { path: { id: hold.id } },
@@ -1001,7 +951,7 @@ describe("refunds", () => {
     });
     const spendRow = only((await transactionsOf(wallet.id, { type: "card_spend" })).data, "card_spend");
     expect(spendRow.amount).toBe(3000);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transactions/{id}/refunds", {
         params: { path: { id: spendRow.id } },
         body: { amount: 3001 },
@@ -1019,7 +969,7 @@ describe("refunds", () => {
 
   test("anything but a card_spend is 422 transaction_not_refundable and changes nothing", async () => {
     const { wallet, transaction } = await spend(4000);
-    const other = await newWallet();
+    const { wallet: other } = await createUserWallet(server.api);
     const withdrawal = await withdraw(server.api, wallet.id, 1000);
     const transfer = await server.api.POST("/v1/transfers", {
       body: { fromWalletId: wallet.id, toWalletId: other.id, amount: 1000 },
@@ -1038,7 +988,7 @@ describe("refunds", () => {
     ];
     const before = [await snapshot(wallet.id), await snapshot(other.id)];
     for (const id of candidates) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.POST("/v1/transactions/{id}/refunds", {
           params: { path: { id: id ?? "" } },
           body: {},
@@ -1052,7 +1002,7 @@ describe("refunds", () => {
 
   test("an unknown transaction is 404; a bad amount 400; nothing changes", async () => {
     const { wallet, transaction } = await spend(4000);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/transactions/{id}/refunds", {
         params: { path: { id: UNKNOWN_ID } },
         body: {},
@@ -1068,7 +1018,7 @@ describe("refunds", () => {
       { amount: "100" },
       { everything: true },
     ]) {
-      await expectRawProblem(
+      await expectProblem(
         await server.request(`/v1/transactions/${transaction.id}/refunds`, { method: "POST", json }),
         400,
       );
@@ -1088,7 +1038,7 @@ describe("refunds", () => {
     );
     expect(full.filter((result) => result.response.status === 201).length).toBe(1);
     for (const result of full.filter((result) => result.response.status !== 201)) {
-      expectProblem(result, 422, "refund_exceeds_spend");
+      expectSdkProblem(result, 422, "refund_exceeds_spend");
     }
     expect(await expectLedgerConsistent(server.api, wallet.id)).toMatchObject({ balance: 100000 });
 
@@ -1110,9 +1060,8 @@ describe("refunds", () => {
 
 describe("deleting wallets that hold money", () => {
   test("a wallet with money is 409 wallet_not_empty; after withdrawing everything the delete works", async () => {
-    const wallet = await fundedWallet(5000);
-    const card = await createCard(server.api, { walletId: wallet.id });
-    expectProblem(
+    const { wallet, card } = await fundedWalletWithCard(server.api, 5000);
+    expectSdkProblem(
       await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: wallet.id } } }),
       409,
       "wallet_not_empty",
@@ -1131,16 +1080,15 @@ describe("deleting wallets that hold money", () => {
   });
 
   test("a wallet with a pending hold is 409 wallet_not_empty until the hold is voided and the money withdrawn", async () => {
-    const wallet = await fundedWallet(3000);
-    const card = await createCard(server.api, { walletId: wallet.id });
+    const { wallet, card } = await fundedWalletWithCard(server.api, 3000);
     const hold = await authorize(server.api, card.id, 3000, { capture: false });
     expect(await getWallet(server.api, wallet.id)).toMatchObject({ balance: 3000, availableBalance: 0 });
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: wallet.id } } }),
       409,
       "wallet_not_empty",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets/{id}/withdrawals", {
         params: { path: { id: wallet.id } },
         body: { amount: 1 },
@@ -1149,7 +1097,7 @@ describe("deleting wallets that hold money", () => {
       "insufficient_funds",
     );
     await server.api.POST("/v1/authorizations/{id}/void", { params: { path: { id: hold.id } } });
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: wallet.id } } }),
       409,
       "wallet_not_empty",
@@ -1169,12 +1117,12 @@ describe("deleting wallets that hold money", () => {
     await topUp(server.api, rich.id, 100);
     const card = await createCard(server.api, { walletId: empty.id });
 
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/users/{id}", { params: { path: { id: user.id } } }),
       409,
       "wallet_not_empty",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/users/{id}/wallets", { params: { path: { id: user.id } } }),
       409,
       "wallet_not_empty",
@@ -1211,7 +1159,7 @@ describe("deleting wallets that hold money", () => {
       () => server.api.DELETE("/v1/teams/{id}", { params: { path: { id: team.id } } }),
       () => server.api.DELETE("/v1/teams/{id}/wallets", { params: { path: { id: team.id } } }),
     ]) {
-      expectProblem(await attempt(), 409, "wallet_not_empty");
+      expectSdkProblem(await attempt(), 409, "wallet_not_empty");
     }
     expect(
       (await server.api.GET("/v1/teams/{id}", { params: { path: { id: team.id } } })).response.status,
@@ -1231,7 +1179,7 @@ describe("deleting wallets that hold money", () => {
     ).toBe(404);
   });
   test("a delete racing top-ups never deletes a wallet with money in it", async () => {
-    const wallet = await newWallet();
+    const { wallet } = await createUserWallet(server.api);
     const [deleted, ...topups] = await Promise.all([
       server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: wallet.id } } }),
       ...Array.from({ length: 10 }, () =>
@@ -1243,7 +1191,7 @@ describe("deleting wallets that hold money", () => {
     ]);
     const landed = topups.filter((result) => result.response.status === 201).length;
     for (const result of topups.filter((result) => result.response.status !== 201)) {
-      expectProblem(result, 404, "wallet_not_found");
+      expectSdkProblem(result, 404, "wallet_not_found");
     }
     if (deleted.response.status === 200) {
       expect(landed).toBe(0);
@@ -1251,7 +1199,7 @@ describe("deleting wallets that hold money", () => {
         (await server.api.GET("/v1/wallets/{id}", { params: { path: { id: wallet.id } } })).response.status,
       ).toBe(404);
     } else {
-      expectProblem(deleted, 409, "wallet_not_empty");
+      expectSdkProblem(deleted, 409, "wallet_not_empty");
       expect(landed).toBe(10);
       expect(await expectLedgerConsistent(server.api, wallet.id)).toMatchObject({ balance: 1000 });
     }

@@ -1,48 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { addMember, createTeam, createUser } from "../helpers/fixtures.ts";
-import { type Schemas, startServer, type TestServer } from "../helpers/server.ts";
+import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { type Schemas, useServer } from "../helpers/server.ts";
+import { isRfc3339Utc, UNKNOWN_ID } from "../helpers/values.ts";
 
-type Problem = Schemas["Problem"];
 type Membership = Schemas["Membership"];
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.stop());
+const server = useServer();
 
 const MALFORMED_ID = "12345";
-const unknownId = () => Bun.randomUUIDv7();
-
-/** Asserts an RFC 9457 problem answer with this status and code, and returns its body. */
-function expectProblem(
-  result: { error?: Problem; response: Response },
-  status: number,
-  code: string,
-): Problem | undefined {
-  expect(result.response.status).toBe(status);
-  expect(result.response.headers.get("content-type")).toContain("application/problem+json");
-  expect(result.error?.status).toBe(status);
-  expect(result.error?.code).toBe(code);
-  expect(result.error?.title).toBeString();
-  expect(result.error?.detail).toBeString();
-  expect(result.error?.requestId).toBe(result.response.headers.get("x-request-id") ?? "");
-  return result.error;
-}
-
-/** The same, for a raw fetch Response (hostile input sent past the SDK's types). */
-async function expectRawProblem(response: Response, status: number, code?: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toContain("application/problem+json");
-  const body = (await response.json()) as Problem;
-  expect(body.status).toBe(status);
-  if (code !== undefined) expect(body.code).toBe(code);
-  expect(body.requestId).toBe(response.headers.get("x-request-id") ?? "");
-  return body;
-}
-
-const isRfc3339Utc = (value: string | null | undefined) =>
-  typeof value === "string" && new Date(value).toISOString() === value;
 
 type MemberQuery = { limit?: number; skip?: number; sortBy?: "createdAt" | "role"; sort?: string };
 type UserTeamQuery = { limit?: number; skip?: number; sortBy?: "createdAt" | "name"; sort?: string };
@@ -123,20 +89,20 @@ describe("POST /v1/teams/{id}/members", () => {
     const team = await createTeam(server.api);
     const user = await createUser(server.api);
     await addMember(server.api, team.id, user.id, "admin");
-    expectProblem(await add(team.id, { userId: user.id }), 409, "already_member");
-    expectProblem(await add(team.id, { userId: user.id, role: "admin" }), 409, "already_member");
+    expectSdkProblem(await add(team.id, { userId: user.id }), 409, "already_member");
+    expectSdkProblem(await add(team.id, { userId: user.id, role: "admin" }), 409, "already_member");
     expect(await roster(team.id)).toEqual([`${user.id}:admin`]);
   });
 
   test("an unknown team is 404 team_not_found", async () => {
     const user = await createUser(server.api);
-    expectProblem(await add(unknownId(), { userId: user.id }), 404, "team_not_found");
+    expectSdkProblem(await add(UNKNOWN_ID, { userId: user.id }), 404, "team_not_found");
     expect(await membershipsOf(user.id)).toEqual([]);
   });
 
   test("an unknown user is 404 user_not_found and adds nothing", async () => {
     const team = await createTeam(server.api);
-    expectProblem(await add(team.id, { userId: unknownId() }), 404, "user_not_found");
+    expectSdkProblem(await add(team.id, { userId: UNKNOWN_ID }), 404, "user_not_found");
     expect(await roster(team.id)).toEqual([]);
   });
 
@@ -146,26 +112,26 @@ describe("POST /v1/teams/{id}/members", () => {
     expect(
       (await server.api.DELETE("/v1/users/{id}", { params: { path: { id: gone.id } } })).response.status,
     ).toBe(200);
-    expectProblem(await add(team.id, { userId: gone.id }), 404, "user_not_found");
+    expectSdkProblem(await add(team.id, { userId: gone.id }), 404, "user_not_found");
     expect(await roster(team.id)).toEqual([]);
 
     const deletedTeam = await createTeam(server.api);
     const user = await createUser(server.api);
     await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: deletedTeam.id } } });
-    expectProblem(await add(deletedTeam.id, { userId: user.id }), 404, "team_not_found");
+    expectSdkProblem(await add(deletedTeam.id, { userId: user.id }), 404, "team_not_found");
     expect(await membershipsOf(user.id)).toEqual([]);
   });
 
   test("a malformed team id is 400 invalid_id", async () => {
     const user = await createUser(server.api);
-    const problem = expectProblem(await add(MALFORMED_ID, { userId: user.id }), 400, "invalid_id");
+    const problem = expectSdkProblem(await add(MALFORMED_ID, { userId: user.id }), 400, "invalid_id");
     expect(problem?.errors?.[0]?.path).toBe("params.id");
     expect(await membershipsOf(user.id)).toEqual([]);
   });
 
   test("a malformed userId is 400 invalid_id naming body.userId and adds nothing", async () => {
     const team = await createTeam(server.api);
-    const problem = expectProblem(await add(team.id, { userId: MALFORMED_ID }), 400, "invalid_id");
+    const problem = expectSdkProblem(await add(team.id, { userId: MALFORMED_ID }), 400, "invalid_id");
     expect(problem?.errors?.[0]?.path).toBe("body.userId");
     expect(await roster(team.id)).toEqual([]);
   });
@@ -177,7 +143,7 @@ describe("POST /v1/teams/{id}/members", () => {
       method: "POST",
       json: { userId: user.id, role: "owner" },
     });
-    const problem = await expectRawProblem(response, 400);
+    const problem = await expectProblem(response, 400);
     expect(problem.errors?.map((error) => error.path)).toContain("body.role");
     expect(await roster(team.id)).toEqual([]);
   });
@@ -192,7 +158,7 @@ describe("POST /v1/teams/{id}/members", () => {
     const user = await createUser(server.api);
     const withUser = JSON.parse(JSON.stringify(json).replaceAll('"USER"', JSON.stringify(user.id)));
     const response = await server.request(`/v1/teams/${team.id}/members`, { method: "POST", json: withUser });
-    await expectRawProblem(response, 400);
+    await expectProblem(response, 400);
     expect(await roster(team.id)).toEqual([]);
     expect(await membershipsOf(user.id)).toEqual([]);
   });
@@ -204,7 +170,7 @@ describe("POST /v1/teams/{id}/members", () => {
       headers: { "content-type": "application/json" },
       body: '{"userId": ',
     });
-    await expectRawProblem(response, 400, "malformed_json");
+    await expectProblem(response, 400, "malformed_json");
     expect(await roster(team.id)).toEqual([]);
   });
 
@@ -216,7 +182,7 @@ describe("POST /v1/teams/{id}/members", () => {
       headers: { authorization: "Bearer wrong-key" },
       json: { userId: user.id },
     });
-    await expectRawProblem(response, 401);
+    await expectProblem(response, 401);
     expect(await roster(team.id)).toEqual([]);
   });
 });
@@ -253,7 +219,7 @@ describe("POST /v1/teams/{id}/members with an Idempotency-Key (contract §1)", (
       params: { path: { id: team.id }, header: { "idempotency-key": key } },
       body: { userId: second.id },
     });
-    expectProblem(reused, 409, "idempotency_key_reused");
+    expectSdkProblem(reused, 409, "idempotency_key_reused");
     expect(await roster(team.id)).toEqual([`${first.id}:member`]);
     expect(await membershipsOf(second.id)).toEqual([]);
   });
@@ -343,7 +309,7 @@ describe("GET /v1/teams/{id}/members", () => {
       const response = await server.request(
         `/v1/teams/${team.id}/members?sortBy=${encodeURIComponent(sortBy)}`,
       );
-      const problem = await expectRawProblem(response, 400, "invalid_sort_by");
+      const problem = await expectProblem(response, 400, "invalid_sort_by");
       expect(problem.errors?.[0]?.path).toBe("query.sortBy");
     }
     expect(await roster(team.id)).toHaveLength(5);
@@ -356,13 +322,13 @@ describe("GET /v1/teams/{id}/members", () => {
     ["sort=up", "query.sort"],
   ])("%s is 400 naming the parameter", async (query, path) => {
     const response = await server.request(`/v1/teams/${team.id}/members?${query}`);
-    const problem = await expectRawProblem(response, 400);
+    const problem = await expectProblem(response, 400);
     expect(problem.errors?.map((error) => error.path)).toContain(path);
   });
 
   test("an unknown team is 404 team_not_found, a malformed one 400 invalid_id", async () => {
-    expectProblem(await listMembers(unknownId()), 404, "team_not_found");
-    expectProblem(await listMembers(MALFORMED_ID), 400, "invalid_id");
+    expectSdkProblem(await listMembers(UNKNOWN_ID), 404, "team_not_found");
+    expectSdkProblem(await listMembers(MALFORMED_ID), 400, "invalid_id");
   });
 });
 
@@ -408,24 +374,24 @@ describe("PATCH /v1/teams/{id}/members/{userId}", () => {
   test("a user who is not a member is 404 member_not_found and joins nothing", async () => {
     const team = await createTeam(server.api);
     const outsider = await createUser(server.api);
-    expectProblem(await changeRole(team.id, outsider.id, "admin"), 404, "member_not_found");
-    expectProblem(await changeRole(team.id, unknownId(), "admin"), 404, "member_not_found");
+    expectSdkProblem(await changeRole(team.id, outsider.id, "admin"), 404, "member_not_found");
+    expectSdkProblem(await changeRole(team.id, UNKNOWN_ID, "admin"), 404, "member_not_found");
     expect(await roster(team.id)).toEqual([]);
     expect(await membershipsOf(outsider.id)).toEqual([]);
   });
 
   test("an unknown team is 404 team_not_found", async () => {
     const user = await createUser(server.api);
-    expectProblem(await changeRole(unknownId(), user.id, "admin"), 404, "team_not_found");
+    expectSdkProblem(await changeRole(UNKNOWN_ID, user.id, "admin"), 404, "team_not_found");
   });
 
   test("a malformed team id or user id is 400 invalid_id and changes nothing", async () => {
     const team = await createTeam(server.api);
     const user = await createUser(server.api);
     await addMember(server.api, team.id, user.id);
-    const badTeam = expectProblem(await changeRole(MALFORMED_ID, user.id, "admin"), 400, "invalid_id");
+    const badTeam = expectSdkProblem(await changeRole(MALFORMED_ID, user.id, "admin"), 400, "invalid_id");
     expect(badTeam?.errors?.[0]?.path).toBe("params.id");
-    const badUser = expectProblem(await changeRole(team.id, MALFORMED_ID, "admin"), 400, "invalid_id");
+    const badUser = expectSdkProblem(await changeRole(team.id, MALFORMED_ID, "admin"), 400, "invalid_id");
     expect(badUser?.errors?.[0]?.path).toBe("params.userId");
     expect(await roster(team.id)).toEqual([`${user.id}:member`]);
   });
@@ -443,7 +409,7 @@ describe("PATCH /v1/teams/{id}/members/{userId}", () => {
       method: "PATCH",
       json,
     });
-    const problem = await expectRawProblem(response, 400);
+    const problem = await expectProblem(response, 400);
     if (path !== undefined) expect(problem.errors?.map((error) => error.path)).toContain(path);
     expect(await roster(team.id)).toEqual([`${user.id}:member`]);
   });
@@ -465,8 +431,8 @@ describe("DELETE /v1/teams/{id}/members/{userId}", () => {
 
     expect(await roster(team.id)).toEqual([`${stays.id}:member`]);
     expect(await membershipsOf(leaves.id)).toEqual([]);
-    expectProblem(await remove(team.id, leaves.id), 404, "member_not_found");
-    expectProblem(await changeRole(team.id, leaves.id, "member"), 404, "member_not_found");
+    expectSdkProblem(await remove(team.id, leaves.id), 404, "member_not_found");
+    expectSdkProblem(await changeRole(team.id, leaves.id, "member"), 404, "member_not_found");
     // Only the membership goes: the user and the team are still there.
     expect(
       (await server.api.GET("/v1/users/{id}", { params: { path: { id: leaves.id } } })).response.status,
@@ -488,29 +454,29 @@ describe("DELETE /v1/teams/{id}/members/{userId}", () => {
     expect(again.data?.deletedAt).toBeNull();
     expect(await roster(team.id)).toEqual([`${user.id}:member`]);
     expect(await membershipsOf(user.id)).toEqual([`${team.id}:member`]);
-    expectProblem(await add(team.id, { userId: user.id }), 409, "already_member");
+    expectSdkProblem(await add(team.id, { userId: user.id }), 409, "already_member");
   });
 
   test("a user who is not a member is 404 member_not_found and changes nothing", async () => {
     const team = await createTeam(server.api);
     const [member, outsider] = [await createUser(server.api), await createUser(server.api)];
     await addMember(server.api, team.id, member.id);
-    expectProblem(await remove(team.id, outsider.id), 404, "member_not_found");
-    expectProblem(await remove(team.id, unknownId()), 404, "member_not_found");
+    expectSdkProblem(await remove(team.id, outsider.id), 404, "member_not_found");
+    expectSdkProblem(await remove(team.id, UNKNOWN_ID), 404, "member_not_found");
     expect(await roster(team.id)).toEqual([`${member.id}:member`]);
   });
 
   test("an unknown team is 404 team_not_found", async () => {
     const user = await createUser(server.api);
-    expectProblem(await remove(unknownId(), user.id), 404, "team_not_found");
+    expectSdkProblem(await remove(UNKNOWN_ID, user.id), 404, "team_not_found");
   });
 
   test("a malformed team id or user id is 400 invalid_id and removes nothing", async () => {
     const team = await createTeam(server.api);
     const user = await createUser(server.api);
     await addMember(server.api, team.id, user.id);
-    expectProblem(await remove(MALFORMED_ID, user.id), 400, "invalid_id");
-    const problem = expectProblem(await remove(team.id, MALFORMED_ID), 400, "invalid_id");
+    expectSdkProblem(await remove(MALFORMED_ID, user.id), 400, "invalid_id");
+    const problem = expectSdkProblem(await remove(team.id, MALFORMED_ID), 400, "invalid_id");
     expect(problem?.errors?.[0]?.path).toBe("params.userId");
     expect(await roster(team.id)).toEqual([`${user.id}:member`]);
   });
@@ -544,7 +510,7 @@ describe("DELETE /v1/teams/{id}/members (all members)", () => {
     expect(
       (await server.api.GET("/v1/teams/{id}", { params: { path: { id: team.id } } })).response.status,
     ).toBe(200);
-    expectProblem(await remove(team.id, users[1]?.id ?? ""), 404, "member_not_found");
+    expectSdkProblem(await remove(team.id, users[1]?.id ?? ""), 404, "member_not_found");
   });
 
   test("a team without members answers {data: []}; removed members can rejoin", async () => {
@@ -564,13 +530,13 @@ describe("DELETE /v1/teams/{id}/members (all members)", () => {
 
   test("an unknown team is 404 team_not_found, a malformed id 400 invalid_id", async () => {
     const unknown = await server.api.DELETE("/v1/teams/{id}/members", {
-      params: { path: { id: unknownId() } },
+      params: { path: { id: UNKNOWN_ID } },
     });
-    expectProblem(unknown, 404, "team_not_found");
+    expectSdkProblem(unknown, 404, "team_not_found");
     const malformed = await server.api.DELETE("/v1/teams/{id}/members", {
       params: { path: { id: MALFORMED_ID } },
     });
-    expectProblem(malformed, 400, "invalid_id");
+    expectSdkProblem(malformed, 400, "invalid_id");
   });
 });
 
@@ -614,13 +580,13 @@ describe("DELETE /v1/users/{id}/memberships", () => {
 
   test("an unknown user is 404 user_not_found, a malformed id 400 invalid_id", async () => {
     const unknown = await server.api.DELETE("/v1/users/{id}/memberships", {
-      params: { path: { id: unknownId() } },
+      params: { path: { id: UNKNOWN_ID } },
     });
-    expectProblem(unknown, 404, "user_not_found");
+    expectSdkProblem(unknown, 404, "user_not_found");
     const malformed = await server.api.DELETE("/v1/users/{id}/memberships", {
       params: { path: { id: MALFORMED_ID } },
     });
-    expectProblem(malformed, 400, "invalid_id");
+    expectSdkProblem(malformed, 400, "invalid_id");
   });
 });
 
@@ -685,12 +651,12 @@ describe("GET /v1/users/{id}/teams", () => {
 
   test("an unknown sortBy is 400 invalid_sort_by, bad paging 400", async () => {
     const unknown = await server.request(`/v1/users/${user.id}/teams?sortBy=role`);
-    const problem = await expectRawProblem(unknown, 400, "invalid_sort_by");
+    const problem = await expectProblem(unknown, 400, "invalid_sort_by");
     expect(problem.errors?.[0]?.path).toBe("query.sortBy");
     const badSort = await server.request(`/v1/users/${user.id}/teams?sort=newest`);
-    await expectRawProblem(badSort, 400);
+    await expectProblem(badSort, 400);
     const badLimit = await server.request(`/v1/users/${user.id}/teams?limit=1000`);
-    await expectRawProblem(badLimit, 400);
+    await expectProblem(badLimit, 400);
   });
 
   test("teams the user left or that were deleted are gone from the list", async () => {
@@ -708,8 +674,8 @@ describe("GET /v1/users/{id}/teams", () => {
   });
 
   test("an unknown user is 404 user_not_found, a malformed id 400 invalid_id", async () => {
-    expectProblem(await teamsOf(unknownId()), 404, "user_not_found");
-    const problem = expectProblem(await teamsOf(MALFORMED_ID), 400, "invalid_id");
+    expectSdkProblem(await teamsOf(UNKNOWN_ID), 404, "user_not_found");
+    const problem = expectSdkProblem(await teamsOf(MALFORMED_ID), 400, "invalid_id");
     expect(problem?.errors?.[0]?.path).toBe("params.id");
   });
 
@@ -718,7 +684,7 @@ describe("GET /v1/users/{id}/teams", () => {
     const team = await createTeam(server.api);
     await addMember(server.api, team.id, gone.id);
     await server.api.DELETE("/v1/users/{id}", { params: { path: { id: gone.id } } });
-    expectProblem(await teamsOf(gone.id), 404, "user_not_found");
+    expectSdkProblem(await teamsOf(gone.id), 404, "user_not_found");
     expect(await roster(team.id)).toEqual([]);
   });
 });

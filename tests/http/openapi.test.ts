@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import { startServer, type TestServer } from "../helpers/server.ts";
-
-/** Starting a server on a fresh database can take a while on a busy machine. */
-const STARTUP_TIMEOUT_MS = 60_000;
+import { SERVER_HOOK_TIMEOUT_MS, useServer } from "../helpers/server.ts";
 
 const COMMITTED_PATH = new URL("../../openapi/openapi.json", import.meta.url);
 const OPERATIONAL_PATHS = ["/health", "/ready", "/metrics"];
@@ -28,18 +25,16 @@ interface Document {
   paths: Record<string, Record<string, Operation>>;
 }
 
-let server: TestServer;
+const server = useServer();
 let served: string;
 let document: Document;
 
 beforeAll(async () => {
-  server = await startServer();
   const response = await fetch(`${server.baseUrl}/openapi.json`);
   expect(response.status).toBe(200);
   served = await response.text();
   document = JSON.parse(served) as Document;
-}, STARTUP_TIMEOUT_MS);
-afterAll(() => server.stop(), STARTUP_TIMEOUT_MS);
+}, SERVER_HOOK_TIMEOUT_MS);
 
 function operations(): { path: string; method: string; operation: Operation }[] {
   return Object.entries(document.paths).flatMap(([path, item]) =>

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createUser } from "../helpers/fixtures.ts";
-import { expectProblem, UUID_PATTERN } from "../helpers/problem-details.ts";
-import { startServer, TEST_ADMIN_KEY, type TestServer, uniqueEmail } from "../helpers/server.ts";
+import { expectProblem } from "../helpers/problem-details.ts";
+import { rowCount } from "../helpers/rows.ts";
+import { TEST_ADMIN_KEY, uniqueEmail, useServer } from "../helpers/server.ts";
+import { UUID_PATTERN } from "../helpers/values.ts";
 
-/** Starting a server on a fresh database can take a while on a busy machine. */
-const STARTUP_TIMEOUT_MS = 60_000;
-
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-}, STARTUP_TIMEOUT_MS);
-afterAll(() => server.stop(), STARTUP_TIMEOUT_MS);
+const server = useServer();
 
 interface DocumentPaths {
   paths: Record<string, Record<string, unknown>>;
@@ -33,11 +28,6 @@ async function v1Operations(): Promise<{ method: string; path: string; template:
 /** A plain fetch with exactly the headers given: no API key unless the test passes one. */
 function bare(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${server.baseUrl}${path}`, init);
-}
-
-async function userCount(): Promise<number> {
-  const result = await server.db.query<{ count: string }>("SELECT count(*)::text AS count FROM users");
-  return Number(result.rows[0]?.count ?? Number.NaN);
 }
 
 describe("authentication", () => {
@@ -72,14 +62,14 @@ describe("authentication", () => {
   }
 
   test("a valid create without a key is 401 and creates nothing", async () => {
-    const before = await userCount();
+    const before = await rowCount(server.db, "users");
     const response = await bare("/v1/users", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: uniqueEmail("nokey"), name: "No Key" }),
     });
     await expectProblem(response, 401, "unauthorized");
-    expect(await userCount()).toBe(before);
+    expect(await rowCount(server.db, "users")).toBe(before);
   });
 
   test("a key in the query string instead of the header is 401", async () => {

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { expectProblem } from "../helpers/problem-details.ts";
-import { startServer, TEST_ADMIN_KEY, type TestServer, uniqueEmail } from "../helpers/server.ts";
-
-/** Starting a server on a fresh database can take a while on a busy machine. */
-const STARTUP_TIMEOUT_MS = 60_000;
+import { rowCount } from "../helpers/rows.ts";
+import { TEST_ADMIN_KEY, uniqueEmail, useServer } from "../helpers/server.ts";
 
 /**
  * A burst of 3 and a refill so slow (one token per 100 s) that no token comes back during a test:
@@ -16,17 +14,8 @@ const remainingOf = (response: Response): number => {
   return match?.[1] === undefined ? Number.NaN : Number(match[1]);
 };
 
-async function userCount(server: TestServer): Promise<number> {
-  const result = await server.db.query<{ count: string }>("SELECT count(*)::text AS count FROM users");
-  return Number(result.rows[0]?.count ?? Number.NaN);
-}
-
 describe("rate limiting per API key", () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer(LIMITED);
-  }, STARTUP_TIMEOUT_MS);
-  afterAll(() => server.stop(), STARTUP_TIMEOUT_MS);
+  const server = useServer(LIMITED);
 
   test("requests within the burst succeed with RateLimit headers; the next is 429 rate_limited with Retry-After", async () => {
     const created = await server.request("/v1/users", {
@@ -57,13 +46,13 @@ describe("rate limiting per API key", () => {
   });
 
   test("a refused write changes nothing", async () => {
-    const before = await userCount(server);
+    const before = await rowCount(server.db, "users");
     const response = await server.request("/v1/users", {
       method: "POST",
       json: { email: uniqueEmail("rl"), name: "Refused" },
     });
     await expectProblem(response, 429, "rate_limited");
-    expect(await userCount(server)).toBe(before);
+    expect(await rowCount(server.db, "users")).toBe(before);
   });
 
   test("every /v1 route shares the key's bucket", async () => {
@@ -84,11 +73,7 @@ describe("rate limiting per API key", () => {
 });
 
 describe("rate limiting of unauthenticated attempts", () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer(LIMITED);
-  }, STARTUP_TIMEOUT_MS);
-  afterAll(() => server.stop(), STARTUP_TIMEOUT_MS);
+  const server = useServer(LIMITED);
 
   const attempt = (authorization?: string) =>
     fetch(`${server.baseUrl}/v1/users`, { headers: authorization ? { authorization } : {} });
@@ -117,11 +102,7 @@ describe("rate limiting of unauthenticated attempts", () => {
 });
 
 describe("rate limiting turned off", () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_PER_SECOND: "0", RATE_LIMIT_BURST: "1" });
-  }, STARTUP_TIMEOUT_MS);
-  afterAll(() => server.stop(), STARTUP_TIMEOUT_MS);
+  const server = useServer({ RATE_LIMIT_PER_SECOND: "0", RATE_LIMIT_BURST: "1" });
 
   test("RATE_LIMIT_PER_SECOND=0 never answers 429, with or without a valid key", async () => {
     for (let i = 0; i < 25; i++) {

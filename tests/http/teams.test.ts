@@ -1,45 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { addMember, createCard, createTeam, createUser, createWallet } from "../helpers/fixtures.ts";
-import { type Schemas, startServer, type TestServer } from "../helpers/server.ts";
+import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { type Schemas, useServer } from "../helpers/server.ts";
+import { isRfc3339Utc, UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
 
-type Problem = Schemas["Problem"];
 type Team = Schemas["Team"];
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.stop());
+const server = useServer();
 
 const MALFORMED_ID = "not-a-uuid";
-const unknownId = () => Bun.randomUUIDv7();
-
-/** Asserts an RFC 9457 problem answer with this status and code, and returns its body. */
-function expectProblem(
-  result: { error?: Problem; response: Response },
-  status: number,
-  code: string,
-): Problem | undefined {
-  expect(result.response.status).toBe(status);
-  expect(result.response.headers.get("content-type")).toContain("application/problem+json");
-  expect(result.error?.status).toBe(status);
-  expect(result.error?.code).toBe(code);
-  expect(result.error?.title).toBeString();
-  expect(result.error?.detail).toBeString();
-  expect(result.error?.requestId).toBe(result.response.headers.get("x-request-id") ?? "");
-  return result.error;
-}
-
-/** The same, for a raw fetch Response (hostile input sent past the SDK's types). */
-async function expectRawProblem(response: Response, status: number, code?: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toContain("application/problem+json");
-  const body = (await response.json()) as Problem;
-  expect(body.status).toBe(status);
-  if (code !== undefined) expect(body.code).toBe(code);
-  expect(body.requestId).toBe(response.headers.get("x-request-id") ?? "");
-  return body;
-}
 
 /** The newest teams, as a client would see them: used to show a refused request created nothing. */
 async function newestTeams(api = server.api): Promise<Team[]> {
@@ -52,14 +21,11 @@ async function getTeam(id: string) {
   return server.api.GET("/v1/teams/{id}", { params: { path: { id } } });
 }
 
-const isRfc3339Utc = (value: string | null | undefined) =>
-  typeof value === "string" && new Date(value).toISOString() === value;
-
 describe("POST /v1/teams", () => {
   test("creates a team: 201 with a UUID id, the trimmed name and UTC timestamps", async () => {
     const { data, response } = await server.api.POST("/v1/teams", { body: { name: "  Platform Team " } });
     expect(response.status).toBe(201);
-    expect(data?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(data?.id).toMatch(UUID_PATTERN);
     expect(data?.name).toBe("Platform Team");
     expect(isRfc3339Utc(data?.createdAt)).toBe(true);
     expect(isRfc3339Utc(data?.updatedAt)).toBe(true);
@@ -83,7 +49,7 @@ describe("POST /v1/teams", () => {
 
     const before = await newestTeams();
     const tooLong = await server.api.POST("/v1/teams", { body: { name: "n".repeat(201) } });
-    const problem = expectProblem(tooLong, 400, "validation_failed");
+    const problem = expectSdkProblem(tooLong, 400, "validation_failed");
     expect(problem?.errors?.[0]?.path).toBe("body.name");
     expect(await newestTeams()).toEqual(before);
   });
@@ -94,7 +60,7 @@ describe("POST /v1/teams", () => {
   ])("%s is 400 naming body.name and creates nothing", async (_label, name) => {
     const before = await newestTeams();
     const result = await server.api.POST("/v1/teams", { body: { name } });
-    const problem = expectProblem(result, 400, "validation_failed");
+    const problem = expectSdkProblem(result, 400, "validation_failed");
     expect(problem?.errors?.map((error) => error.path)).toContain("body.name");
     expect(await newestTeams()).toEqual(before);
   });
@@ -102,7 +68,7 @@ describe("POST /v1/teams", () => {
   test("a missing name is 400 and creates nothing", async () => {
     const before = await newestTeams();
     const response = await server.request("/v1/teams", { method: "POST", json: {} });
-    const problem = await expectRawProblem(response, 400);
+    const problem = await expectProblem(response, 400);
     expect(problem.errors?.map((error) => error.path)).toContain("body.name");
     expect(await newestTeams()).toEqual(before);
   });
@@ -110,7 +76,7 @@ describe("POST /v1/teams", () => {
   test("a name that is not a string is 400 and creates nothing", async () => {
     const before = await newestTeams();
     const response = await server.request("/v1/teams", { method: "POST", json: { name: 42 } });
-    const problem = await expectRawProblem(response, 400);
+    const problem = await expectProblem(response, 400);
     expect(problem.errors?.map((error) => error.path)).toContain("body.name");
     expect(await newestTeams()).toEqual(before);
   });
@@ -119,9 +85,9 @@ describe("POST /v1/teams", () => {
     const before = await newestTeams();
     const response = await server.request("/v1/teams", {
       method: "POST",
-      json: { name: "Sneaky", ownerId: unknownId() },
+      json: { name: "Sneaky", ownerId: UNKNOWN_ID },
     });
-    const problem = await expectRawProblem(response, 400);
+    const problem = await expectProblem(response, 400);
     expect(problem.errors?.length).toBeGreaterThan(0);
     expect(await newestTeams()).toEqual(before);
   });
@@ -133,7 +99,7 @@ describe("POST /v1/teams", () => {
       headers: { "content-type": "application/json" },
       body: '{"name": "Broken"',
     });
-    await expectRawProblem(response, 400, "malformed_json");
+    await expectProblem(response, 400, "malformed_json");
     expect(await newestTeams()).toEqual(before);
   });
 
@@ -144,7 +110,7 @@ describe("POST /v1/teams", () => {
       headers: { authorization: "" },
       json: { name: "Anonymous" },
     });
-    await expectRawProblem(response, 401);
+    await expectProblem(response, 401);
     expect(await newestTeams()).toEqual(before);
   });
 });
@@ -180,7 +146,7 @@ describe("POST /v1/teams with an Idempotency-Key (contract §1)", () => {
       body: { name: "Different" },
       params: { header: { "idempotency-key": key } },
     });
-    expectProblem(reused, 409, "idempotency_key_reused");
+    expectSdkProblem(reused, 409, "idempotency_key_reused");
     expect(await newestTeams()).toEqual(before);
   });
 
@@ -190,7 +156,7 @@ describe("POST /v1/teams with an Idempotency-Key (contract §1)", () => {
       body: { name: "Long key" },
       params: { header: { "idempotency-key": "k".repeat(256) } },
     });
-    expectProblem(result, 400, "invalid_idempotency_key");
+    expectSdkProblem(result, 400, "invalid_idempotency_key");
     expect(await newestTeams()).toEqual(before);
   });
 });
@@ -204,7 +170,7 @@ describe("GET /v1/teams/{id}", () => {
   });
 
   test("an unknown id is 404 team_not_found", async () => {
-    expectProblem(await getTeam(unknownId()), 404, "team_not_found");
+    expectSdkProblem(await getTeam(UNKNOWN_ID), 404, "team_not_found");
   });
 
   test.each([
@@ -215,7 +181,7 @@ describe("GET /v1/teams/{id}", () => {
     ["a UUID in braces", "{01a20f8d-ab96-7535-9c4e-9e581264548e}"],
     ["a URN", "urn:uuid:01a20f8d-ab96-7535-9c4e-9e581264548e"],
   ])("%s as id is 400 invalid_id naming params.id", async (_label, id) => {
-    const problem = expectProblem(await getTeam(id), 400, "invalid_id");
+    const problem = expectSdkProblem(await getTeam(id), 400, "invalid_id");
     expect(problem?.errors?.[0]?.path).toBe("params.id");
   });
 });
@@ -243,7 +209,7 @@ describe("PATCH /v1/teams/{id}", () => {
       params: { path: { id: team.id } },
       body: {},
     });
-    expectProblem(result, 400, "validation_failed");
+    expectSdkProblem(result, 400, "validation_failed");
     expect((await getTeam(team.id)).data).toEqual(team);
   });
 
@@ -257,7 +223,7 @@ describe("PATCH /v1/teams/{id}", () => {
       params: { path: { id: team.id } },
       body: { name },
     });
-    const problem = expectProblem(result, 400, "validation_failed");
+    const problem = expectSdkProblem(result, 400, "validation_failed");
     expect(problem?.errors?.map((error) => error.path)).toContain("body.name");
     expect((await getTeam(team.id)).data).toEqual(team);
   });
@@ -268,7 +234,7 @@ describe("PATCH /v1/teams/{id}", () => {
       method: "PATCH",
       json: { name: "Changed", deletedAt: null },
     });
-    await expectRawProblem(response, 400);
+    await expectProblem(response, 400);
     expect((await getTeam(team.id)).data).toEqual(team);
   });
 
@@ -278,16 +244,16 @@ describe("PATCH /v1/teams/{id}", () => {
       method: "PATCH",
       json: { name: ["Changed"] },
     });
-    await expectRawProblem(response, 400);
+    await expectProblem(response, 400);
     expect((await getTeam(team.id)).data).toEqual(team);
   });
 
   test("an unknown id is 404 team_not_found", async () => {
     const result = await server.api.PATCH("/v1/teams/{id}", {
-      params: { path: { id: unknownId() } },
+      params: { path: { id: UNKNOWN_ID } },
       body: { name: "Ghost" },
     });
-    expectProblem(result, 404, "team_not_found");
+    expectSdkProblem(result, 404, "team_not_found");
   });
 
   test("a malformed id is 400 invalid_id", async () => {
@@ -295,7 +261,7 @@ describe("PATCH /v1/teams/{id}", () => {
       params: { path: { id: MALFORMED_ID } },
       body: { name: "Ghost" },
     });
-    expectProblem(result, 400, "invalid_id");
+    expectSdkProblem(result, 400, "invalid_id");
   });
 });
 
@@ -308,20 +274,20 @@ describe("DELETE /v1/teams/{id}", () => {
     expect(deleted.data?.name).toBe("Doomed");
     expect(isRfc3339Utc(deleted.data?.deletedAt)).toBe(true);
 
-    expectProblem(await getTeam(team.id), 404, "team_not_found");
+    expectSdkProblem(await getTeam(team.id), 404, "team_not_found");
     const renamed = await server.api.PATCH("/v1/teams/{id}", {
       params: { path: { id: team.id } },
       body: { name: "Zombie" },
     });
-    expectProblem(renamed, 404, "team_not_found");
+    expectSdkProblem(renamed, 404, "team_not_found");
     const again = await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: team.id } } });
-    expectProblem(again, 404, "team_not_found");
+    expectSdkProblem(again, 404, "team_not_found");
     const user = await createUser(server.api);
     const joined = await server.api.POST("/v1/teams/{id}/members", {
       params: { path: { id: team.id } },
       body: { userId: user.id },
     });
-    expectProblem(joined, 404, "team_not_found");
+    expectSdkProblem(joined, 404, "team_not_found");
     expect((await newestTeams()).map((t) => t.id)).not.toContain(team.id);
   });
 
@@ -365,11 +331,11 @@ describe("DELETE /v1/teams/{id}", () => {
 
     for (const id of [teamWallet.id, secondTeamWallet.id]) {
       const wallet = await server.api.GET("/v1/wallets/{id}", { params: { path: { id } } });
-      expectProblem(wallet, 404, "wallet_not_found");
+      expectSdkProblem(wallet, 404, "wallet_not_found");
     }
     for (const id of [teamCard.id, secondTeamCard.id]) {
       const card = await server.api.GET("/v1/cards/{id}", { params: { path: { id } } });
-      expectProblem(card, 404, "card_not_found");
+      expectSdkProblem(card, 404, "card_not_found");
     }
     const teamWallets = await server.api.GET("/v1/wallets", { params: { query: { teamId: team.id } } });
     expect(teamWallets.data?.data).toEqual([]);
@@ -400,7 +366,7 @@ describe("DELETE /v1/teams/{id}", () => {
     expect(topup.response.status).toBe(201);
 
     const result = await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: team.id } } });
-    expectProblem(result, 409, "wallet_not_empty");
+    expectSdkProblem(result, 409, "wallet_not_empty");
 
     expect((await getTeam(team.id)).data).toEqual(team);
     const members = await server.api.GET("/v1/teams/{id}/members", { params: { path: { id: team.id } } });
@@ -422,9 +388,9 @@ describe("DELETE /v1/teams/{id}", () => {
     expect(withdrawal.response.status).toBe(201);
     const retried = await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: team.id } } });
     expect(retried.response.status).toBe(200);
-    expectProblem(await getTeam(team.id), 404, "team_not_found");
+    expectSdkProblem(await getTeam(team.id), 404, "team_not_found");
     const walletAfter = await server.api.GET("/v1/wallets/{id}", { params: { path: { id: funded.id } } });
-    expectProblem(walletAfter, 404, "wallet_not_found");
+    expectSdkProblem(walletAfter, 404, "wallet_not_found");
   });
 
   test("is refused with 409 wallet_not_empty while a team card has a pending hold", async () => {
@@ -441,7 +407,7 @@ describe("DELETE /v1/teams/{id}", () => {
     });
     expect(hold.data?.status).toBe("pending");
 
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: team.id } } }),
       409,
       "wallet_not_empty",
@@ -456,20 +422,20 @@ describe("DELETE /v1/teams/{id}", () => {
   });
 
   test("an unknown id is 404 team_not_found", async () => {
-    const result = await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: unknownId() } } });
-    expectProblem(result, 404, "team_not_found");
+    const result = await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: UNKNOWN_ID } } });
+    expectSdkProblem(result, 404, "team_not_found");
   });
 
   test("a malformed id is 400 invalid_id and deletes nothing", async () => {
     const before = await newestTeams();
     const result = await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: MALFORMED_ID } } });
-    expectProblem(result, 400, "invalid_id");
+    expectSdkProblem(result, 400, "invalid_id");
     expect(await newestTeams()).toEqual(before);
   });
 });
 
 describe("GET /v1/teams (on a database of its own)", () => {
-  let own: TestServer;
+  const own = useServer();
   /** Created in this order; the names sort alphabetically in yet another order. */
   const names = ["delta", "alpha", "echo", "charlie", "bravo"];
   const teams: Team[] = [];
@@ -477,10 +443,8 @@ describe("GET /v1/teams (on a database of its own)", () => {
   const namesOf = (page: { data: Team[] } | undefined) => page?.data.map((team) => team.name);
 
   beforeAll(async () => {
-    own = await startServer();
     for (const name of names) teams.push(await createTeam(own.api, name));
   });
-  afterAll(() => own.stop());
 
   const list = (query: {
     limit?: number;
@@ -571,7 +535,7 @@ describe("GET /v1/teams (on a database of its own)", () => {
     ["a column name", "created_at"],
   ])("sortBy as %s is 400 invalid_sort_by and the list is intact", async (_label, sortBy) => {
     const response = await own.request(`/v1/teams?sortBy=${encodeURIComponent(sortBy)}`);
-    const problem = await expectRawProblem(response, 400, "invalid_sort_by");
+    const problem = await expectProblem(response, 400, "invalid_sort_by");
     expect(problem.errors?.[0]?.path).toBe("query.sortBy");
     const after = await list({ sort: "asc" });
     expect(after.data?.data.map((team) => team.id)).toEqual(teams.map((team) => team.id));
@@ -588,7 +552,7 @@ describe("GET /v1/teams (on a database of its own)", () => {
     ["sort=sideways", "sort=sideways", "query.sort"],
   ])("%s is 400 naming the parameter", async (_label, query, path) => {
     const response = await own.request(`/v1/teams?${query}`);
-    const problem = await expectRawProblem(response, 400);
+    const problem = await expectProblem(response, 400);
     expect(problem.errors?.map((error) => error.path)).toContain(path);
   });
 

@@ -1,12 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createTeam, createUser, createWallet } from "../helpers/fixtures.ts";
-import { startServer, type TestServer, uniqueEmail } from "../helpers/server.ts";
+import { expectSdkProblem } from "../helpers/problem-details.ts";
+import { uniqueEmail, useServer } from "../helpers/server.ts";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.stop());
+const server = useServer();
 
 describe("users", () => {
   test("create trims the e-mail and name and returns 201 with timestamps", async () => {
@@ -24,12 +21,11 @@ describe("users", () => {
   test("the same e-mail in another case is 409 email_taken", async () => {
     const email = uniqueEmail("dup");
     await server.api.POST("/v1/users", { body: { email, name: "First" } });
-    const { error, response } = await server.api.POST("/v1/users", {
-      body: { email: email.toUpperCase(), name: "Second" },
-    });
-    expect(response.status).toBe(409);
-    expect(error?.code).toBe("email_taken");
-    expect(response.headers.get("content-type")).toContain("application/problem+json");
+    expectSdkProblem(
+      await server.api.POST("/v1/users", { body: { email: email.toUpperCase(), name: "Second" } }),
+      409,
+      "email_taken",
+    );
   });
 
   test("an invalid e-mail is 400 invalid_email and creates nothing", async () => {

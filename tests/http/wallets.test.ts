@@ -1,62 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createCard, createTeam, createUser, createWallet } from "../helpers/fixtures.ts";
-import { type Schemas, startServer, type TestServer } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { createCard, createTeam, createUser, createWallet, getWallet } from "../helpers/fixtures.ts";
+import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { rowCount } from "../helpers/rows.ts";
+import { type Schemas, useServer } from "../helpers/server.ts";
+import { UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
 
-let server: TestServer;
-// Starting PGlite (or a scratch PostgreSQL database) can outlast the default 5 s hook timeout on a busy machine.
-beforeAll(async () => {
-  server = await startServer();
-}, 60_000);
-afterAll(() => server.stop(), 60_000);
-
-const UNKNOWN_ID = "01900000-0000-7000-8000-000000000000";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** An SDK result that must be a problem body with `status` and `code`. */
-function expectProblem(
-  result: { error?: Schemas["Problem"]; response: Response },
-  status: number,
-  code: string,
-): Schemas["Problem"] {
-  const where = `${result.response.status} ${JSON.stringify(result.error)}`;
-  expect(result.response.status, where).toBe(status);
-  expect(result.response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = result.error;
-  if (problem === undefined) throw new Error(`expected a problem body, got ${where}`);
-  expect(problem.code, where).toBe(code);
-  expect(problem.status).toBe(status);
-  expect(problem.detail.length).toBeGreaterThan(0);
-  expect(problem.requestId).toBe(result.response.headers.get("x-request-id") ?? "");
-  return problem;
-}
-
-/** A plain fetch answer that must be a problem body with `status` (and `code`, when given). */
-async function expectRawProblem(
-  response: Response,
-  status: number,
-  code?: string,
-): Promise<Schemas["Problem"]> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = JSON.parse(text) as Schemas["Problem"];
-  expect(problem.status).toBe(status);
-  if (code !== undefined) expect(problem.code, text).toBe(code);
-  return problem;
-}
-
-async function walletCount(): Promise<number> {
-  const { rows } = await server.db.query<{ count: number | string }>(
-    "SELECT count(*) AS count FROM wallets WHERE deleted_at IS NULL",
-  );
-  return Number(rows[0]?.count);
-}
-
-async function getWallet(id: string): Promise<Schemas["Wallet"]> {
-  const { data, response } = await server.api.GET("/v1/wallets/{id}", { params: { path: { id } } });
-  if (data === undefined) throw new Error(`GET wallet ${id} answered ${response.status}`);
-  return data;
-}
+const server = useServer();
 
 async function walletIdsOf(filter: { userId?: string; teamId?: string; status?: "active" | "frozen" }) {
   const { data } = await server.api.GET("/v1/wallets", { params: { query: { ...filter, limit: 100 } } });
@@ -68,7 +17,7 @@ describe("wallets: create", () => {
     const user = await createUser(server.api);
     const { data, response } = await server.api.POST("/v1/wallets", { body: { userId: user.id } });
     expect(response.status).toBe(201);
-    expect(data?.id ?? "").toMatch(UUID);
+    expect(data?.id ?? "").toMatch(UUID_PATTERN);
     expect(data).toMatchObject({
       ownerType: "user",
       userId: user.id,
@@ -87,7 +36,7 @@ describe("wallets: create", () => {
     expect(typeof data?.name).toBe("string");
     expect(new Date(data?.createdAt ?? "").toISOString()).toBe(data?.createdAt ?? "");
     expect(new Date(data?.updatedAt ?? "").toISOString()).toBe(data?.updatedAt ?? "");
-    expect(await getWallet(data?.id ?? "")).toEqual(data as Schemas["Wallet"]);
+    expect(await getWallet(server.api, data?.id ?? "")).toEqual(data as Schemas["Wallet"]);
   });
 
   test("a team's wallet has ownerType team and no user", async () => {
@@ -117,7 +66,10 @@ describe("wallets: create", () => {
       dailyLimit: 20000,
       monthlyLimit: 100000,
     });
-    expect(await getWallet(data?.id ?? "")).toMatchObject({ timezone: "Asia/Singapore", currency: "USD" });
+    expect(await getWallet(server.api, data?.id ?? "")).toMatchObject({
+      timezone: "Asia/Singapore",
+      currency: "USD",
+    });
   });
 
   test("limits of exactly 10000 and a daily limit equal to the monthly one are accepted", async () => {
@@ -165,52 +117,56 @@ describe("wallets: create", () => {
   test("both userId and teamId is 400 invalid_wallet_owner and creates nothing", async () => {
     const user = await createUser(server.api);
     const team = await createTeam(server.api);
-    const before = await walletCount();
+    const before = await rowCount(server.db, "wallets", { liveOnly: true });
     const result = await server.api.POST("/v1/wallets", { body: { userId: user.id, teamId: team.id } });
-    expectProblem(result, 400, "invalid_wallet_owner");
-    expect(await walletCount()).toBe(before);
+    expectSdkProblem(result, 400, "invalid_wallet_owner");
+    expect(await rowCount(server.db, "wallets", { liveOnly: true })).toBe(before);
     expect(await walletIdsOf({ userId: user.id })).toEqual([]);
     expect(await walletIdsOf({ teamId: team.id })).toEqual([]);
   });
 
   test("neither userId nor teamId is 400 invalid_wallet_owner and creates nothing", async () => {
-    const before = await walletCount();
+    const before = await rowCount(server.db, "wallets", { liveOnly: true });
     const result = await server.api.POST("/v1/wallets", { body: { name: "Orphan" } });
-    expectProblem(result, 400, "invalid_wallet_owner");
-    expect(await walletCount()).toBe(before);
+    expectSdkProblem(result, 400, "invalid_wallet_owner");
+    expect(await rowCount(server.db, "wallets", { liveOnly: true })).toBe(before);
   });
 
   test("an unknown or deleted owner is 404 and creates nothing", async () => {
-    const before = await walletCount();
-    expectProblem(
+    const before = await rowCount(server.db, "wallets", { liveOnly: true });
+    expectSdkProblem(
       await server.api.POST("/v1/wallets", { body: { userId: UNKNOWN_ID } }),
       404,
       "user_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets", { body: { teamId: UNKNOWN_ID } }),
       404,
       "team_not_found",
     );
     const gone = await createUser(server.api);
     await server.api.DELETE("/v1/users/{id}", { params: { path: { id: gone.id } } });
-    expectProblem(await server.api.POST("/v1/wallets", { body: { userId: gone.id } }), 404, "user_not_found");
+    expectSdkProblem(
+      await server.api.POST("/v1/wallets", { body: { userId: gone.id } }),
+      404,
+      "user_not_found",
+    );
     const goneTeam = await createTeam(server.api);
     await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: goneTeam.id } } });
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets", { body: { teamId: goneTeam.id } }),
       404,
       "team_not_found",
     );
-    expect(await walletCount()).toBe(before);
+    expect(await rowCount(server.db, "wallets", { liveOnly: true })).toBe(before);
   });
 
   test("a malformed owner id is 400 and creates nothing", async () => {
-    const before = await walletCount();
+    const before = await rowCount(server.db, "wallets", { liveOnly: true });
     const result = await server.api.POST("/v1/wallets", { body: { userId: "not-a-uuid" } });
     expect(result.response.status).toBe(400);
     expect(result.error?.errors?.map((error) => error.path)).toContain("body.userId");
-    expect(await walletCount()).toBe(before);
+    expect(await rowCount(server.db, "wallets", { liveOnly: true })).toBe(before);
   });
 
   test("a limit below 10000 or above 10^15 is 400 invalid_limit and creates nothing", async () => {
@@ -223,7 +179,7 @@ describe("wallets: create", () => {
       { monthlyLimit: 1_000_000_000_000_001 },
     ]) {
       const result = await server.api.POST("/v1/wallets", { body: { userId: user.id, ...body } });
-      expectProblem(result, 400, "invalid_limit");
+      expectSdkProblem(result, 400, "invalid_limit");
     }
     expect(await walletIdsOf({ userId: user.id })).toEqual([]);
   });
@@ -238,13 +194,13 @@ describe("wallets: create", () => {
       method: "POST",
       json: { userId: user.id, dailyLimit: "20000" },
     });
-    await expectRawProblem(asString, 400);
+    await expectProblem(asString, 400);
     expect(await walletIdsOf({ userId: user.id })).toEqual([]);
   });
 
   test("a daily limit above the monthly one is 400 daily_limit_exceeds_monthly and creates nothing", async () => {
     const user = await createUser(server.api);
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/wallets", {
         body: { userId: user.id, dailyLimit: 200000, monthlyLimit: 100000 },
       }),
@@ -266,7 +222,7 @@ describe("wallets: create", () => {
     const user = await createUser(server.api);
     for (const currency of ["sgd", "QQQ", "SG", "SGDX", ""]) {
       const result = await server.api.POST("/v1/wallets", { body: { userId: user.id, currency } });
-      expectProblem(result, 400, "invalid_currency");
+      expectSdkProblem(result, 400, "invalid_currency");
     }
     expect(await walletIdsOf({ userId: user.id })).toEqual([]);
   });
@@ -275,7 +231,7 @@ describe("wallets: create", () => {
     const user = await createUser(server.api);
     for (const timezone of ["Mars/Phobos", "Not a zone", ""]) {
       const result = await server.api.POST("/v1/wallets", { body: { userId: user.id, timezone } });
-      expectProblem(result, 400, "invalid_timezone");
+      expectSdkProblem(result, 400, "invalid_timezone");
     }
     expect(await walletIdsOf({ userId: user.id })).toEqual([]);
   });
@@ -283,7 +239,7 @@ describe("wallets: create", () => {
   test("a UTC offset is not an IANA time zone name: 400 invalid_timezone", async () => {
     const user = await createUser(server.api);
     const result = await server.api.POST("/v1/wallets", { body: { userId: user.id, timezone: "+05:00" } });
-    expectProblem(result, 400, "invalid_timezone");
+    expectSdkProblem(result, 400, "invalid_timezone");
     expect(await walletIdsOf({ userId: user.id })).toEqual([]);
   });
 
@@ -294,7 +250,7 @@ describe("wallets: create", () => {
         method: "POST",
         json: { userId: user.id, ...extra },
       });
-      const problem = await expectRawProblem(response, 400);
+      const problem = await expectProblem(response, 400);
       expect(problem.errors?.map((error) => error.path)).toContain(`body.${Object.keys(extra)[0]}`);
     }
     expect(await walletIdsOf({ userId: user.id })).toEqual([]);
@@ -303,7 +259,7 @@ describe("wallets: create", () => {
 
 describe("wallets: read and list", () => {
   test("an unknown id is 404 wallet_not_found, a malformed one 400", async () => {
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/wallets/{id}", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "wallet_not_found",
@@ -374,14 +330,14 @@ describe("wallets: read and list", () => {
   });
 
   test("an unknown sortBy, a bad sort or an out-of-range limit is 400", async () => {
-    await expectRawProblem(await server.request("/v1/wallets?sortBy=balance;DROP%20TABLE%20wallets"), 400);
-    await expectRawProblem(await server.request("/v1/wallets?sortBy=currency"), 400);
-    await expectRawProblem(await server.request("/v1/wallets?sort=sideways"), 400);
-    await expectRawProblem(await server.request("/v1/wallets?limit=0"), 400);
-    await expectRawProblem(await server.request("/v1/wallets?limit=101"), 400);
-    await expectRawProblem(await server.request("/v1/wallets?skip=-1"), 400);
-    await expectRawProblem(await server.request("/v1/wallets?status=closed"), 400);
-    await expectRawProblem(await server.request("/v1/wallets?userId=not-a-uuid"), 400);
+    await expectProblem(await server.request("/v1/wallets?sortBy=balance;DROP%20TABLE%20wallets"), 400);
+    await expectProblem(await server.request("/v1/wallets?sortBy=currency"), 400);
+    await expectProblem(await server.request("/v1/wallets?sort=sideways"), 400);
+    await expectProblem(await server.request("/v1/wallets?limit=0"), 400);
+    await expectProblem(await server.request("/v1/wallets?limit=101"), 400);
+    await expectProblem(await server.request("/v1/wallets?skip=-1"), 400);
+    await expectProblem(await server.request("/v1/wallets?status=closed"), 400);
+    await expectProblem(await server.request("/v1/wallets?userId=not-a-uuid"), 400);
     expect((await server.api.GET("/v1/wallets")).response.status).toBe(200);
   });
 });
@@ -412,14 +368,14 @@ describe("wallets: update", () => {
       body: { status: "frozen" },
     });
     expect(frozen.data).toMatchObject({ status: "frozen", name: "New", dailyLimit: 50000 });
-    expect((await getWallet(wallet.id)).status).toBe("frozen");
+    expect((await getWallet(server.api, wallet.id)).status).toBe("frozen");
 
     const thawed = await server.api.PATCH("/v1/wallets/{id}", {
       params: { path: { id: wallet.id } },
       body: { status: "active" },
     });
     expect(thawed.data?.status).toBe("active");
-    expect(await getWallet(wallet.id)).toMatchObject({
+    expect(await getWallet(server.api, wallet.id)).toMatchObject({
       name: "New",
       status: "active",
       dailyLimit: 50000,
@@ -435,17 +391,17 @@ describe("wallets: update", () => {
       monthlyLimit: 200000,
     });
     const path = { params: { path: { id: wallet.id } } };
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/wallets/{id}", { ...path, body: { dailyLimit: 300000 } }),
       400,
       "daily_limit_exceeds_monthly",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/wallets/{id}", { ...path, body: { monthlyLimit: 50000, name: "Renamed" } }),
       400,
       "daily_limit_exceeds_monthly",
     );
-    expect(await getWallet(wallet.id)).toMatchObject({
+    expect(await getWallet(server.api, wallet.id)).toMatchObject({
       dailyLimit: 100000,
       monthlyLimit: 200000,
       name: wallet.name,
@@ -462,7 +418,7 @@ describe("wallets: update", () => {
   test("a limit below 10000 is 400 invalid_limit and changes nothing", async () => {
     const user = await createUser(server.api);
     const wallet = await createWallet(server.api, { userId: user.id });
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/wallets/{id}", {
         params: { path: { id: wallet.id } },
         body: { dailyLimit: 9999, name: "Should not stick" },
@@ -470,7 +426,7 @@ describe("wallets: update", () => {
       400,
       "invalid_limit",
     );
-    expect(await getWallet(wallet.id)).toEqual(wallet);
+    expect(await getWallet(server.api, wallet.id)).toEqual(wallet);
   });
 
   test("another userId or teamId is 400 wallet_owner_immutable and changes nothing", async () => {
@@ -487,12 +443,12 @@ describe("wallets: update", () => {
       [teamWallet, { teamId: otherTeam.id }],
       [teamWallet, { userId: user.id }],
     ] as const) {
-      expectProblem(
+      expectSdkProblem(
         await server.api.PATCH("/v1/wallets/{id}", { params: { path: { id: wallet.id } }, body }),
         400,
         "wallet_owner_immutable",
       );
-      expect(await getWallet(wallet.id)).toEqual(wallet);
+      expect(await getWallet(server.api, wallet.id)).toEqual(wallet);
     }
     expect(await walletIdsOf({ userId: other.id })).toEqual([]);
     expect(await walletIdsOf({ teamId: otherTeam.id })).toEqual([]);
@@ -517,9 +473,9 @@ describe("wallets: update", () => {
       { timezone: "Asia/Tokyo" },
     ]) {
       const response = await server.request(`/v1/wallets/${wallet.id}`, { method: "PATCH", json: body });
-      await expectRawProblem(response, 400);
+      await expectProblem(response, 400);
     }
-    const after = await getWallet(wallet.id);
+    const after = await getWallet(server.api, wallet.id);
     expect(after).toEqual(wallet);
     expect(after.balance).toBe(0);
     expect(after.availableBalance).toBe(0);
@@ -528,7 +484,7 @@ describe("wallets: update", () => {
   test("an invalid status or name is 400 and changes nothing", async () => {
     const user = await createUser(server.api);
     const wallet = await createWallet(server.api, { userId: user.id });
-    await expectRawProblem(
+    await expectProblem(
       await server.request(`/v1/wallets/${wallet.id}`, { method: "PATCH", json: { status: "closed" } }),
       400,
     );
@@ -538,11 +494,11 @@ describe("wallets: update", () => {
           .response.status,
       ).toBe(400);
     }
-    await expectRawProblem(
+    await expectProblem(
       await server.request(`/v1/wallets/${wallet.id}`, { method: "PATCH", body: "{not json" }),
       400,
     );
-    expect(await getWallet(wallet.id)).toEqual(wallet);
+    expect(await getWallet(server.api, wallet.id)).toEqual(wallet);
   });
 
   test("concurrent limit changes never leave a daily limit above the monthly one", async () => {
@@ -559,7 +515,7 @@ describe("wallets: update", () => {
     ]);
     const statuses = [raiseDaily.response.status, lowerMonthly.response.status].sort();
     expect(statuses).toEqual([200, 400]);
-    const after = await getWallet(wallet.id);
+    const after = await getWallet(server.api, wallet.id);
     expect(after.dailyLimit).toBeLessThanOrEqual(after.monthlyLimit);
     expect([
       { dailyLimit: 400000, monthlyLimit: 500000 },
@@ -568,7 +524,7 @@ describe("wallets: update", () => {
   });
 
   test("an unknown wallet is 404 wallet_not_found", async () => {
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/wallets/{id}", {
         params: { path: { id: UNKNOWN_ID } },
         body: { name: "Ghost" },
@@ -593,13 +549,13 @@ describe("wallets: delete", () => {
     expect(deleted.data?.deletedAt).not.toBeNull();
     expect(new Date(deleted.data?.deletedAt ?? "").toISOString()).toBe(deleted.data?.deletedAt ?? "");
 
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/wallets/{id}", { params: { path: { id: wallet.id } } }),
       404,
       "wallet_not_found",
     );
     expect(await walletIdsOf({ userId: user.id })).toEqual([keep.id]);
-    expectProblem(
+    expectSdkProblem(
       await server.api.GET("/v1/cards/{id}", { params: { path: { id: card.id } } }),
       404,
       "card_not_found",
@@ -607,16 +563,16 @@ describe("wallets: delete", () => {
     const cards = await server.api.GET("/v1/cards", { params: { query: { walletId: wallet.id } } });
     expect(cards.data?.data).toEqual([]);
     // The other wallet and its card are untouched.
-    expect((await getWallet(keep.id)).deletedAt).toBeNull();
+    expect((await getWallet(server.api, keep.id)).deletedAt).toBeNull();
     const kept = await server.api.GET("/v1/cards/{id}", { params: { path: { id: keptCard.id } } });
     expect(kept.data?.deletedAt).toBeNull();
 
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: wallet.id } } }),
       404,
       "wallet_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.PATCH("/v1/wallets/{id}", {
         params: { path: { id: wallet.id } },
         body: { name: "x" },
@@ -630,7 +586,7 @@ describe("wallets: delete", () => {
     const user = await createUser(server.api);
     const wallet = await createWallet(server.api, { userId: user.id });
     await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: wallet.id } } });
-    expectProblem(
+    expectSdkProblem(
       await server.api.POST("/v1/cards", { body: { walletId: wallet.id } }),
       404,
       "wallet_not_found",
@@ -689,13 +645,13 @@ describe("wallets: delete", () => {
   });
 
   test("bulk deletes of an unknown owner are 404 and a malformed id 400", async () => {
-    const before = await walletCount();
-    expectProblem(
+    const before = await rowCount(server.db, "wallets", { liveOnly: true });
+    expectSdkProblem(
       await server.api.DELETE("/v1/users/{id}/wallets", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "user_not_found",
     );
-    expectProblem(
+    expectSdkProblem(
       await server.api.DELETE("/v1/teams/{id}/wallets", { params: { path: { id: UNKNOWN_ID } } }),
       404,
       "team_not_found",
@@ -704,6 +660,6 @@ describe("wallets: delete", () => {
       (await server.api.DELETE("/v1/users/{id}/wallets", { params: { path: { id: "123" } } })).response
         .status,
     ).toBe(400);
-    expect(await walletCount()).toBe(before);
+    expect(await rowCount(server.db, "wallets", { liveOnly: true })).toBe(before);
   });
 });

@@ -3,30 +3,20 @@
  * directions. Run against PostgreSQL (DATABASE_URL) this is real concurrency; on PGlite the single
  * connection serialises the same requests.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { addMember, createCard, createTeam, createUser, createWallet } from "../helpers/fixtures.ts";
+import { describe, expect, test } from "bun:test";
+import {
+  addMember,
+  createCard,
+  createTeam,
+  createUser,
+  createWallet,
+  getWallet,
+  topUp,
+} from "../helpers/fixtures.ts";
 import { brokenInvariants } from "../helpers/invariants.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import { useServer } from "../helpers/server.ts";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer({ DB_POOL_MAX: "20" });
-}, 60_000);
-afterAll(() => server.stop(), 60_000);
-
-async function topUp(walletId: string, amount: number): Promise<void> {
-  const { response } = await server.api.POST("/v1/wallets/{id}/topups", {
-    params: { path: { id: walletId } },
-    body: { amount },
-  });
-  expect(response.status).toBe(201);
-}
-
-async function wallet(walletId: string) {
-  const { data } = await server.api.GET("/v1/wallets/{id}", { params: { path: { id: walletId } } });
-  if (data === undefined) throw new Error(`wallet ${walletId} not found`);
-  return data;
-}
+const server = useServer({ DB_POOL_MAX: "20" });
 
 /** A team wallet with `cards` cards, each held by a team member, topped up with `balance`. */
 async function teamWalletWithCards(options: {
@@ -41,7 +31,7 @@ async function teamWalletWithCards(options: {
     dailyLimit: options.walletDaily,
     monthlyLimit: Math.max(options.walletDaily, 10_000_000),
   });
-  await topUp(teamWallet.id, options.balance);
+  await topUp(server.api, teamWallet.id, options.balance);
   const cards = [];
   for (let i = 0; i < options.cards; i++) {
     const member = await createUser(server.api, `Member ${i}`);
@@ -111,7 +101,7 @@ describe("200 card spends at once on one wallet from 50 cards", () => {
     for (const count of Object.values(countBy(approved, (a) => a.cardId)))
       expect(count).toBeLessThanOrEqual(3);
 
-    const after = await wallet(teamWallet.id);
+    const after = await getWallet(server.api, teamWallet.id);
     expect(after.balance).toBe(0);
     expect(after.availableBalance).toBe(0);
     expect(after.spentToday).toBe(600_000);
@@ -140,7 +130,7 @@ describe("200 card spends at once on one wallet from 50 cards", () => {
     expect((reasons.card_daily_limit_exceeded ?? 0) + (reasons.wallet_daily_limit_exceeded ?? 0)).toBe(120);
     expect(reasons.wallet_daily_limit_exceeded ?? 0).toBeGreaterThan(0);
 
-    const after = await wallet(teamWallet.id);
+    const after = await getWallet(server.api, teamWallet.id);
     expect(after.balance).toBe(10_000_000 - 800_000);
     expect(after.spentToday).toBe(800_000);
     expect(await brokenInvariants(server.db)).toEqual([]);
@@ -164,7 +154,7 @@ describe("200 card spends at once on one wallet from 50 cards", () => {
     const results = await Promise.all(requests);
     const statuses = countBy(results, (result) => result.data?.status ?? "error");
     expect(statuses).toEqual({ pending: 25, declined: 25 });
-    const after = await wallet(teamWallet.id);
+    const after = await getWallet(server.api, teamWallet.id);
     expect(after.balance).toBe(250_000);
     expect(after.availableBalance).toBe(0);
     expect(await brokenInvariants(server.db)).toEqual([]);
@@ -176,8 +166,8 @@ describe("100 transfers at once in both directions between two wallets", () => {
     const owner = await createUser(server.api, "Transfer owner");
     const left = await createWallet(server.api, { userId: owner.id });
     const right = await createWallet(server.api, { userId: owner.id });
-    await topUp(left.id, 500_000);
-    await topUp(right.id, 500_000);
+    await topUp(server.api, left.id, 500_000);
+    await topUp(server.api, right.id, 500_000);
 
     const amounts = Array.from({ length: 100 }, (_, i) => 1_000 + ((i * 7_919) % 9_000));
     const results = await Promise.all(
@@ -194,7 +184,10 @@ describe("100 transfers at once in both directions between two wallets", () => {
 
     const leftToRight = amounts.filter((_, i) => i % 2 === 0).reduce((sum, amount) => sum + amount, 0);
     const rightToLeft = amounts.filter((_, i) => i % 2 === 1).reduce((sum, amount) => sum + amount, 0);
-    const [leftAfter, rightAfter] = [await wallet(left.id), await wallet(right.id)];
+    const [leftAfter, rightAfter] = [
+      await getWallet(server.api, left.id),
+      await getWallet(server.api, right.id),
+    ];
     expect(leftAfter.balance).toBe(500_000 - leftToRight + rightToLeft);
     expect(rightAfter.balance).toBe(500_000 + leftToRight - rightToLeft);
     expect(leftAfter.balance + rightAfter.balance).toBe(1_000_000);
@@ -205,7 +198,7 @@ describe("100 transfers at once in both directions between two wallets", () => {
     const owner = await createUser(server.api, "Overdraw owner");
     const left = await createWallet(server.api, { userId: owner.id });
     const right = await createWallet(server.api, { userId: owner.id });
-    await topUp(left.id, 10_000);
+    await topUp(server.api, left.id, 10_000);
     const results = await Promise.all(
       Array.from({ length: 30 }, () =>
         server.api.POST("/v1/transfers", {
@@ -218,8 +211,8 @@ describe("100 transfers at once in both directions between two wallets", () => {
     for (const result of results.filter((r) => r.response.status === 422)) {
       expect(result.error?.code).toBe("insufficient_funds");
     }
-    expect((await wallet(left.id)).balance).toBe(0);
-    expect((await wallet(right.id)).balance).toBe(10_000);
+    expect((await getWallet(server.api, left.id)).balance).toBe(0);
+    expect((await getWallet(server.api, right.id)).balance).toBe(10_000);
     expect(await brokenInvariants(server.db)).toEqual([]);
   });
 });
