@@ -7,6 +7,7 @@ import pg from "pg";
 import { pgliteAssets } from "./assets.ts";
 import type { Config } from "./config.ts";
 import {
+  ApiError,
   badRequest,
   databaseUnavailable,
   isDatabaseUnavailable,
@@ -96,6 +97,11 @@ export class Database implements Queryable {
         throw translateUnavailable(error);
       }
       let broken = false;
+      // A checked-out client whose socket dies emits "error"; unheard, that would end the process.
+      const markBroken = () => {
+        broken = true;
+      };
+      client.on("error", markBroken);
       try {
         const session = this.session(client);
         await session.query("BEGIN");
@@ -103,14 +109,18 @@ export class Database implements Queryable {
         await session.query("COMMIT");
         return result;
       } catch (error) {
-        try {
-          await client.query("ROLLBACK");
-        } catch {
+        const failure = translateUnavailable(error);
+        if (broken || isUnavailable(failure)) {
+          // No ROLLBACK on a dead connection (it would wait out another time-out): PostgreSQL rolls
+          // back a transaction whose connection is gone, and the client is discarded.
           broken = true;
+        } else {
+          await client.query("ROLLBACK").catch(markBroken);
         }
         if (attempt < 3 && isRetryableTransactionError(error)) continue;
-        throw translateUnavailable(error);
+        throw failure;
       } finally {
+        client.off("error", markBroken);
         client.release(broken);
       }
     }
@@ -166,6 +176,8 @@ const UNSTORABLE_TEXT = new Set<unknown>([
  * Database failures that are not the service's fault: an unreachable database is 503, text
  * PostgreSQL cannot store (a NUL character) is the client's 400.
  */
+const isUnavailable = (error: unknown) => error instanceof ApiError && error.status === 503;
+
 function translateUnavailable(error: unknown): unknown {
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if (UNSTORABLE_TEXT.has((error as { code?: unknown } | null)?.code)) {

@@ -1,0 +1,419 @@
+/**
+ * What the ship tests share: running a program (the compiled binary or `bun src/main.ts`) as an
+ * operator would, calling the API over plain HTTP, and a TCP proxy a test can cut.
+ */
+import type { Socket, Subprocess, TCPSocketListener } from "bun";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+export const BUN = `${ROOT}node_modules/.bin/bun`;
+
+/** A PATH with the system's directories only: nothing of the project (node_modules, bun) is on it. */
+export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export const randomCardKey = () => crypto.getRandomValues(new Uint8Array(32)).toBase64();
+
+/** A port nothing listens on right now (the kernel's choice, released at once). */
+export function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+
+/** Builds the single-file binary of src/main.ts at `outfile`. */
+export async function buildBinary(outfile: string): Promise<void> {
+  const build = Bun.spawn([BUN, "build", "--compile", "src/main.ts", "--outfile", outfile], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()]);
+  if (code !== 0) throw new Error(`bun build --compile failed (${code}): ${stderr}`);
+}
+
+export interface Finished {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end. */
+export async function run(
+  command: string[],
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<Finished> {
+  const child = Bun.spawn(command, {
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: options.timeoutMs ?? 30_000,
+  });
+  const [stdout, stderr] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  await child.exited;
+  return { exitCode: child.exitCode, stdout, stderr };
+}
+
+export interface Running {
+  process: Subprocess<"ignore", "pipe", "pipe">;
+  port: number;
+  baseUrl: string;
+  /** From the spawn to the first 200 of GET /ready. */
+  startupMs: number;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Reads `stream` to its end in the background, appending what arrives to `sink`. */
+function drain(stream: ReadableStream<Uint8Array>, sink: (text: string) => void): void {
+  void (async () => {
+    const reader = stream.getReader();
+    const decoder = new TextDecoder();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      sink(decoder.decode(chunk.value, { stream: true }));
+    }
+  })();
+}
+
+/**
+ * Starts a long-running program (`serve`) with exactly `env` plus PORT and HOST, and waits until
+ * GET /ready answers 200 (or throws after `timeoutMs`, killing it).
+ */
+export async function startProcess(
+  command: string[],
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<Running> {
+  const port = freePort();
+  const startedAt = performance.now();
+  const child = Bun.spawn(command, {
+    cwd: options.cwd,
+    env: { ...options.env, PORT: String(port), HOST: "127.0.0.1" },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let stdoutText = "";
+  let stderrText = "";
+  drain(child.stdout, (text) => {
+    stdoutText += text;
+  });
+  drain(child.stderr, (text) => {
+    stderrText += text;
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`${command.join(" ")} exited with ${child.exitCode}: ${stderrText}${stdoutText}`);
+    }
+    const ready = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(1_000) }).catch(
+      () => undefined,
+    );
+    if (ready?.status === 200) {
+      const startupMs = performance.now() - startedAt;
+      await ready.arrayBuffer();
+      return { process: child, port, baseUrl, startupMs, stdout: () => stdoutText, stderr: () => stderrText };
+    }
+    await ready?.arrayBuffer();
+    await Bun.sleep(20);
+  }
+  child.kill(9);
+  await child.exited;
+  throw new Error(
+    `${command.join(" ")} was not ready within ${options.timeoutMs ?? 30_000} ms: ${stderrText}`,
+  );
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves with the exit code. */
+export async function stopProcess(child: Subprocess, graceMs = 20_000): Promise<number | null> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+    const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+    if (!exited) {
+      child.kill(9);
+      await child.exited;
+    }
+  }
+  return child.exitCode;
+}
+
+/** The resident set size of a process, in KiB (VmRSS of /proc/<pid>/status). */
+export async function rssKiB(pid: number): Promise<number> {
+  const status = await Bun.file(`/proc/${pid}/status`).text();
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (match?.[1] === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+export const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** True when a new TCP connection to the port is refused (nothing accepts it). */
+export async function connectionRefused(port: number): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    socket.end();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, or the text when it is not JSON. */
+  body: Record<string, unknown>;
+  text: string;
+  /** From sending the request to the end of the body. */
+  ms: number;
+}
+
+/** A plain HTTP call with the API key; never throws on a status, only on a transport failure. */
+export async function call(
+  baseUrl: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    // No answer at all within this long is a hang, reported as a transport failure.
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      parsed = value as Record<string, unknown>;
+    }
+  } catch {
+    parsed = {};
+  }
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: parsed,
+    text,
+    ms: performance.now() - started,
+  };
+}
+
+/** Like call, but throws unless the status is `expected`; gives back the body. */
+export async function expectCall(
+  expected: number,
+  baseUrl: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const reply = await call(baseUrl, key, method, path, body);
+  if (reply.status !== expected) {
+    throw new Error(
+      `${method} ${path}: expected ${expected}, got ${reply.status} ${reply.text.slice(0, 300)}`,
+    );
+  }
+  return reply.body;
+}
+
+export const idOf = (body: Record<string, unknown>): string => {
+  const id = body.id;
+  if (typeof id !== "string") throw new Error(`no id in ${JSON.stringify(body)}`);
+  return id;
+};
+
+/** The URL of `databaseUrl` reached through another host port (the proxy's). */
+export function throughPort(databaseUrl: string, port: number): string {
+  const url = new URL(databaseUrl);
+  url.hostname = "127.0.0.1";
+  url.port = String(port);
+  return url.toString();
+}
+
+type ProxyMode = "up" | "closed" | "blackhole" | "stalled";
+
+interface Side {
+  socket: Socket<Pair> | undefined;
+  /** Bytes not written yet: the socket pushed back, or it is not connected yet, or the link is stalled. */
+  pending: Uint8Array[];
+}
+
+interface Pair {
+  client: Side;
+  upstream: Side;
+  /** Traffic is silently discarded, both ways, for the rest of this connection's life. */
+  dropped: boolean;
+  closed: boolean;
+}
+
+/**
+ * A TCP proxy from a local port to `target` that a test can break in three ways:
+ * - cut(): every connection is closed and new ones are refused (the database went away);
+ * - blackhole(): every byte is silently dropped, on open connections and on new ones, which are
+ *   accepted but never answered (a firewall dropping packets); those connections stay dead;
+ * - stall(): nothing is forwarded but everything is kept, and restore() delivers it late (a network
+ *   partition that heals before TCP gives up).
+ * restore() makes it forward again, on the same port.
+ */
+export class TcpProxy {
+  private listener: TCPSocketListener<Pair> | undefined;
+  private readonly pairs = new Set<Pair>();
+  private mode: ProxyMode = "up";
+  port = 0;
+
+  constructor(
+    private readonly target: { hostname: string; port: number },
+    port = 0,
+  ) {
+    this.port = port;
+  }
+
+  start(): void {
+    const proxy = this;
+    this.listener = Bun.listen<Pair>({
+      hostname: "127.0.0.1",
+      port: this.port,
+      socket: {
+        open(client) {
+          const pair: Pair = {
+            client: { socket: client, pending: [] },
+            upstream: { socket: undefined, pending: [] },
+            dropped: proxy.mode === "blackhole",
+            closed: false,
+          };
+          client.data = pair;
+          proxy.pairs.add(pair);
+          if (pair.dropped) return;
+          void Bun.connect<Pair>({
+            hostname: proxy.target.hostname,
+            port: proxy.target.port,
+            data: pair,
+            socket: {
+              open(upstream) {
+                pair.upstream.socket = upstream;
+                proxy.flush(pair, pair.upstream);
+              },
+              data(_upstream, chunk) {
+                proxy.forward(pair, pair.client, chunk);
+              },
+              drain() {
+                proxy.flush(pair, pair.upstream);
+              },
+              close() {
+                proxy.closePair(pair);
+              },
+              error() {
+                proxy.closePair(pair);
+              },
+            },
+          }).catch(() => proxy.closePair(pair));
+        },
+        data(client, chunk) {
+          proxy.forward(client.data, client.data.upstream, chunk);
+        },
+        drain(client) {
+          proxy.flush(client.data, client.data.client);
+        },
+        close(client) {
+          proxy.closePair(client.data);
+        },
+        error(client) {
+          proxy.closePair(client.data);
+        },
+      },
+    });
+    this.port = this.listener.port;
+  }
+
+  /** Open client connections (for assertions that the service reconnected). */
+  get connections(): number {
+    return this.pairs.size;
+  }
+
+  /** The database goes away: open connections are closed, new ones refused. */
+  cut(): void {
+    this.mode = "closed";
+    this.listener?.stop(true);
+    this.listener = undefined;
+    for (const pair of this.pairs) this.closePair(pair);
+  }
+
+  /** Packets are dropped: nothing arrives anywhere, nobody is told. */
+  blackhole(): void {
+    this.mode = "blackhole";
+    for (const pair of this.pairs) {
+      pair.dropped = true;
+      pair.client.pending = [];
+      pair.upstream.pending = [];
+    }
+  }
+
+  /** The link stops delivering; what is sent meanwhile arrives after restore(). */
+  stall(): void {
+    this.mode = "stalled";
+  }
+
+  restore(): void {
+    const previous = this.mode;
+    this.mode = "up";
+    if (previous === "closed") this.start();
+    if (previous === "blackhole") {
+      // Connections whose packets were dropped never recover (as after a TCP time-out): they reset.
+      for (const pair of this.pairs) if (pair.dropped) this.closePair(pair);
+    }
+    for (const pair of this.pairs) {
+      this.flush(pair, pair.upstream);
+      this.flush(pair, pair.client);
+    }
+  }
+
+  stop(): void {
+    this.listener?.stop(true);
+    this.listener = undefined;
+    for (const pair of this.pairs) this.closePair(pair);
+  }
+
+  private forward(pair: Pair, to: Side, chunk: Uint8Array): void {
+    if (pair.dropped || pair.closed) return;
+    to.pending.push(new Uint8Array(chunk));
+    this.flush(pair, to);
+  }
+
+  private flush(pair: Pair, side: Side): void {
+    if (this.mode === "stalled" || pair.dropped || pair.closed) return;
+    const socket = side.socket;
+    if (socket === undefined) return;
+    while (side.pending.length > 0) {
+      const chunk = side.pending[0];
+      if (chunk === undefined) break;
+      const written = socket.write(chunk);
+      if (written < chunk.length) {
+        side.pending[0] = chunk.subarray(Math.max(0, written));
+        return;
+      }
+      side.pending.shift();
+    }
+  }
+
+  private closePair(pair: Pair): void {
+    if (pair.closed) return;
+    pair.closed = true;
+    this.pairs.delete(pair);
+    pair.client.socket?.end();
+    pair.upstream.socket?.end();
+  }
+}
