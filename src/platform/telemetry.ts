@@ -180,18 +180,26 @@ export function inSpan<T>(
   });
 }
 
+/** Span name and attributes per statement text; the service runs a fixed set of statements. */
+const sqlSpans = new Map<string, { name: string; attributes: Attributes }>();
+
 /** Attributes of a SQL span: the statement text with its $n placeholders, never the values. */
 export function sqlSpanAttributes(text: string): { name: string; attributes: Attributes } {
-  const statement = text.replace(/\s+/g, " ").trim();
-  const operation = statement.split(" ", 1)[0]?.toUpperCase() ?? "SQL";
-  return {
-    name: operation,
-    attributes: {
-      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-      [ATTR_DB_OPERATION_NAME]: operation,
-      [ATTR_DB_QUERY_TEXT]: statement,
-    },
-  };
+  let span = sqlSpans.get(text);
+  if (span === undefined) {
+    const statement = text.replace(/\s+/g, " ").trim();
+    const operation = statement.split(" ", 1)[0]?.toUpperCase() ?? "SQL";
+    span = {
+      name: operation,
+      attributes: {
+        [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+        [ATTR_DB_OPERATION_NAME]: operation,
+        [ATTR_DB_QUERY_TEXT]: statement,
+      },
+    };
+    sqlSpans.set(text, span);
+  }
+  return span;
 }
 
 /**
