@@ -76,11 +76,9 @@ export class LedgerService {
       throw badRequest("same_wallet", "A transfer needs two different wallets.");
     }
     const transfer = await this.db.transaction(async (tx) => {
-      const [first, second] = [input.fromWalletId, input.toWalletId].sort();
       const locked = new Map<string, WalletRow>();
-      for (const id of [first, second]) {
-        if (id !== undefined) locked.set(id, await this.lockWallet(tx, id));
-      }
+      for (const id of [input.fromWalletId, input.toWalletId].sort())
+        locked.set(id, await this.lockWallet(tx, id));
       const from = found(locked.get(input.fromWalletId), () => walletNotFound(input.fromWalletId));
       const to = found(locked.get(input.toWalletId), () => walletNotFound(input.toWalletId));
       if (from.currency !== to.currency) {
