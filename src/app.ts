@@ -16,11 +16,11 @@ import { usersController } from "./modules/users/index.ts";
 import { UsersService } from "./modules/users/service.ts";
 import { walletsController } from "./modules/wallets/index.ts";
 import { WalletsService } from "./modules/wallets/service.ts";
-import { Authenticator } from "./platform/auth.ts";
+import { Authenticator, BearerSecret } from "./platform/auth.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import type { Config } from "./platform/config.ts";
 import type { Database } from "./platform/db.ts";
-import { httpPlatform, MAX_BODY_BYTES } from "./platform/http.ts";
+import { apiAccess, httpPlatform, MAX_BODY_BYTES, publicAccess } from "./platform/http.ts";
 import { Idempotency } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
@@ -72,36 +72,44 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
 export async function createApp(dependencies: AppDependencies, services?: Services) {
   const { config, logger, db, secrets } = dependencies;
   const { idempotency, metrics, telemetry, ...modules } = services ?? (await createServices(dependencies));
+  const rateLimiter = new RateLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
+  const authenticator = await Authenticator.create(secrets.adminApiKey);
   let document = "";
   const app = new Elysia({
     // Strict schemas: unknown properties are refused, never silently dropped.
     normalize: false,
     // A second server on a busy port must fail, not silently share it.
     // Bun's own cap is a backstop only: the body reader refuses past 1 MiB with a problem body.
-    serve: { maxRequestBodySize: MAX_BODY_BYTES * 64, reusePort: false },
+    // Development mode would answer an unexpected error with Bun's page of source lines and stack.
+    serve: { maxRequestBodySize: MAX_BODY_BYTES * 64, reusePort: false, development: false },
+    // Find the path after "http://", whatever the Host's length (the default assumes 4+ characters).
+    handler: { standardHostname: false },
   })
-    .use(
-      httpPlatform({
-        logger,
-        metrics,
-        authenticator: await Authenticator.create(secrets.adminApiKey),
-        rateLimiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST),
-        telemetry,
-      }),
-    )
+    .use(httpPlatform({ logger, metrics, telemetry }))
     .use(openapiSource())
-    .use(openapiDocument(() => document))
-    .use(docsPage())
     .use(
-      operationsController(new OperationsService(db, metrics, dependencies.lifecycle ?? { draining: false })),
+      new Elysia({ name: "reference" })
+        .use(publicAccess(rateLimiter))
+        .use(openapiDocument(() => document))
+        .use(docsPage()),
     )
-    .use(usersController(modules.users, idempotency))
-    .use(teamsController(modules.teams, idempotency))
-    .use(membersController(modules.members, idempotency))
-    .use(walletsController(modules.wallets, idempotency))
-    .use(cardsController(modules.cards, idempotency))
-    .use(ledgerController(modules.ledger, idempotency))
-    .use(authorizationsController(modules.authorizations, idempotency));
+    .use(
+      operationsController(
+        new OperationsService(db, metrics, dependencies.lifecycle ?? { draining: false }),
+        config.METRICS_TOKEN === undefined ? undefined : await BearerSecret.of(config.METRICS_TOKEN),
+      ),
+    )
+    .use(
+      new Elysia({ name: "v1" })
+        .use(apiAccess({ authenticator, rateLimiter, bodyTimeoutMs: config.BODY_TIMEOUT }))
+        .use(usersController(modules.users, idempotency))
+        .use(teamsController(modules.teams, idempotency))
+        .use(membersController(modules.members, idempotency))
+        .use(walletsController(modules.wallets, idempotency))
+        .use(cardsController(modules.cards, idempotency))
+        .use(ledgerController(modules.ledger, idempotency))
+        .use(authorizationsController(modules.authorizations, idempotency)),
+    );
   document = await renderOpenApi(app);
   return app;
 }

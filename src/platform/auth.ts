@@ -28,21 +28,35 @@ export const unauthorized = () =>
   );
 
 /**
- * Checks `Authorization: Bearer <key>` against the admin key. Both sides are hashed first, so the
- * comparison takes the same time whatever the presented key's length or content.
+ * A secret presented as `Authorization: Bearer <secret>`. Both sides are hashed first, so the
+ * comparison takes the same time whatever the presented value's length or content.
  */
+export class BearerSecret {
+  private constructor(private readonly digest: Uint8Array) {}
+
+  static async of(secret: string): Promise<BearerSecret> {
+    return new BearerSecret(await sha256(secret));
+  }
+
+  /** True when `authorization` is `Bearer <this secret>` (the scheme in any case). */
+  async matches(authorization: string | null): Promise<boolean> {
+    const match = authorization === null ? null : /^Bearer +(\S+) *$/i.exec(authorization);
+    const presented = match?.[1];
+    if (presented === undefined || presented.length > 1024) return false;
+    return digestsEqual(await sha256(presented), this.digest);
+  }
+}
+
+/** Checks `Authorization: Bearer <key>` against the admin key. */
 export class Authenticator {
-  private constructor(private readonly adminKeyDigest: Uint8Array) {}
+  private constructor(private readonly adminKey: BearerSecret) {}
 
   static async create(adminApiKey: string): Promise<Authenticator> {
-    return new Authenticator(await sha256(adminApiKey));
+    return new Authenticator(await BearerSecret.of(adminApiKey));
   }
 
   async authenticate(authorization: string | null): Promise<ApiKeyIdentity> {
-    const match = authorization === null ? null : /^Bearer +(\S+) *$/i.exec(authorization);
-    const presented = match?.[1];
-    if (presented === undefined || presented.length > 1024) throw unauthorized();
-    if (!digestsEqual(await sha256(presented), this.adminKeyDigest)) throw unauthorized();
+    if (!(await this.adminKey.matches(authorization))) throw unauthorized();
     return { id: "admin", role: "admin" };
   }
 }

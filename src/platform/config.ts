@@ -37,6 +37,15 @@ const EnvSchema = Type.Object({
   }),
   RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 1_000_000, default: 100 }),
   RATE_LIMIT_BURST: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 200 }),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 16,
+      maxLength: 512,
+      pattern: "^[\\x21-\\x7E]+$",
+      description: "16-512 printable characters",
+    }),
+  ),
+  BODY_TIMEOUT: Type.Integer({ minimum: 100, maximum: 600_000, default: 30000 }),
   DB_QUERY_TIMEOUT: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 0, maximum: 600_000, default: 15000 }),
 });
@@ -44,7 +53,7 @@ const EnvSchema = Type.Object({
 export type Config = Static<typeof EnvSchema>;
 
 /** Never echoed back in an error: they are secrets or may carry a password. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "ADMIN_API_KEY", "CARD_ENCRYPTION_KEY"]);
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "ADMIN_API_KEY", "CARD_ENCRYPTION_KEY", "METRICS_TOKEN"]);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

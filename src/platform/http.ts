@@ -1,5 +1,6 @@
 import { context as otelContext } from "@opentelemetry/api";
-import { Elysia, ValidationError } from "elysia";
+import type { Server } from "bun";
+import { type Context, Elysia, ValidationError } from "elysia";
 import type { Authenticator } from "./auth.ts";
 import { ApiError, badRequest, type FieldError, problemBody } from "./errors.ts";
 import { ReplayedResponse } from "./idempotency.ts";
@@ -15,9 +16,6 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** No request of this API nests deeper than a few levels; validating pathological depth could exhaust the stack. */
 const MAX_JSON_DEPTH = 32;
 
-/** Routes a load balancer or scraper polls: never authenticated nor rate limited. */
-const OPERATIONAL_PATHS = new Set(["/health", "/ready", "/metrics"]);
-
 const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
@@ -27,9 +25,14 @@ const SECURITY_HEADERS = {
 interface HttpPlatformDeps {
   logger: Logger;
   metrics: Metrics;
+  telemetry: Telemetry;
+}
+
+interface ApiAccessDeps {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
-  telemetry: Telemetry;
+  /** Milliseconds a client may take to send a whole request body. */
+  bodyTimeoutMs: number;
 }
 
 interface SchemaLike {
@@ -89,50 +92,127 @@ function toApiError(code: string | number, error: unknown): ApiError {
 }
 
 /**
- * Elysia reads query numbers with Number(), which also takes "0x10" and "1e1". Paging numbers are
- * written in decimal digits or refused.
+ * Elysia reads query numbers with Number(), which also takes "0x10" and "1e1": paging numbers are
+ * written in decimal digits or refused. A parameter given twice is refused too: validation would see
+ * one of its values and the handler maybe another.
  */
-function checkDecimalParameters(query: URLSearchParams): void {
+function checkQueryParameters(query: URLSearchParams): void {
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (seen.has(name)) throw invalidQuery(name, "Expected at most one value");
+    seen.add(name);
+  }
   for (const name of DECIMAL_QUERY_PARAMETERS) {
     const value = query.get(name);
     if (value !== null && !/^\d{1,15}$/.test(value)) {
-      const message = "Expected an integer written in decimal digits";
-      throw badRequest("validation_failed", `The request is invalid: query.${name}: ${message}.`, [
-        { path: `query.${name}`, message },
-      ]);
+      throw invalidQuery(name, "Expected an integer written in decimal digits");
     }
   }
 }
+
+const invalidQuery = (name: string, message: string) =>
+  badRequest("validation_failed", `The request is invalid: query.${name}: ${message}.`, [
+    { path: `query.${name}`, message },
+  ]);
+
+const malformedRequest = () =>
+  badRequest(
+    "malformed_request",
+    "The request needs a Host header of a host name or address (and optional port), and a path in normal form.",
+  );
 
 const payloadTooLarge = () =>
   new ApiError(413, "payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
 
 /**
- * Every request body is JSON, whatever its Content-Type says, and at most 1 MiB however it is sent
- * (Content-Length or chunked). An empty body is an empty object: a POST with nothing to say needs none.
+ * Every request body is JSON, whatever its Content-Type says, at most 1 MiB however it is sent
+ * (Content-Length or chunked), and sent whole within `timeoutMs`. An empty body is an empty object:
+ * a POST with nothing to say needs none.
  */
-async function readJsonBody(request: Request): Promise<unknown> {
-  const text = new TextDecoder("utf-8", { fatal: true }).decode(await readAtMost(request, MAX_BODY_BYTES));
+async function readJsonBody(request: Request, timeoutMs: number): Promise<unknown> {
+  const bytes = await readAtMost(request, MAX_BODY_BYTES, timeoutMs);
+  const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   if (text.trim() === "") return {};
   if (nestingDepth(text) > MAX_JSON_DEPTH) {
     throw new ApiError(400, "malformed_json", `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
   }
-  return JSON.parse(text);
+  return JSON.parse(text, exactNumbers as (key: string, value: unknown) => unknown);
 }
 
-/** The body's bytes, refusing with 413 as soon as it grows past `limit`, before it is all read. */
-async function readAtMost(request: Request, limit: number): Promise<Uint8Array> {
+/**
+ * JSON.parse rounds `0.99999999999999999` to the integer 1, and validation would then take it as one.
+ * A number written with a fraction or exponent that parsed to an integer must denote exactly that
+ * integer. (Integers written without either are exact up to 2^53, beyond every maximum of the API.)
+ */
+function exactNumbers(_key: string, value: unknown, context: { source?: string }): unknown {
+  const source = context.source;
+  if (typeof value === "number" && Number.isInteger(value) && source !== undefined && /[.eE]/.test(source)) {
+    if (!denotesInteger(source, value)) {
+      throw new ApiError(
+        400,
+        "inexact_number",
+        `The number ${source.slice(0, 64)} is not exactly an integer; amounts and limits are whole minor units.`,
+      );
+    }
+  }
+  return value;
+}
+
+/** True when the JSON number text `source` is exactly `integer` (e.g. "1.0" or "1e2", never "0.999…9"). */
+function denotesInteger(source: string, integer: number): boolean {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(source);
+  if (match === null) return false;
+  const [, sign = "", whole = "", fraction = "", exponentText = "0"] = match;
+  const exponent = Number(exponentText);
+  // An exponent this large could not give an integer a payment API takes; it is not worth expanding.
+  if (Math.abs(exponent) > 400) return false;
+  const digits = `${whole}${fraction}`;
+  const scale = fraction.length - exponent;
+  if (scale > 0) {
+    // The last `scale` digits are after the decimal point: they must all be zero.
+    if (!/^0*$/.test(digits.slice(Math.max(0, digits.length - scale)))) return false;
+    const kept = digits.slice(0, Math.max(0, digits.length - scale)) || "0";
+    return BigInt(`${sign}${kept}`) === BigInt(integer);
+  }
+  return BigInt(`${sign}${digits}${"0".repeat(-scale)}`) === BigInt(integer);
+}
+
+const requestTimeout = () =>
+  new ApiError(408, "request_timeout", "The request body was not received in time.", undefined, {
+    connection: "close",
+  });
+
+/**
+ * The body's bytes, refusing with 413 as soon as it grows past `limit`, before it is all read, and
+ * with 408 when it has not all arrived within `timeoutMs`: a client dripping bytes holds no
+ * connection for ever.
+ */
+async function readAtMost(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
   const reader = request.body?.getReader();
   if (reader === undefined) return new Uint8Array();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"expired">((resolve) => {
+    timer = setTimeout(() => resolve("expired"), timeoutMs);
+  });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    size += chunk.value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw payloadTooLarge();
+  try {
+    for (;;) {
+      const chunk = await Promise.race([reader.read(), expired]);
+      if (chunk === "expired") {
+        await reader.cancel();
+        throw requestTimeout();
+      }
+      if (chunk.done) break;
+      size += chunk.value.byteLength;
+      if (size > limit) {
+        await reader.cancel();
+        throw payloadTooLarge();
+      }
+      chunks.push(chunk.value);
     }
-    chunks.push(chunk.value);
+  } finally {
+    clearTimeout(timer);
   }
   const bytes = new Uint8Array(size);
   let offset = 0;
@@ -161,42 +241,29 @@ function nestingDepth(text: string): number {
 }
 
 /**
- * The cross-cutting request pipeline: request id, security headers, body size, authentication and
- * rate limiting on the way in; problem bodies, metrics and one access log line on the way out.
+ * The cross-cutting request pipeline: request id, security headers, a well-formed request target and
+ * the body size on the way in; problem bodies, metrics and one access log line on the way out.
+ * Authentication and rate limiting belong to the routes that need them (`apiAccess`, `publicAccess`).
  */
-export function httpPlatform({ logger, metrics, authenticator, rateLimiter, telemetry }: HttpPlatformDeps) {
+export function httpPlatform({ logger, metrics, telemetry }: HttpPlatformDeps) {
   return new Elysia({ name: "http-platform" })
     .wrap((handle, request) => {
       // The whole request, hooks included, runs in its trace context: logs and outgoing calls find it there.
       const active = requestTraceContext(request, beginRequest(request), telemetry);
       return (...args: unknown[]) => otelContext.with(active, () => handle(...args));
     })
-    .onRequest(async ({ request, set, server }) => {
+    .onRequest(({ request, set }) => {
       const context = contextOf(request);
       Object.assign(set.headers, SECURITY_HEADERS, { "x-request-id": context.id });
+      if (context.url === undefined) throw malformedRequest();
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) throw payloadTooLarge();
-      const url = new URL(request.url);
-      const path = url.pathname;
-      if (OPERATIONAL_PATHS.has(path)) return;
-      let client = `ip:${server?.requestIP(request)?.address ?? "unknown"}`;
-      if (path === "/v1" || path.startsWith("/v1/")) {
-        set.headers["cache-control"] = "no-store";
-        const identity = await authenticator
-          .authenticate(request.headers.get("authorization"))
-          .catch((error) => {
-            // A failed attempt spends a token of the caller's IP, so guessing keys is rate limited too.
-            if (rateLimiter.enabled) rateLimiter.take(client);
-            throw error;
-          });
-        context.apiKeyId = identity.id;
-        client = `key:${identity.id}`;
-      }
-      if (rateLimiter.enabled) Object.assign(set.headers, rateLimiter.take(client).headers);
-      // After authentication and rate limiting: an unauthenticated caller learns nothing from a 400.
-      checkDecimalParameters(url.searchParams);
     })
-    .onParse({ as: "global" }, ({ request }) => readJsonBody(request))
+    .onTransform({ as: "global" }, ({ request, path }) => {
+      // The route was matched on `path`. A request whose URL has another path (dot segments, a
+      // scheme the matcher did not expect) is refused before any handler or validation runs.
+      if (contextOf(request).url?.pathname !== path) throw malformedRequest();
+    })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const context = contextOf(request);
       if (error instanceof ReplayedResponse) {
@@ -241,4 +308,48 @@ export function httpPlatform({ logger, metrics, authenticator, rateLimiter, tele
         "request",
       );
     });
+}
+
+/** The caller's IP, the rate limit's client when no key identifies it. */
+const ipOf = (request: Request, server: Server<unknown> | null) =>
+  `ip:${server?.requestIP(request)?.address ?? "unknown"}`;
+
+/**
+ * The gate of every `/v1` route, as hooks scoped to the instance that holds those routes: the route
+ * that will run decides that a key is needed, never a second reading of the path. The key is checked
+ * and the caller's token taken before the body is read (parse) or, for a request without a body,
+ * before anything is validated (transform); then the query is checked.
+ */
+export function apiAccess({ authenticator, rateLimiter, bodyTimeoutMs }: ApiAccessDeps) {
+  const admit = async (request: Request, set: Context["set"], server: Server<unknown> | null) => {
+    const context = contextOf(request);
+    if (context.admitted) return;
+    set.headers["cache-control"] = "no-store";
+    const identity = await authenticator.authenticate(request.headers.get("authorization")).catch((error) => {
+      // A failed attempt spends a token of the caller's IP, so guessing keys is rate limited too.
+      if (rateLimiter.enabled) rateLimiter.take(ipOf(request, server));
+      throw error;
+    });
+    context.apiKeyId = identity.id;
+    if (rateLimiter.enabled) Object.assign(set.headers, rateLimiter.take(`key:${identity.id}`).headers);
+    context.admitted = true;
+  };
+  return new Elysia({ name: "api-access" })
+    .onParse({ as: "scoped" }, async ({ request, set, server }) => {
+      await admit(request, set, server);
+      return readJsonBody(request, bodyTimeoutMs);
+    })
+    .onTransform({ as: "scoped" }, async ({ request, set, server }) => {
+      await admit(request, set, server);
+      // After authentication and rate limiting: an unauthenticated caller learns nothing from a 400.
+      const url = contextOf(request).url;
+      if (url !== undefined) checkQueryParameters(url.searchParams);
+    });
+}
+
+/** The gate of the public reference routes (/docs, /openapi.json): no key, a token of the caller's IP. */
+export function publicAccess(rateLimiter: RateLimiter) {
+  return new Elysia({ name: "public-access" }).onTransform({ as: "scoped" }, ({ request, set, server }) => {
+    if (rateLimiter.enabled) Object.assign(set.headers, rateLimiter.take(ipOf(request, server)).headers);
+  });
 }

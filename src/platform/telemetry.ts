@@ -112,13 +112,16 @@ export function requestTraceContext(
   });
   active = propagation.setBaggage(active, baggage).setValue(REQUEST_CONTEXT, requestContext);
   if (!telemetry.enabled) return active;
-  const url = new URL(request.url);
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: request.method,
-    [ATTR_URL_PATH]: url.pathname,
-    [ATTR_URL_SCHEME]: url.protocol.replace(":", ""),
     [REQUEST_ID_KEY]: requestContext.id,
   };
+  // A request without a usable Host has no URL; it is refused with 400 before any route runs.
+  const url = requestContext.url;
+  if (url !== undefined) {
+    attributes[ATTR_URL_PATH] = url.pathname;
+    attributes[ATTR_URL_SCHEME] = url.protocol.replace(":", "");
+  }
   const userAgent = request.headers.get("user-agent");
   if (userAgent !== null) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
   const span = telemetry.tracer.startSpan(request.method, { kind: SpanKind.SERVER, attributes }, active);

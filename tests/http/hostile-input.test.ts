@@ -291,6 +291,56 @@ describe("hostile numbers", () => {
     });
   }
 
+  /** Numbers JSON.parse rounds to an integer that the text does not denote. */
+  const inexactIntegers: [string, string][] = [
+    ["0.99999999999999999 (parses as 1)", "0.99999999999999999"],
+    ["100.00000000000000001 (parses as 100)", "100.00000000000000001"],
+    ["9999999999.9999999999 (parses as 10^10)", "9999999999.9999999999"],
+    ["1.00000000000000001e4 (parses as 10000)", "1.00000000000000001e4"],
+  ];
+  for (const [label, literal] of inexactIntegers) {
+    test(`an amount of ${label} is 400 inexact_number on every money movement, and no balance moves`, async () => {
+      const bodies: [string, string][] = [
+        [`/v1/wallets/${wallet.id}/topups`, `{"amount": ${literal}}`],
+        [`/v1/wallets/${wallet.id}/withdrawals`, `{"amount": ${literal}}`],
+        [
+          "/v1/transfers",
+          `{"fromWalletId": "${wallet.id}", "toWalletId": "${teamWallet.id}", "amount": ${literal}}`,
+        ],
+        [`/v1/cards/${card.id}/authorizations`, `{"amount": ${literal}, "merchant": {"name": "Shop"}}`],
+      ];
+      for (const [path, body] of bodies) {
+        const problem = await expectRefused(sendRaw("POST", path, body), 400);
+        expect(problem.code, `${path} ${body}`).toBe("inexact_number");
+      }
+      const after = await server.api.GET("/v1/wallets/{id}", { params: { path: { id: wallet.id } } });
+      expect(after.data?.balance).toBe(0);
+    });
+  }
+
+  test(`a limit of 10000.000000000000001 (parses as 10000) is 400 inexact_number`, async () => {
+    const body = `{"userId": "${owner.id}", "dailyLimit": 10000.000000000000001}`;
+    const problem = await expectRefused(sendRaw("POST", "/v1/wallets", body), 400);
+    expect(problem.code).toBe("inexact_number");
+  });
+
+  test("integers written with a zero fraction or an exponent are the integers they denote", async () => {
+    for (const [literal, amount] of [
+      ["100.0", 100],
+      ["1e2", 100],
+      ["2E+1", 20],
+      ["12.50e1", 125],
+    ] as const) {
+      const response = await server.request(`/v1/wallets/${teamWallet.id}/topups`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `{"amount": ${literal}}`,
+      });
+      expect(response.status, literal).toBe(201);
+      expect(((await response.json()) as { amount: number }).amount, literal).toBe(amount);
+    }
+  });
+
   test("a balance cannot be set through PATCH /v1/wallets/{id}", async () => {
     for (const field of ["balance", "availableBalance", "spentToday"]) {
       await expectRefused(sendJson("PATCH", `/v1/wallets/${wallet.id}`, { [field]: 1_000_000 }), 400);
@@ -430,6 +480,10 @@ describe("list parameters", () => {
     ["an unknown parameter next to valid ones", "limit=5&color=red"],
     ["a differently cased parameter", "LIMIT=5"],
     ["__proto__", "__proto__=x"],
+    ["a repeated skip whose last value is out of range", "skip=0&skip=1e20"],
+    ["a repeated limit", "limit=5&limit=6"],
+    ["a repeated sort", "sort=asc&sort=desc"],
+    ["a repeated filter", "sortBy=createdAt&sortBy=createdAt"],
   ];
   for (const [label, query] of badParameters) {
     test(`${label} is 400 on every list`, async () => {

@@ -77,9 +77,13 @@ describe("authentication", () => {
     await expectProblem(response, 401, "unauthorized");
   });
 
-  test("an unknown /v1 route without a key is 401, not a hint that the route does not exist", async () => {
-    const response = await bare("/v1/does-not-exist");
-    await expectProblem(response, 401, "unauthorized");
+  test("an unknown /v1 route is 404 route_not_found with or without a key: only a route that exists asks for one", async () => {
+    await expectProblem(await bare("/v1/does-not-exist"), 404, "route_not_found");
+    await expectProblem(
+      await bare("/v1/does-not-exist", { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }),
+      404,
+      "route_not_found",
+    );
   });
 
   test("the Bearer scheme is case-insensitive", async () => {

@@ -5,13 +5,11 @@
  * for the service) it is a separate process with tracing on, like the service itself.
  */
 import { Elysia } from "elysia";
-import { Authenticator } from "../../src/platform/auth.ts";
 import { type Database, openDatabase } from "../../src/platform/db.ts";
 import { httpPlatform } from "../../src/platform/http.ts";
 import { createLogger, type Logger } from "../../src/platform/logger.ts";
 import { createMetrics } from "../../src/platform/metrics.ts";
 import { createOutgoingFetch } from "../../src/platform/outgoing.ts";
-import { RateLimiter } from "../../src/platform/rate-limit.ts";
 import { startTelemetry, type Telemetry } from "../../src/platform/telemetry.ts";
 
 export interface CallingAppDeps {
@@ -29,8 +27,6 @@ export async function createCallingApp({ logger, db, telemetry, downstreamUrl }:
       httpPlatform({
         logger,
         metrics: createMetrics(db),
-        authenticator: await Authenticator.create("calling-app-admin-key-0123456789"),
-        rateLimiter: new RateLimiter(0, 0),
         telemetry,
       }),
     )

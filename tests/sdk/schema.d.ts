@@ -41,7 +41,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics in text format */
+        /** Prometheus metrics in text format; with METRICS_TOKEN set, send it as Authorization: Bearer <token> */
         get: operations["getMetrics"];
         put?: never;
         post?: never;

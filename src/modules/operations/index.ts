@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { type BearerSecret, unauthorized } from "../../platform/auth.ts";
 import { sharedModels } from "../../platform/schemas.ts";
 import { operationsModels } from "./model.ts";
 import type { OperationsService } from "./service.ts";
@@ -9,7 +10,8 @@ const open = (operationId: string, summary: string) => ({
   detail: { tags: [tag], operationId, summary, security: [] },
 });
 
-export const operationsController = (operations: OperationsService) =>
+/** `metricsToken`, when set, is the bearer token /metrics asks for (METRICS_TOKEN). */
+export const operationsController = (operations: OperationsService, metricsToken?: BearerSecret) =>
   new Elysia({ name: "operations" })
     .model({ ...sharedModels, ...operationsModels })
     .get("/health", () => ({ status: "ok" as const }), {
@@ -29,9 +31,19 @@ export const operationsController = (operations: OperationsService) =>
     )
     .get(
       "/metrics",
-      async () =>
-        new Response(await operations.metricsText(), {
+      async ({ request }) => {
+        if (
+          metricsToken !== undefined &&
+          !(await metricsToken.matches(request.headers.get("authorization")))
+        ) {
+          throw unauthorized();
+        }
+        return new Response(await operations.metricsText(), {
           headers: { "content-type": operations.metricsContentType },
-        }),
-      open("getMetrics", "Prometheus metrics in text format"),
+        });
+      },
+      open(
+        "getMetrics",
+        "Prometheus metrics in text format; with METRICS_TOKEN set, send it as Authorization: Bearer <token>",
+      ),
     );
