@@ -8,6 +8,7 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
+import { rawRequest, requestText } from "../helpers/raw-http.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
 import {
   buildBinary,
@@ -189,6 +190,15 @@ describe("the binary on embedded PGlite", () => {
       expect(await healthcheck(service.port)).toBe(0);
       // The key is only accepted as itself.
       expect((await call(service.baseUrl, `${adminKey}x`, "GET", "/v1/teams")).status).toBe(401);
+      // No short Host and path prefix reaches a /v1 handler without it, nor a missing Host anything.
+      const bypass = await rawRequest(service.baseUrl, requestText("GET", "/xx/v1/teams", { host: "a" }));
+      expect(bypass.status).toBe(404);
+      const noHost = await rawRequest(
+        service.baseUrl,
+        requestText("GET", "/health", { version: "HTTP/1.0" }),
+      );
+      expect(noHost.status).toBe(400);
+      expect(noHost.headers["content-type"]).toBe("application/problem+json");
       await Bun.sleep(500);
       const rssAfter = await rssKiB(service.process.pid);
       console.log(
