@@ -1,20 +1,28 @@
 import { Elysia } from "elysia";
 import { authorizationsController } from "./modules/authorizations/index.ts";
+import { authorizationsModels } from "./modules/authorizations/model.ts";
 import { AuthorizationsService } from "./modules/authorizations/service.ts";
 import { cardsController } from "./modules/cards/index.ts";
+import { cardsModels } from "./modules/cards/model.ts";
 import { CardsService } from "./modules/cards/service.ts";
 import { CardVault } from "./modules/cards/vault.ts";
 import { ledgerController } from "./modules/ledger/index.ts";
+import { ledgerModels } from "./modules/ledger/model.ts";
 import { LedgerService } from "./modules/ledger/service.ts";
 import { membersController } from "./modules/members/index.ts";
+import { membersModels } from "./modules/members/model.ts";
 import { MembersService } from "./modules/members/service.ts";
 import { operationsController } from "./modules/operations/index.ts";
+import { operationsModels } from "./modules/operations/model.ts";
 import { type Lifecycle, OperationsService } from "./modules/operations/service.ts";
 import { teamsController } from "./modules/teams/index.ts";
+import { teamsModels } from "./modules/teams/model.ts";
 import { TeamsService } from "./modules/teams/service.ts";
 import { usersController } from "./modules/users/index.ts";
+import { usersModels } from "./modules/users/model.ts";
 import { UsersService } from "./modules/users/service.ts";
 import { walletsController } from "./modules/wallets/index.ts";
+import { walletsModels } from "./modules/wallets/model.ts";
 import { WalletsService } from "./modules/wallets/service.ts";
 import { Authenticator, BearerSecret } from "./platform/auth.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
@@ -24,10 +32,24 @@ import { apiAccess, httpPlatform, MAX_BODY_BYTES, publicAccess } from "./platfor
 import { Idempotency } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
-import { docsPage, openapiDocument, openapiSource, renderOpenApi } from "./platform/openapi.ts";
+import { docsPage, openapiDocument, renderOpenApi } from "./platform/openapi.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
+import { sharedModels } from "./platform/schemas.ts";
 import type { Secrets } from "./platform/secrets.ts";
 import { startTelemetry, type Telemetry, traceService } from "./platform/telemetry.ts";
+
+/** Every named schema the routes refer to, as the document's `components.schemas`. */
+const DOCUMENTED_MODELS = {
+  ...sharedModels,
+  ...operationsModels,
+  ...usersModels,
+  ...teamsModels,
+  ...membersModels,
+  ...walletsModels,
+  ...cardsModels,
+  ...ledgerModels,
+  ...authorizationsModels,
+};
 
 export interface AppDependencies {
   config: Config;
@@ -86,7 +108,6 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
     handler: { standardHostname: false },
   })
     .use(httpPlatform({ logger, metrics, telemetry }))
-    .use(openapiSource())
     .use(
       new Elysia({ name: "reference" })
         .use(publicAccess(rateLimiter))
@@ -110,7 +131,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
         .use(ledgerController(modules.ledger, idempotency))
         .use(authorizationsController(modules.authorizations, idempotency)),
     );
-  document = await renderOpenApi(app);
+  document = renderOpenApi(app.routes, DOCUMENTED_MODELS);
   return app;
 }
 

@@ -1,11 +1,9 @@
-import { swagger } from "@elysiajs/swagger";
-import { Elysia } from "elysia";
+import { filterPaths, registerSchemaPath } from "@elysiajs/swagger/utils";
+import type { TSchema } from "@sinclair/typebox";
+import { Elysia, type HTTPMethod, type InternalRoute } from "elysia";
 import packageJson from "../../package.json" with { type: "json" };
 import { docsAssets } from "./assets.ts";
 import { ApiError } from "./errors.ts";
-
-/** Where @elysiajs/swagger serves what it derives from the routes; /openapi.json serves it finished. */
-const SOURCE_PATH = "/openapi/source.json";
 
 const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   "200": "OK",
@@ -39,26 +37,51 @@ const TAGS = [
   { name: "operations", description: "Health, readiness and metrics" },
 ];
 
-export function openapiSource() {
-  return swagger({
-    // The plugin's own reference page loads its script from a CDN; /docs (below) is served offline.
-    path: "/openapi/source-ui",
-    specPath: SOURCE_PATH,
-    exclude: ["/openapi.json", /^\/docs/],
-    documentation: {
-      info: {
-        title: "Wallet API",
-        version: packageJson.version,
-        description:
-          "Wallets for teams and individuals, many cards per wallet, every card spend checked against balance and limits. Money is in integer minor units.",
-      },
-      tags: TAGS,
-      components: {
-        securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "The admin API key" } },
-      },
-      security: [{ bearerAuth: [] }],
-    },
-  });
+/** What the document says about the API as a whole; the paths and schemas come from the routes. */
+const DOCUMENTATION = {
+  info: {
+    title: "Wallet API",
+    description:
+      "Wallets for teams and individuals, many cards per wallet, every card spend checked against balance and limits. Money is in integer minor units.",
+    version: packageJson.version,
+  },
+  tags: TAGS,
+  components: {
+    securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "The admin API key" } },
+  },
+  security: [{ bearerAuth: [] }],
+};
+
+/** Methods a document describes (Elysia also keeps OPTIONS, HEAD and catch-all routes). */
+const DOCUMENTED_METHODS = new Set(["GET", "PUT", "POST", "DELETE", "PATCH"]);
+
+/**
+ * The document as @elysiajs/swagger derives it from the routes' schemas, built here from the routes
+ * themselves rather than fetched from the plugin's own endpoint: nothing but /openapi.json serves it,
+ * and building it is no request (no access log line, metric or span).
+ */
+function sourceDocument(routes: readonly InternalRoute[], models: Record<string, TSchema>): JsonObject {
+  const paths: Parameters<typeof registerSchemaPath>[0]["schema"] = {};
+  for (const route of routes) {
+    const detail = route.hooks.detail as { hide?: boolean } | undefined;
+    if (detail?.hide === true || !DOCUMENTED_METHODS.has(route.method)) continue;
+    registerSchemaPath({
+      schema: paths,
+      hook: route.hooks,
+      method: route.method as HTTPMethod,
+      path: route.path,
+      models,
+      contentType: route.hooks.type,
+    });
+  }
+  return JSON.parse(
+    JSON.stringify({
+      openapi: "3.0.3",
+      ...DOCUMENTATION,
+      paths: filterPaths(paths, { excludeStaticFile: true, exclude: [] }),
+      components: { ...DOCUMENTATION.components, schemas: models },
+    }),
+  ) as JsonObject;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -160,10 +183,8 @@ export function finishDocument(source: JsonObject): JsonObject {
 }
 
 /** The finished document as served at /openapi.json and committed as openapi/openapi.json. */
-export async function renderOpenApi(app: { handle(request: Request): Promise<Response> }): Promise<string> {
-  const response = await app.handle(new Request(`http://localhost${SOURCE_PATH}`));
-  const source = (await response.json()) as JsonObject;
-  return `${JSON.stringify(finishDocument(source), null, 2)}\n`;
+export function renderOpenApi(routes: readonly InternalRoute[], models: Record<string, TSchema>): string {
+  return `${JSON.stringify(finishDocument(sourceDocument(routes, models)), null, 2)}\n`;
 }
 
 const DOCS_PAGE = `<!doctype html>
@@ -177,31 +198,60 @@ const DOCS_PAGE = `<!doctype html>
 <body>
   <div id="swagger-ui"></div>
   <script src="/docs/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true });
-  </script>
+  <script src="/docs/init.js"></script>
 </body>
 </html>
 `;
 
+/**
+ * Starts Swagger UI. The key typed into "Authorize" stays in the page's memory only: it is gone when
+ * the tab closes or reloads, never written to localStorage where any script of the origin could read it.
+ */
+const DOCS_INIT_SCRIPT = `window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  persistAuthorization: false,
+});
+`;
+
+/**
+ * The page may load scripts, styles, images and data from this service only, and no other page may
+ * frame it. Swagger UI sets inline styles and draws its icons as data: images.
+ */
+const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const docsResponse = (body: string | Blob, contentType: string, cacheControl = "no-cache") =>
+  new Response(body, {
+    headers: {
+      "content-type": contentType,
+      "cache-control": cacheControl,
+      "content-security-policy": DOCS_CONTENT_SECURITY_POLICY,
+    },
+  });
+
 /** The interactive reference at /docs, with its assets served from the program itself (no CDN). */
 export function docsPage() {
   return new Elysia({ name: "docs" })
-    .get(
-      "/docs",
-      () => new Response(DOCS_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
-      {
-        detail: { hide: true },
-      },
-    )
+    .get("/docs", () => docsResponse(DOCS_PAGE, "text/html; charset=utf-8"), { detail: { hide: true } })
     .get(
       "/docs/:asset",
       ({ params }) => {
+        if (params.asset === "init.js")
+          return docsResponse(DOCS_INIT_SCRIPT, "text/javascript; charset=utf-8");
         const asset = docsAssets[params.asset as keyof typeof docsAssets];
         if (asset === undefined) throw new ApiError(404, "route_not_found", "No such route.");
-        return new Response(Bun.file(asset.path), {
-          headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" },
-        });
+        return docsResponse(Bun.file(asset.path), asset.type, "public, max-age=86400");
       },
       { detail: { hide: true } },
     );
