@@ -13,6 +13,7 @@ import {
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
   ATTR_DB_OPERATION_NAME,
@@ -22,6 +23,8 @@ import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
+  ATTR_SERVICE_NAME,
+  ATTR_SERVICE_VERSION,
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
@@ -45,13 +48,18 @@ export interface Telemetry {
 
 let propagationReady = false;
 
+const setOrUndefined = (value: string | undefined) => (value?.trim() ? value : undefined);
+
 /**
  * Context and W3C propagation (traceparent, baggage) always work, so an incoming trace id and the
  * request id travel on through outgoing calls and logs. Spans are recorded only when an OTLP endpoint
  * is configured by the standard OTEL_* variables; otherwise tracing costs nothing.
  */
 export function startTelemetry(env: Record<string, string | undefined>, logger: Logger): Telemetry {
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  // The specification reads an empty variable as unset: an empty traces endpoint falls back to the
+  // general one.
+  const endpoint =
+    setOrUndefined(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ?? setOrUndefined(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   const off =
     env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true" ||
     env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === "none";
@@ -67,10 +75,17 @@ export function startTelemetry(env: Record<string, string | undefined>, logger: 
     }
     return { enabled: false, tracer: trace.getTracer("wallet-api"), shutdown: async () => {} };
   }
-  // The SDK reads the exporter, protocol, sampler and service name from OTEL_*; it also installs the
-  // same AsyncLocalStorage context manager and W3C propagators.
+  // The SDK reads the exporter, protocol, sampler and resource from OTEL_*; it also installs the same
+  // AsyncLocalStorage context manager and W3C propagators. The resource given here is the base the
+  // SDK merges OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME over, so "wallet-api" is only the
+  // default, in the order of precedence the specification gives.
   const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME ?? "wallet-api",
+    resource: defaultResource().merge(
+      resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: "wallet-api",
+        [ATTR_SERVICE_VERSION]: packageJson.version,
+      }),
+    ),
     instrumentations: [],
     metricReaders: [],
     logRecordProcessors: [],
