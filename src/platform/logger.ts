@@ -35,6 +35,9 @@ export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">): 
     },
     // A stream in this thread, not a transport: transports load modules by name in a worker thread,
     // which a compiled binary cannot do.
-    config.LOG_FORMAT === "pretty" ? pretty({ colorize: true }) : undefined,
+    // Colour only on a terminal (a file or a pipe would get escape codes), and each event on one line.
+    config.LOG_FORMAT === "pretty"
+      ? pretty({ colorize: process.stdout.isTTY === true, singleLine: true })
+      : undefined,
   );
 }
