@@ -98,10 +98,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
-/** "insufficient_funds" → "Insufficient funds": the stable title of a problem type. */
+/** Words of a code that are written in capitals in a title. */
+const ACRONYMS: Record<string, string> = { json: "JSON", id: "ID", cvv: "CVV", url: "URL" };
+
+/** "insufficient_funds" → "Insufficient funds", "malformed_json" → "Malformed JSON": the stable title of a problem type. */
 export const titleOf = (code: string): string => {
-  const words = code.replaceAll("_", " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  const words = code.split("_").map((word) => ACRONYMS[word] ?? word);
+  const title = words.join(" ");
+  return title.charAt(0).toUpperCase() + title.slice(1);
 };
 
 export const problemType = (code: string) => `urn:wallet-api:problem:${code}`;

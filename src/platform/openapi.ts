@@ -148,6 +148,18 @@ function finishResponses(responses: JsonObject, hasBody: boolean): JsonObject {
   return finished;
 }
 
+/**
+ * A body is required unless the empty object is a valid one (capture all, void): an empty body is
+ * read as `{}`, so a generated client need not send any.
+ */
+function bodyIsRequired(mediaType: Json): boolean {
+  const schema = isObject(mediaType) ? mediaType.schema : undefined;
+  if (!isObject(schema) || schema.type !== "object") return true;
+  const requiredFields = Array.isArray(schema.required) ? schema.required.length : 0;
+  const minProperties = typeof schema.minProperties === "number" ? schema.minProperties : 0;
+  return requiredFields > 0 || minProperties > 0;
+}
+
 /** Turns what @elysiajs/swagger derives into the published document: OpenAPI 3.1, JSON only, described. */
 export function finishDocument(source: JsonObject): JsonObject {
   const paths: JsonObject = {};
@@ -166,7 +178,7 @@ export function finishDocument(source: JsonObject): JsonObject {
         ...(Array.isArray(parameters) && parameters.length > 0 ? { parameters } : {}),
         ...(body === undefined
           ? {}
-          : { requestBody: { required: true, content: { "application/json": body } } }),
+          : { requestBody: { required: bodyIsRequired(body), content: { "application/json": body } } }),
         responses: finishResponses(isObject(responses) ? responses : {}, body !== undefined),
       };
     }

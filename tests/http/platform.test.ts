@@ -215,13 +215,19 @@ describe("problem bodies", () => {
     expect((problem.errors ?? []).map((error) => error.path)).toContain("body.email");
   });
 
-  test("400: malformed JSON is malformed_json", async () => {
+  test("400: malformed JSON is malformed_json, titled in proper words", async () => {
     const response = await server.request("/v1/users", {
       method: "POST",
       body: '{"email": "a@b.co", "name": ',
       headers: { "content-type": "application/json" },
     });
-    await expectProblem(response, 400, "malformed_json");
+    const problem = await expectProblem(response, 400, "malformed_json");
+    expect(problem.title).toBe("Malformed JSON");
+  });
+
+  test("400: an invalid id is titled Invalid ID", async () => {
+    const problem = await expectProblem(await server.request("/v1/users/not-a-uuid"), 400, "invalid_id");
+    expect(problem.title).toBe("Invalid ID");
   });
 
   test("401 is a problem body", async () => {

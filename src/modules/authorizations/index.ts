@@ -12,6 +12,7 @@ import {
   CaptureAuthorization,
   CreateAuthorization,
   ListAuthorizationsQuery,
+  VoidAuthorization,
 } from "./model.ts";
 import type { AuthorizationsService } from "./service.ts";
 
@@ -57,10 +58,12 @@ export const authorizationsController = (authorizations: AuthorizationsService, 
     )
     .post(
       "/v1/authorizations/:id/void",
-      ({ params, request }) => idempotency.run(request, {}, () => authorizations.void(params.id), 200),
+      ({ params, body, request }) =>
+        idempotency.run(request, body, () => authorizations.void(params.id), 200),
       {
         headers: IdempotencyHeaders,
         params: IdParams,
+        body: VoidAuthorization,
         response: { 200: "Authorization", ...errorResponses(404, 409) },
         ...describe(tag, "voidAuthorization", "Release a pending hold"),
       },

@@ -76,6 +76,9 @@ export const CaptureAuthorization = Type.Object(
 );
 export type CaptureAuthorization = Static<typeof CaptureAuthorization>;
 
+/** A void takes no fields (yet): a body that names one, such as an amount, is refused, never ignored. */
+export const VoidAuthorization = Type.Object({}, { additionalProperties: false });
+
 export const AUTHORIZATION_SORT_FIELDS = ["createdAt", "amount"] as const;
 export type AuthorizationSortField = (typeof AUTHORIZATION_SORT_FIELDS)[number];
 

@@ -66,7 +66,12 @@ export const CreateWallet = Type.Object(
     dailyLimit: Type.Optional(Limit),
     monthlyLimit: Type.Optional(Limit),
   },
-  { additionalProperties: false, description: "Exactly one of userId and teamId" },
+  {
+    additionalProperties: false,
+    // An empty body names no owner (the document then marks the body required).
+    minProperties: 1,
+    description: "Exactly one of userId and teamId",
+  },
 );
 export type CreateWallet = Static<typeof CreateWallet>;
 
