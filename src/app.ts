@@ -28,7 +28,7 @@ import { Authenticator, BearerSecret } from "./platform/auth.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import type { Config } from "./platform/config.ts";
 import type { Database } from "./platform/db.ts";
-import { apiAccess, httpPlatform, MAX_BODY_BYTES, publicAccess } from "./platform/http.ts";
+import { apiAccess, httpPlatform, MAX_BODY_BYTES, publicAccess, RouteMethods } from "./platform/http.ts";
 import { Idempotency } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
@@ -96,6 +96,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
   const { idempotency, metrics, telemetry, ...modules } = services ?? (await createServices(dependencies));
   const rateLimiter = new RateLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
   const authenticator = await Authenticator.create(secrets.adminApiKey);
+  const routeMethods = new RouteMethods();
   let document = "";
   const app = new Elysia({
     // Strict schemas: unknown properties are refused, never silently dropped.
@@ -107,7 +108,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
     // Find the path after "http://", whatever the Host's length (the default assumes 4+ characters).
     handler: { standardHostname: false },
   })
-    .use(httpPlatform({ logger, metrics, telemetry }))
+    .use(httpPlatform({ logger, metrics, telemetry, routeMethods }))
     .use(
       new Elysia({ name: "reference" })
         .use(publicAccess(rateLimiter))
@@ -131,6 +132,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
         .use(ledgerController(modules.ledger, idempotency))
         .use(authorizationsController(modules.authorizations, idempotency)),
     );
+  routeMethods.load(app.routes);
   document = renderOpenApi(app.routes, DOCUMENTED_MODELS);
   return app;
 }

@@ -26,6 +26,8 @@ interface HttpPlatformDeps {
   logger: Logger;
   metrics: Metrics;
   telemetry: Telemetry;
+  /** The app's routes, to tell an unknown path (404) from a known one asked with another method (405). */
+  routeMethods: RouteMethods;
 }
 
 interface ApiAccessDeps {
@@ -119,6 +121,43 @@ const malformedRequest = () =>
   badRequest(
     "malformed_request",
     "The request needs a Host header of a host name or address (and optional port), and a path in normal form.",
+  );
+
+/** Which methods each route's path has: a path the app knows under other methods is 405, not 404. */
+export class RouteMethods {
+  private routes: { pattern: RegExp; method: string }[] = [];
+
+  /** Takes the app's routes once they are all declared (`/v1/users/:id` matches any one segment). */
+  load(routes: readonly { method: string; path: string }[]): void {
+    this.routes = routes.map(({ method, path }) => ({
+      method,
+      pattern: new RegExp(
+        `^${path
+          .split("/")
+          .map((segment) =>
+            segment.startsWith(":") ? "[^/]+" : segment.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+          )
+          .join("/")}$`,
+      ),
+    }));
+  }
+
+  /** The methods `path` has, in a stable order; none when no route has this path. */
+  of(path: string): string[] {
+    const methods = new Set(
+      this.routes.filter((route) => route.pattern.test(path)).map((route) => route.method),
+    );
+    return [...methods].sort();
+  }
+}
+
+const methodNotAllowed = (method: string, allowed: string[]) =>
+  new ApiError(
+    405,
+    "method_not_allowed",
+    `${method} is not a method of this path; it has ${allowed.join(", ")}.`,
+    undefined,
+    { allow: allowed.join(", ") },
   );
 
 const payloadTooLarge = () =>
@@ -245,7 +284,7 @@ function nestingDepth(text: string): number {
  * the body size on the way in; problem bodies, metrics and one access log line on the way out.
  * Authentication and rate limiting belong to the routes that need them (`apiAccess`, `publicAccess`).
  */
-export function httpPlatform({ logger, metrics, telemetry }: HttpPlatformDeps) {
+export function httpPlatform({ logger, metrics, telemetry, routeMethods }: HttpPlatformDeps) {
   return new Elysia({ name: "http-platform" })
     .wrap((handle, request) => {
       // The whole request, hooks included, runs in its trace context: logs and outgoing calls find it there.
@@ -275,7 +314,9 @@ export function httpPlatform({ logger, metrics, telemetry }: HttpPlatformDeps) {
         });
         return error.body;
       }
-      const apiError = toApiError(code, error);
+      const allowed = code === "NOT_FOUND" ? routeMethods.of(context.url?.pathname ?? "") : [];
+      const apiError =
+        allowed.length > 0 ? methodNotAllowed(request.method, allowed) : toApiError(code, error);
       if (apiError.status >= 500 && apiError.code === "internal_error") {
         logger.error({ err: error, requestId: context.id }, "unhandled error");
       }

@@ -688,3 +688,91 @@ describe("GET /v1/users/{id}/teams", () => {
     expect(await roster(team.id)).toEqual([]);
   });
 });
+
+describe("GET /v1/teams/{id}/members/{userId}", () => {
+  test("a member: 200 with the membership and its role", async () => {
+    const team = await createTeam(server.api);
+    const user = await createUser(server.api);
+    await addMember(server.api, team.id, user.id, "admin");
+    const { data, response } = await server.api.GET("/v1/teams/{id}/members/{userId}", {
+      params: { path: { id: team.id, userId: user.id } },
+    });
+    expect(response.status).toBe(200);
+    expect(data).toMatchObject({ teamId: team.id, userId: user.id, role: "admin", deletedAt: null });
+  });
+
+  test("a user who is not (or no longer) a member: 404 member_not_found", async () => {
+    const team = await createTeam(server.api);
+    const stranger = await createUser(server.api);
+    const former = await createUser(server.api);
+    await addMember(server.api, team.id, former.id);
+    await server.api.DELETE("/v1/teams/{id}/members/{userId}", {
+      params: { path: { id: team.id, userId: former.id } },
+    });
+    for (const userId of [stranger.id, former.id, UNKNOWN_ID]) {
+      const result = await server.api.GET("/v1/teams/{id}/members/{userId}", {
+        params: { path: { id: team.id, userId } },
+      });
+      expectSdkProblem(result, 404, "member_not_found");
+    }
+  });
+
+  test("an unknown team is 404 team_not_found; a malformed id is 400 invalid_id", async () => {
+    const user = await createUser(server.api);
+    const unknown = await server.api.GET("/v1/teams/{id}/members/{userId}", {
+      params: { path: { id: UNKNOWN_ID, userId: user.id } },
+    });
+    expectSdkProblem(unknown, 404, "team_not_found");
+    await expectProblem(
+      await server.request(`/v1/teams/${MALFORMED_ID}/members/${user.id}`),
+      400,
+      "invalid_id",
+    );
+  });
+});
+
+describe("GET /v1/memberships", () => {
+  test("lists every live membership, filtered by team, user and role, and pages correctly", async () => {
+    const team = await createTeam(server.api);
+    const other = await createTeam(server.api);
+    const [ann, bob, cy] = [
+      await createUser(server.api, "Ann"),
+      await createUser(server.api, "Bob"),
+      await createUser(server.api, "Cy"),
+    ];
+    await addMember(server.api, team.id, ann.id, "admin");
+    await addMember(server.api, team.id, bob.id);
+    await addMember(server.api, team.id, cy.id);
+    await addMember(server.api, other.id, ann.id);
+    await server.api.DELETE("/v1/teams/{id}/members/{userId}", {
+      params: { path: { id: team.id, userId: cy.id } },
+    });
+
+    const list = (query: Record<string, string | number>) =>
+      server.api.GET("/v1/memberships", { params: { query } });
+    const ofTeam = await list({ teamId: team.id, sort: "asc" });
+    expect(ofTeam.data?.data.map((m) => `${m.userId}:${m.role}`)).toEqual([
+      `${ann.id}:admin`,
+      `${bob.id}:member`,
+    ]);
+    const ofAnn = await list({ userId: ann.id, sort: "asc" });
+    expect(ofAnn.data?.data.map((m) => m.teamId)).toEqual([team.id, other.id]);
+    const admins = await list({ teamId: team.id, role: "admin" });
+    expect(admins.data?.data.map((m) => m.userId)).toEqual([ann.id]);
+    const firstPage = await list({ teamId: team.id, limit: 1, sort: "asc" });
+    expect(firstPage.data).toMatchObject({ skip: 0, limit: 1, hasMore: true });
+    const secondPage = await list({ teamId: team.id, limit: 1, skip: 1, sort: "asc" });
+    expect(secondPage.data?.data.map((m) => m.userId)).toEqual([bob.id]);
+    expect(secondPage.data?.hasMore).toBe(false);
+    const all = await list({ limit: 100 });
+    expect(all.response.status).toBe(200);
+    expect(all.data?.data.some((m) => m.userId === cy.id)).toBe(false);
+  });
+
+  test("a bad filter is 400 and a role outside admin and member is refused", async () => {
+    await expectProblem(await server.request(`/v1/memberships?teamId=${MALFORMED_ID}`), 400, "invalid_id");
+    const role = await server.request("/v1/memberships?role=owner");
+    expect(role.status).toBe(400);
+    await role.arrayBuffer();
+  });
+});

@@ -259,8 +259,8 @@ describe("problem bodies", () => {
     ["GET", "/nope"],
     ["GET", "/v1/nope"],
     ["GET", "/v1/users/00000000-0000-4000-8000-000000000000/nope"],
-    ["PUT", "/v1/users"],
-    ["POST", "/health"],
+    ["PUT", "/v1/user"],
+    ["POST", "/healthz"],
     ["GET", "/v2/users"],
     ["GET", "/"],
   ];
@@ -326,5 +326,36 @@ describe("operations", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type") ?? "").toContain("text/html");
     expect((await response.text()).toLowerCase()).toContain("<html");
+  });
+});
+
+describe("methods a path does not have", () => {
+  test("every documented path answers 405 with Allow listing its methods, for any method it lacks", async () => {
+    const document = (await (await bare("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    for (const [template, item] of Object.entries(document.paths)) {
+      const path = template.replaceAll(/\{[^}]+\}/g, () => crypto.randomUUID());
+      const declared = Object.keys(item).map((method) => method.toUpperCase());
+      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((m) => !declared.includes(m))) {
+        const response = await bare(path, {
+          method,
+          headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+        });
+        const where = `${method} ${template}`;
+        await expectProblem(response, 405, "method_not_allowed");
+        expect(response.headers.get("allow"), where).toBe([...declared].sort().join(", "));
+      }
+    }
+  });
+
+  test("405 needs no key: the path and its methods are public in the document", async () => {
+    const response = await bare("/v1/users", { method: "PUT" });
+    await expectProblem(response, 405, "method_not_allowed");
+    expect(response.headers.get("allow")).toBe("GET, POST");
+  });
+
+  test("a path no route has is still 404", async () => {
+    await expectProblem(await bare("/v1/nothing-here", { method: "PUT" }), 404, "route_not_found");
   });
 });

@@ -6,7 +6,7 @@
  */
 import { Elysia } from "elysia";
 import { type Database, openDatabase } from "../../src/platform/db.ts";
-import { httpPlatform } from "../../src/platform/http.ts";
+import { httpPlatform, RouteMethods } from "../../src/platform/http.ts";
 import { createLogger, type Logger } from "../../src/platform/logger.ts";
 import { createMetrics } from "../../src/platform/metrics.ts";
 import { createOutgoingFetch } from "../../src/platform/outgoing.ts";
@@ -28,6 +28,7 @@ export async function createCallingApp({ logger, db, telemetry, downstreamUrl }:
         logger,
         metrics: createMetrics(db),
         telemetry,
+        routeMethods: new RouteMethods(),
       }),
     )
     .get("/ready", () => ({ status: "ok" }))

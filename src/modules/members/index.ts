@@ -10,6 +10,7 @@ import {
 import { teamsModels } from "../teams/model.ts";
 import {
   AddMember,
+  ListMembershipsQuery,
   ListMembersQuery,
   ListUserTeamsQuery,
   MemberParams,
@@ -40,6 +41,16 @@ export const membersController = (members: MembersService, idempotency: Idempote
       query: ListMembersQuery,
       response: { 200: "MembershipPage", ...errorResponses(404) },
       ...describe(tag, "listTeamMembers", "List a team's members"),
+    })
+    .get("/v1/teams/:id/members/:userId", ({ params }) => members.get(params.id, params.userId), {
+      params: MemberParams,
+      response: { 200: "Membership", ...errorResponses(404) },
+      ...describe(tag, "getTeamMember", "Whether a user belongs to a team: the membership, or 404"),
+    })
+    .get("/v1/memberships", ({ query }) => members.list(query), {
+      query: ListMembershipsQuery,
+      response: { 200: "MembershipPage", ...errorResponses() },
+      ...describe(tag, "listMemberships", "List every membership, by team, user or role"),
     })
     .patch(
       "/v1/teams/:id/members/:userId",

@@ -39,6 +39,13 @@ export type MemberSortField = (typeof MEMBER_SORT_FIELDS)[number];
 export const ListMembersQuery = listQuery(MEMBER_SORT_FIELDS, {});
 export type ListMembersQuery = Static<typeof ListMembersQuery>;
 
+export const ListMembershipsQuery = listQuery(MEMBER_SORT_FIELDS, {
+  teamId: t.Optional(Uuid),
+  userId: t.Optional(Uuid),
+  role: t.Optional(Role),
+});
+export type ListMembershipsQuery = Static<typeof ListMembershipsQuery>;
+
 export const USER_TEAM_SORT_FIELDS = ["createdAt", "name"] as const;
 export type UserTeamSortField = (typeof USER_TEAM_SORT_FIELDS)[number];
 export const ListUserTeamsQuery = listQuery(USER_TEAM_SORT_FIELDS, {});

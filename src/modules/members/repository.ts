@@ -1,7 +1,7 @@
 import type { Queryable } from "../../platform/db.ts";
 import { conflict, isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
-import { iso, isoOrNull, onlyRow } from "../../platform/sql.ts";
+import { filterConditions, iso, isoOrNull, onlyRow } from "../../platform/sql.ts";
 import { TEAM_COLUMNS, type TeamRow, toTeam } from "../teams/repository.ts";
 import type { MemberSortField, Membership, Role, UserTeam, UserTeamSortField } from "./model.ts";
 
@@ -69,6 +69,32 @@ export const membersRepository = {
       `SELECT ${COLUMNS} FROM team_members WHERE team_id = $1 AND deleted_at IS NULL
        ${pageClause(options, MEMBER_SORT_COLUMNS, 2)}`,
       [teamId, ...pageValues(options)],
+    );
+    return result.rows.map(toMembership);
+  },
+
+  /** Every live membership, narrowed by team, user and role when given. */
+  async list(
+    db: Queryable,
+    filter: { teamId?: string; userId?: string; role?: Role },
+    options: ListOptions<MemberSortField>,
+  ): Promise<Membership[]> {
+    const values: unknown[] = [];
+    const conditions = [
+      "deleted_at IS NULL",
+      ...filterConditions(
+        [
+          ["team_id =", filter.teamId],
+          ["user_id =", filter.userId],
+          ["role =", filter.role],
+        ],
+        values,
+      ),
+    ];
+    const result = await db.query<MembershipRow>(
+      `SELECT ${COLUMNS} FROM team_members WHERE ${conditions.join(" AND ")}
+       ${pageClause(options, MEMBER_SORT_COLUMNS, values.length + 1)}`,
+      [...values, ...pageValues(options)],
     );
     return result.rows.map(toMembership);
   },

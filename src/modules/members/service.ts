@@ -4,7 +4,15 @@ import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { teamsRepository } from "../teams/repository.ts";
 import { teamNotFound } from "../teams/service.ts";
 import { usersRepository } from "../users/repository.ts";
-import type { AddMember, ListMembersQuery, ListUserTeamsQuery, Membership, Role, UserTeam } from "./model.ts";
+import type {
+  AddMember,
+  ListMembershipsQuery,
+  ListMembersQuery,
+  ListUserTeamsQuery,
+  Membership,
+  Role,
+  UserTeam,
+} from "./model.ts";
 import { membersRepository } from "./repository.ts";
 
 const memberNotFound = () => notFound("member");
@@ -25,6 +33,22 @@ export class MembersService {
     await this.requireTeam(teamId);
     const options = listOptions(query, "createdAt");
     return toPage(await membersRepository.listOfTeam(this.db, teamId, options), options, (member) => member);
+  }
+
+  /** The user's membership of the team: whether, and as what, the user belongs to it. */
+  async get(teamId: string, userId: string): Promise<Membership> {
+    await this.requireTeam(teamId);
+    return found(await membersRepository.find(this.db, teamId, userId), memberNotFound);
+  }
+
+  async list(query: ListMembershipsQuery): Promise<Page<Membership>> {
+    const options = listOptions(query, "createdAt");
+    const { teamId, userId, role } = query;
+    return toPage(
+      await membersRepository.list(this.db, { teamId, userId, role }, options),
+      options,
+      (member) => member,
+    );
   }
 
   async teamsOfUser(userId: string, query: ListUserTeamsQuery): Promise<Page<UserTeam>> {
