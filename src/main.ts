@@ -27,8 +27,9 @@ Options:
   -h, --help      show this help
   -v, --version   print the version
 
-Configuration is read from the environment (PORT, DATABASE_URL, DATA_DIR, ADMIN_API_KEY, …);
-see README.md.
+Configuration is read from the environment (PORT, DATABASE_URL, DATA_DIR, ADMIN_API_KEY, …).
+Where to read: README.md (start, configuration), docs/api.md (the API: conventions, resources,
+money, every error code), docs/security.md, docs/deploy.md; on a running service, /docs.
 `;
 
 function readConfig(): Config {

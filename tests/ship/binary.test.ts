@@ -133,6 +133,11 @@ describe("the binary's command line", () => {
       for (const command of ["serve", "migrate", "seed", "openapi", "healthcheck"]) {
         expect(result.stdout).toContain(command);
       }
+      // It says where to read, and every document it names is in the repo.
+      for (const document of ["README.md", "docs/api.md", "docs/security.md", "docs/deploy.md"]) {
+        expect(result.stdout).toContain(document);
+        expect(await Bun.file(new URL(`../../${document}`, import.meta.url)).exists(), document).toBe(true);
+      }
     }
   });
 
