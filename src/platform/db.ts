@@ -1,10 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import { SpanKind, type Tracer } from "@opentelemetry/api";
 import pg from "pg";
-import { pgliteAssets } from "./assets.ts";
 import type { Config } from "./config.ts";
 import {
   ApiError,
@@ -15,6 +12,7 @@ import {
   SqlState,
 } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { openEmbeddedDatabase } from "./pglite.ts";
 import { inSpan, sqlSpanAttributes } from "./telemetry.ts";
 
 /** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
@@ -213,15 +211,9 @@ export async function openDatabase(
     pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
     return new Database("postgres", pool, async () => {});
   }
-  let dataDir = "memory://";
-  if (config.DATA_DIR !== "memory://") {
-    dataDir = `${config.DATA_DIR}/pglite`;
-    // PGlite creates its own directory but not the parents.
-    await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 });
-  }
-  const engine = await PGlite.create(dataDir, await pgliteAssets());
+  const embedded = await openEmbeddedDatabase(config.DATA_DIR, logger);
   // PGlite is a single connection: one pooled client serialises every transaction, which keeps
   // the locking rules trivially true in embedded mode.
-  const pool = new pg.Pool({ ...createPgConfig(engine), max: 1, types: typeParsers });
-  return new Database("pglite", pool, () => engine.close());
+  const pool = new pg.Pool({ ...createPgConfig(embedded.engine), max: 1, types: typeParsers });
+  return new Database("pglite", pool, () => embedded.close());
 }
