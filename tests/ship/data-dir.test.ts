@@ -1,11 +1,15 @@
 /**
  * The embedded DATA_DIR belongs to one process at a time (a second `serve`, a `seed` or a `migrate`
- * is refused, naming the owner; a lock left by a dead process is taken over; SIGTERM releases it).
+ * is refused, naming the owner; a lock left by a dead process is taken over; SIGTERM releases it),
+ * its files are the owner's only, and PGlite runs with fsync on, down to the disk.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadConfig } from "../../src/platform/config.ts";
+import { openDatabase } from "../../src/platform/db.ts";
+import { createLogger } from "../../src/platform/logger.ts";
 import {
   BUN,
   call,
@@ -123,6 +127,17 @@ describe.skipIf(skipReason !== undefined)("one process on a DATA_DIR", () => {
     },
     SLOW,
   );
+
+  test("no file or directory under DATA_DIR is open to group or others", async () => {
+    const open: string[] = [];
+    for (const name of await readdir(dataDir, { recursive: true })) {
+      const stats = await lstat(join(dataDir, name));
+      if (!stats.isSymbolicLink() && (stats.mode & 0o077) !== 0) {
+        open.push(`${(stats.mode & 0o777).toString(8)} ${name}`);
+      }
+    }
+    expect(open).toEqual([]);
+  });
 });
 
 describe.skipIf(skipReason !== undefined)("the DATA_DIR lock", () => {
@@ -181,6 +196,67 @@ describe.skipIf(skipReason !== undefined)("the DATA_DIR lock", () => {
       expect(refused.stderr).toContain("on host another-host");
       expect(refused.stderr).toContain(`remove ${lockFile(dataDir)}`);
       expect(await readFile(lockFile(dataDir), "utf8")).toBe(lock);
+    },
+    SLOW,
+  );
+});
+
+describe.skipIf(skipReason !== undefined)("embedded PGlite on disk", () => {
+  afterEach(cleanUp);
+
+  test(
+    "runs with fsync on, synchronous commits, full page writes and a WAL flush that is an fsync",
+    async () => {
+      const config = loadConfig({ DATA_DIR: await newDataDir(), LOG_LEVEL: "silent" });
+      const db = await openDatabase(config, createLogger(config));
+      try {
+        const settings: Record<string, string> = {};
+        for (const name of ["fsync", "synchronous_commit", "full_page_writes", "wal_sync_method"]) {
+          const result = await db.query<{ value: string }>("SELECT current_setting($1) AS value", [name]);
+          settings[name] = result.rows[0]?.value ?? "";
+        }
+        expect(settings).toEqual({
+          fsync: "on",
+          synchronous_commit: "on",
+          full_page_writes: "on",
+          wal_sync_method: "fsync",
+        });
+      } finally {
+        await db.close();
+      }
+    },
+    SLOW,
+  );
+
+  const strace = Bun.which("strace", { PATH: SYSTEM_PATH });
+  if (strace === null) console.warn("[data-dir] skipped the fsync system call test: strace is not installed");
+  test.skipIf(strace === null)(
+    "flushes the WAL with a real fsync(2) on the file: a commit reaches the disk",
+    async () => {
+      const dataDir = await newDataDir();
+      const trace = join(dataDir, "fsync.trace");
+      // -y names each descriptor's file; the trace file itself is outside the cluster directory.
+      const traced = await run(
+        [
+          strace ?? "strace",
+          "-f",
+          "-y",
+          "-e",
+          "trace=fsync,fdatasync",
+          "-o",
+          trace,
+          BUN,
+          "src/main.ts",
+          "migrate",
+        ],
+        { cwd: ROOT, env: { ...envFor(dataDir), PORT: "0" }, timeoutMs: 90_000 },
+      );
+      expect(traced.exitCode, traced.stderr).toBe(0);
+      const walSyncs = (await readFile(trace, "utf8"))
+        .split("\n")
+        .filter((line) => /fsync\(\d+<[^>]*\/pglite\/pg_wal\/[0-9A-F]{24}>\) = 0/.test(line));
+      // Each migration commits: at least one flush of the WAL to the disk each.
+      expect(walSyncs.length).toBeGreaterThanOrEqual(2);
     },
     SLOW,
   );
