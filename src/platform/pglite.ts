@@ -4,7 +4,7 @@
  * private to the user the service runs as.
  */
 import { fsyncSync } from "node:fs";
-import { chmod, lstat, mkdir, readdir } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { NodeFS } from "@electric-sql/pglite/nodefs";
@@ -14,6 +14,8 @@ import type { Logger } from "./logger.ts";
 
 export interface EmbeddedDatabase {
   engine: PGlite;
+  /** True when DATA_DIR's file system has too little room left for PostgreSQL to go on writing. */
+  storageFull(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,9 @@ export const DURABLE_START_PARAMS = [
   "wal_sync_method=fsync",
 ];
 
+/** PostgreSQL needs room for a new 16 MiB WAL segment to go on committing. */
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+
 /**
  * Takes group and other access away from everything under `root`. PostgreSQL makes its own files
  * 0600, but PGlite copies the initial cluster in with mode 0666. Nobody else can reach them meanwhile:
@@ -78,7 +83,7 @@ export async function openEmbeddedDatabase(dataDir: string, logger: Logger): Pro
   const assets = await pgliteAssets();
   if (dataDir === "memory://") {
     const engine = await PGlite.create("memory://", assets);
-    return { engine, close: () => engine.close() };
+    return { engine, storageFull: async () => false, close: () => engine.close() };
   }
   // Whatever the service creates in DATA_DIR (PGlite's directories among it) is the owner's only.
   process.umask(0o077);
@@ -99,6 +104,10 @@ export async function openEmbeddedDatabase(dataDir: string, logger: Logger): Pro
     await restrictToOwner(clusterDir);
     return {
       engine,
+      async storageFull() {
+        const space = await statfs(clusterDir);
+        return space.bavail * space.bsize < WAL_SEGMENT_BYTES;
+      },
       async close() {
         try {
           await engine.close();
