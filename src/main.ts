@@ -4,6 +4,7 @@
 import packageJson from "../package.json" with { type: "json" };
 import { createApp, createServices } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./platform/config.ts";
+import { DataDirLockedError } from "./platform/data-dir-lock.ts";
 import { openDatabase } from "./platform/db.ts";
 import { createLogger } from "./platform/logger.ts";
 import { applyMigrations } from "./platform/migrate.ts";
@@ -110,5 +111,12 @@ if (argument === "-h" || argument === "--help") {
     process.stderr.write(`wallet: unknown command or option: ${[argument, ...rest].join(" ")}\n\n${HELP}`);
     process.exit(2);
   }
-  await command();
+  try {
+    await command();
+  } catch (error) {
+    // Another process has DATA_DIR: one line saying which, as for a bad configuration.
+    if (!(error instanceof DataDirLockedError)) throw error;
+    console.error(`wallet: ${error.message}`);
+    process.exit(1);
+  }
 }

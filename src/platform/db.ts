@@ -1,10 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import { SpanKind, type Tracer } from "@opentelemetry/api";
 import pg from "pg";
-import { pgliteAssets } from "./assets.ts";
 import type { Config } from "./config.ts";
 import {
   ApiError,
@@ -12,9 +9,12 @@ import {
   databaseUnavailable,
   isDatabaseUnavailable,
   isRetryableTransactionError,
+  isStorageFull,
   SqlState,
+  storageFull,
 } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { openEmbeddedDatabase } from "./pglite.ts";
 import { inSpan, sqlSpanAttributes } from "./telemetry.ts";
 
 /** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
@@ -58,6 +58,16 @@ const ambientTransaction = new AsyncLocalStorage<Queryable>();
 
 export type DatabaseKind = "postgres" | "pglite";
 
+/** What a readiness probe learns of the database. */
+export type DatabaseCheck = "ok" | "unavailable" | "storage_full";
+
+/** What the database runs on, beyond the pool. */
+export interface Engine {
+  close(): Promise<void>;
+  /** True when the database's disk is (about to be) too full to write; false where that cannot be seen. */
+  storageFull(): Promise<boolean>;
+}
+
 export class Database implements Queryable {
   /** Set when tracing is on: every statement then gets a span. */
   private tracer: Tracer | undefined;
@@ -65,7 +75,7 @@ export class Database implements Queryable {
   constructor(
     readonly kind: DatabaseKind,
     readonly pool: pg.Pool,
-    private readonly closeEngine: () => Promise<void>,
+    private readonly engine: Engine,
   ) {}
 
   traceWith(tracer: Tracer): void {
@@ -151,19 +161,22 @@ export class Database implements Queryable {
     };
   }
 
-  /** True when the database answers `SELECT 1` within `timeoutMs`; a probe must not hang with the database. */
-  async ping(timeoutMs: number): Promise<boolean> {
-    const answered = this.pool.query("SELECT 1").then(
-      () => true,
-      () => false,
+  /**
+   * "ok" when the database answers `SELECT 1` and has room to write, within `timeoutMs`; a probe must
+   * not hang with the database.
+   */
+  async check(timeoutMs: number): Promise<DatabaseCheck> {
+    const checked = this.pool.query("SELECT 1").then(
+      async () => ((await this.engine.storageFull()) ? "storage_full" : "ok"),
+      () => "unavailable" as const,
     );
-    const gaveUp = Bun.sleep(timeoutMs).then(() => false);
-    return Promise.race([answered, gaveUp]);
+    const gaveUp = Bun.sleep(timeoutMs).then(() => "unavailable" as const);
+    return Promise.race([checked, gaveUp]);
   }
 
   async close(): Promise<void> {
     await this.pool.end();
-    await this.closeEngine();
+    await this.engine.close();
   }
 }
 
@@ -173,13 +186,16 @@ const UNSTORABLE_TEXT = new Set<unknown>([
 ]);
 
 /**
- * Database failures that are not the service's fault: an unreachable database is 503, text
- * PostgreSQL cannot store (a NUL character) is the client's 400.
+ * Database failures that are not the service's fault: an unreachable database or a full disk is 503,
+ * text PostgreSQL cannot store (a NUL character) is the client's 400. A full disk leaves the
+ * connection sound, so its transaction is rolled back as usual.
  */
-const isUnavailable = (error: unknown) => error instanceof ApiError && error.status === 503;
+const isUnavailable = (error: unknown) =>
+  error instanceof ApiError && error.status === 503 && error.code !== "storage_full";
 
 function translateUnavailable(error: unknown): unknown {
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
+  if (isStorageFull(error)) return storageFull();
   if (UNSTORABLE_TEXT.has((error as { code?: unknown } | null)?.code)) {
     return badRequest("invalid_text", "Text may not contain NUL characters or bytes that are not UTF-8.");
   }
@@ -211,17 +227,12 @@ export async function openDatabase(
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
-    return new Database("postgres", pool, async () => {});
+    // The server's disk cannot be seen from here; a full one shows as storage_full on the writes.
+    return new Database("postgres", pool, { close: async () => {}, storageFull: async () => false });
   }
-  let dataDir = "memory://";
-  if (config.DATA_DIR !== "memory://") {
-    dataDir = `${config.DATA_DIR}/pglite`;
-    // PGlite creates its own directory but not the parents.
-    await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 });
-  }
-  const engine = await PGlite.create(dataDir, await pgliteAssets());
+  const embedded = await openEmbeddedDatabase(config.DATA_DIR, logger);
   // PGlite is a single connection: one pooled client serialises every transaction, which keeps
   // the locking rules trivially true in embedded mode.
-  const pool = new pg.Pool({ ...createPgConfig(engine), max: 1, types: typeParsers });
-  return new Database("pglite", pool, () => engine.close());
+  const pool = new pg.Pool({ ...createPgConfig(embedded.engine), max: 1, types: typeParsers });
+  return new Database("pglite", pool, embedded);
 }

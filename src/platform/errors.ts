@@ -35,6 +35,13 @@ export const unprocessable = (code: string, detail: string) => new ApiError(422,
 export const databaseUnavailable = () =>
   new ApiError(503, "database_unavailable", "The database is unavailable; retry shortly.");
 
+/**
+ * Thrown when the database's disk is full: nothing was written, and the same request may succeed once
+ * room is made.
+ */
+export const storageFull = () =>
+  new ApiError(503, "storage_full", "The database has no room left to write; retry later.");
+
 /** PostgreSQL's SQLSTATE codes this service reacts to. */
 export const SqlState = {
   uniqueViolation: "23505",
@@ -48,6 +55,7 @@ export const SqlState = {
   queryCanceled: "57014",
   adminShutdown: "57P01",
   cannotConnectNow: "57P03",
+  diskFull: "53100",
 } as const;
 
 interface PgErrorLike {
@@ -96,6 +104,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED|Client has encountered a connection error/i.test(
     message,
   );
+}
+
+/** PostgreSQL's disk_full, or the file system's ENOSPC where it reaches the service unwrapped. */
+export function isStorageFull(error: unknown): boolean {
+  const code = sqlStateOf(error);
+  return code === SqlState.diskFull || code === "ENOSPC";
 }
 
 /** Words of a code that are written in capitals in a title. */

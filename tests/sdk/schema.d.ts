@@ -554,7 +554,8 @@ export interface components {
             /** @description draining: shutting down, send no new requests */
             status: "ok" | "unavailable" | "draining";
             checks: {
-                database: "ok" | "unavailable";
+                /** @description storage_full: the database's disk has too little room left to write */
+                database: "ok" | "unavailable" | "storage_full";
             };
         };
         User: {

@@ -1,9 +1,9 @@
-import type { Database } from "../../platform/db.ts";
+import type { Database, DatabaseCheck } from "../../platform/db.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 
 export interface ReadinessReport {
   ready: boolean;
-  body: { status: "ok" | "unavailable" | "draining"; checks: { database: "ok" | "unavailable" } };
+  body: { status: "ok" | "unavailable" | "draining"; checks: { database: DatabaseCheck } };
 }
 
 /** Set when the process starts shutting down. */
@@ -23,12 +23,12 @@ export class OperationsService {
   ) {}
 
   /**
-   * Ready when the database answers and the process is not draining; migrations ran before the server
-   * started listening.
+   * Ready when the database answers and has room to write, and the process is not draining; migrations
+   * ran before the server started listening.
    */
   async readiness(): Promise<ReadinessReport> {
-    const database = (await this.db.ping(PROBE_TIMEOUT_MS)) ? "ok" : "unavailable";
-    const status = this.lifecycle.draining ? "draining" : database;
+    const database = await this.db.check(PROBE_TIMEOUT_MS);
+    const status = this.lifecycle.draining ? "draining" : database === "ok" ? "ok" : "unavailable";
     return { ready: status === "ok", body: { status, checks: { database } } };
   }
 
