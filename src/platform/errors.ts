@@ -35,6 +35,18 @@ export const unprocessable = (code: string, detail: string) => new ApiError(422,
 export const databaseUnavailable = () =>
   new ApiError(503, "database_unavailable", "The database is unavailable; retry shortly.");
 
+/**
+ * Thrown when a COMMIT was sent but its answer never came: the change may be applied or not. Unlike
+ * database_unavailable, a blind retry could apply it twice, so the advice is the Idempotency-Key.
+ */
+export const outcomeUnknown = () =>
+  new ApiError(
+    503,
+    "outcome_unknown",
+    "The database did not confirm the commit in time: the change may or may not have been applied. " +
+      "Retry only with the same Idempotency-Key, or check whether it was applied before retrying.",
+  );
+
 /** PostgreSQL's SQLSTATE codes this service reacts to. */
 export const SqlState = {
   uniqueViolation: "23505",
