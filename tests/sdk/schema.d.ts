@@ -296,7 +296,7 @@ export interface paths {
         get: operations["getCard"];
         put?: never;
         post?: never;
-        /** Delete a card */
+        /** Delete a card (refused while it has pending holds) */
         delete: operations["deleteCard"];
         options?: never;
         head?: never;
@@ -331,7 +331,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete every card of a wallet */
+        /** Delete every card of a wallet (refused while one has pending holds) */
         delete: operations["deleteWalletCards"];
         options?: never;
         head?: never;
@@ -3744,6 +3744,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (duplicate, wrong state, idempotency key reuse) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -4026,6 +4035,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (duplicate, wrong state, idempotency key reuse) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
