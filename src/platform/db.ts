@@ -10,6 +10,7 @@ import {
   isDatabaseUnavailable,
   isRetryableTransactionError,
   isStorageFull,
+  outcomeUnknown,
   SqlState,
   storageFull,
 } from "./errors.ts";
@@ -56,6 +57,9 @@ const statementName = (text: string) => `wallet_${Bun.hash(text).toString(36)}`;
  */
 const ambientTransaction = new AsyncLocalStorage<Queryable>();
 
+/** A statement that only reads: outside a transaction it needs none. */
+const READ_ONLY_STATEMENT = /^\s*SELECT\b/i;
+
 export type DatabaseKind = "postgres" | "pglite";
 
 /** What a readiness probe learns of the database. */
@@ -83,9 +87,15 @@ export class Database implements Queryable {
   }
 
   async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
+    const ambient = ambientTransaction.getStore();
+    // A write of its own is a one-statement transaction: only a lost answer to its COMMIT then leaves
+    // its outcome unknown, and is told apart from a failure that certainly changed nothing.
+    if (ambient === undefined && !READ_ONLY_STATEMENT.test(text)) {
+      return this.transaction((tx) => tx.query<Row>(text, values));
+    }
     try {
       // The ambient transaction's session is traced already (see transaction()); the pool is not.
-      return await (ambientTransaction.getStore() ?? this.session(this.pool)).query<Row>(text, values);
+      return await (ambient ?? this.session(this.pool)).query<Row>(text, values);
     } catch (error) {
       throw translateUnavailable(error);
     }
@@ -116,7 +126,10 @@ export class Database implements Queryable {
         const session = this.session(client);
         await session.query("BEGIN");
         const result = await ambientTransaction.run(session, () => work(session));
-        await session.query("COMMIT");
+        // Sent but unanswered, a COMMIT may have been applied: a blind retry could apply it twice.
+        await session.query("COMMIT").catch((error: unknown) => {
+          throw isUnavailable(error) ? outcomeUnknown() : error;
+        });
         return result;
       } catch (error) {
         const failure = translateUnavailable(error);

@@ -42,6 +42,18 @@ export const databaseUnavailable = () =>
 export const storageFull = () =>
   new ApiError(503, "storage_full", "The database has no room left to write; retry later.");
 
+/**
+ * Thrown when a COMMIT was sent but its answer never came: the change may be applied or not. Unlike
+ * database_unavailable, a blind retry could apply it twice, so the advice is the Idempotency-Key.
+ */
+export const outcomeUnknown = () =>
+  new ApiError(
+    503,
+    "outcome_unknown",
+    "The database did not confirm the commit in time: the change may or may not have been applied. " +
+      "Retry only with the same Idempotency-Key, or check whether it was applied before retrying.",
+  );
+
 /** PostgreSQL's SQLSTATE codes this service reacts to. */
 export const SqlState = {
   uniqueViolation: "23505",

@@ -17,7 +17,7 @@ const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   "422": "Refused by a business rule",
   "429": "Rate limited; see Retry-After",
   "500": "Unexpected error",
-  "503": "Database unavailable",
+  "503": "Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)",
 };
 
 const TAGS = [

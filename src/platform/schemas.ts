@@ -2,7 +2,7 @@
  * Building blocks shared by every module's model.ts. Request bodies use plain TypeBox (no coercion:
  * `"5"` is not an amount); query strings use Elysia's `t`, which converts "5" to 5 before checking.
  */
-import { type TSchema, Type } from "@sinclair/typebox";
+import { FormatRegistry, type TSchema, type TString, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { literalUnion } from "./literals.ts";
 
@@ -19,6 +19,52 @@ export const Uuid = Type.String({
   [ERROR_CODE_KEYWORD]: "invalid_id",
   description: "UUID",
 });
+
+/**
+ * A string a client sends that is compared case-insensitively (an id): lower-cased on the way in, so
+ * that the service stores and compares one spelling of it.
+ */
+export const lowerCased = (schema: TString) =>
+  Type.Transform(schema)
+    .Decode((text) => text.toLowerCase())
+    .Encode((text) => text);
+
+/** A UUID in a path, query or body: any case is accepted, and it is lower-cased (responses use Uuid). */
+export const UuidInput = lowerCased(Uuid);
+
+const RFC3339_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/**
+ * An RFC 3339 date-time that names a real instant PostgreSQL's timestamptz takes: a day that exists in
+ * its month (no 29 February 2026), year 0001 or later, hours 00-23, no leap second, and an offset of at
+ * most ±15:59 (PostgreSQL's limit; real ones stay within ±14:00).
+ */
+export function isDateTime(text: string): boolean {
+  const match = RFC3339_DATE_TIME.exec(text);
+  if (match === null) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0] =
+    match.slice(1).map((part) => Number(part ?? 0));
+  const daysInMonth = month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return (
+    year >= 1 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHour <= 15 &&
+    offsetMinute <= 59
+  );
+}
+
+// Elysia's own "date-time" takes whatever JavaScript's Date parses (rolling 2026-02-29 over to 1 March,
+// and formats that are not RFC 3339), and PostgreSQL then refuses some of it: one strict rule for
+// every date-time the API reads. Set after Elysia's import, so this one replaces Elysia's.
+FormatRegistry.Set("date-time", isDateTime);
+
 export const Timestamp = Type.String({ format: "date-time", description: "RFC 3339, UTC" });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
@@ -52,7 +98,7 @@ export function errorResponses<Extra extends ErrorStatus>(...statuses: Extra[]) 
   >;
 }
 
-export const IdParams = t.Object({ id: Uuid });
+export const IdParams = t.Object({ id: UuidInput });
 
 /** Every POST takes an optional Idempotency-Key (contract §1); other headers pass untouched. */
 export const IdempotencyHeaders = t.Object(

@@ -314,7 +314,7 @@ export interface paths {
         get: operations["getCard"];
         put?: never;
         post?: never;
-        /** Delete a card */
+        /** Delete a card (refused while it has pending holds) */
         delete: operations["deleteCard"];
         options?: never;
         head?: never;
@@ -349,7 +349,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete every card of a wallet */
+        /** Delete every card of a wallet (refused while one has pending holds) */
         delete: operations["deleteWalletCards"];
         options?: never;
         head?: never;
@@ -1307,7 +1307,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1401,7 +1401,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1496,7 +1496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1573,7 +1573,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1659,7 +1659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1763,7 +1763,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1837,7 +1837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1921,7 +1921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1998,7 +1998,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2084,7 +2084,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2177,7 +2177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2263,7 +2263,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2373,7 +2373,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2450,7 +2450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2529,7 +2529,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2608,7 +2608,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2703,7 +2703,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2783,7 +2783,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2860,7 +2860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2946,7 +2946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3026,7 +3026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3137,7 +3137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3214,7 +3214,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3300,7 +3300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3403,7 +3403,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3489,7 +3489,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3575,7 +3575,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3655,7 +3655,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3786,7 +3786,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3863,7 +3863,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3922,6 +3922,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (duplicate, wrong state, idempotency key reuse) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -3940,7 +3949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4066,7 +4075,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4152,7 +4161,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4211,6 +4220,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (duplicate, wrong state, idempotency key reuse) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -4229,7 +4247,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4345,7 +4363,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4461,7 +4479,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4584,7 +4602,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4678,7 +4696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4755,7 +4773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4871,7 +4889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4959,7 +4977,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5075,7 +5093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5189,7 +5207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5291,7 +5309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5368,7 +5386,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Database unavailable */
+            /** @description Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown) */
             503: {
                 headers: {
                     [name: string]: unknown;

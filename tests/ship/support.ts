@@ -3,6 +3,8 @@
  * operator would, calling the API over plain HTTP, and a TCP proxy a test can cut.
  */
 import type { Socket, Subprocess, TCPSocketListener } from "bun";
+import pg from "pg";
+import { createScratchDatabase } from "../helpers/server.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BUN = `${ROOT}node_modules/.bin/bun`;
@@ -257,6 +259,8 @@ interface Pair {
   upstream: Side;
   /** Traffic is silently discarded, both ways, for the rest of this connection's life. */
   dropped: boolean;
+  /** The server's answers are discarded for the rest of this connection's life; requests still go through. */
+  deaf: boolean;
   closed: boolean;
 }
 
@@ -266,13 +270,17 @@ interface Pair {
  * - blackhole(): every byte is silently dropped, on open connections and on new ones, which are
  *   accepted but never answered (a firewall dropping packets); those connections stay dead;
  * - stall(): nothing is forwarded but everything is kept, and restore() delivers it late (a network
- *   partition that heals before TCP gives up).
+ *   partition that heals before TCP gives up);
+ * - loseAnswersAfter(pattern): the next connection to send `pattern` keeps delivering what it sends,
+ *   but from then on the server's answers on it are lost (a link that fails one way, mid-statement).
  * restore() makes it forward again, on the same port.
  */
 export class TcpProxy {
   private listener: TCPSocketListener<Pair> | undefined;
   private readonly pairs = new Set<Pair>();
   private mode: ProxyMode = "up";
+  /** Bytes that, once a client sends them, make its connection deaf (see loseAnswersAfter). */
+  private deafAfter: Buffer | undefined;
   port = 0;
 
   constructor(
@@ -293,6 +301,7 @@ export class TcpProxy {
             client: { socket: client, pending: [] },
             upstream: { socket: undefined, pending: [] },
             dropped: proxy.mode === "blackhole",
+            deaf: false,
             closed: false,
           };
           client.data = pair;
@@ -323,6 +332,10 @@ export class TcpProxy {
           }).catch(() => proxy.closePair(pair));
         },
         data(client, chunk) {
+          if (proxy.deafAfter !== undefined && Buffer.from(chunk).includes(proxy.deafAfter)) {
+            proxy.deafAfter = undefined;
+            client.data.deaf = true;
+          }
           proxy.forward(client.data, client.data.upstream, chunk);
         },
         drain(client) {
@@ -367,6 +380,14 @@ export class TcpProxy {
     this.mode = "stalled";
   }
 
+  /**
+   * The next client chunk containing `pattern` (e.g. a statement's text) is delivered, and every answer
+   * on its connection after that is lost; other connections are untouched.
+   */
+  loseAnswersAfter(pattern: string): void {
+    this.deafAfter = Buffer.from(pattern);
+  }
+
   restore(): void {
     const previous = this.mode;
     this.mode = "up";
@@ -388,7 +409,7 @@ export class TcpProxy {
   }
 
   private forward(pair: Pair, to: Side, chunk: Uint8Array): void {
-    if (pair.dropped || pair.closed) return;
+    if (pair.dropped || pair.closed || (pair.deaf && to === pair.client)) return;
     to.pending.push(new Uint8Array(chunk));
     this.flush(pair, to);
   }
@@ -416,4 +437,50 @@ export class TcpProxy {
     pair.client.socket?.end();
     pair.upstream.socket?.end();
   }
+}
+
+export interface ServiceBehindProxy {
+  service: Running;
+  /** Between the service and PostgreSQL: what a test breaks. */
+  proxy: TcpProxy;
+  /** Straight to the scratch database, for assertions about what is stored. */
+  direct: pg.Pool;
+}
+
+/**
+ * A scratch database on `serverUrl`, the service (`bun src/main.ts`, admin key `adminKey`, rate
+ * limiting off, `env` on top) reaching it through a TcpProxy, and a direct pool. What undoes each is
+ * pushed onto `cleanups`, to be run in reverse.
+ */
+export async function startServiceBehindProxy(
+  serverUrl: string,
+  adminKey: string,
+  env: Record<string, string>,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<ServiceBehindProxy> {
+  const scratch = await createScratchDatabase(serverUrl);
+  cleanups.push(() => scratch.drop());
+  const direct = new pg.Pool({ connectionString: scratch.url, max: 2 });
+  // Dropping the scratch database ends its sessions; an idle one of this pool must not throw.
+  direct.on("error", () => {});
+  cleanups.push(() => direct.end());
+  const target = new URL(scratch.url);
+  const proxy = new TcpProxy({ hostname: target.hostname, port: Number(target.port || 5432) });
+  proxy.start();
+  cleanups.push(async () => proxy.stop());
+  const service = await startProcess([BUN, "src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: SYSTEM_PATH,
+      LOG_LEVEL: "error",
+      RATE_LIMIT_PER_SECOND: "0",
+      DATABASE_URL: throughPort(scratch.url, proxy.port),
+      ADMIN_API_KEY: adminKey,
+      CARD_ENCRYPTION_KEY: randomCardKey(),
+      ...env,
+    },
+    timeoutMs: 60_000,
+  });
+  cleanups.push(() => stopProcess(service.process, 5_000));
+  return { service, proxy, direct };
 }

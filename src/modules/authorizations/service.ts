@@ -6,6 +6,7 @@ import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { isExpired } from "../cards/card-number.ts";
 import { ledgerRepository } from "../ledger/repository.ts";
+import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
 import type {
   Authorization,
   CaptureAuthorization,
@@ -69,6 +70,20 @@ export async function expireDueHolds(tx: Queryable, walletId: string, now: Date)
   const due = await repository.dueHolds(tx, walletId, now);
   for (const hold of due) await releaseHold(tx, hold, "expired", now);
   return due.reduce((released, hold) => released + hold.amount, 0);
+}
+
+/**
+ * The gate of a money decision on a wallet taken by id: its row lock, then its holds that have run
+ * out are expired. Undefined when no live wallet has the id.
+ */
+export async function lockWalletForMoney(
+  tx: Queryable,
+  walletId: string,
+  now: Date,
+): Promise<WalletRow | undefined> {
+  const wallet = await walletsRepository.find(tx, walletId, "FOR UPDATE");
+  if (wallet !== undefined && wallet.held > 0) wallet.held -= await expireDueHolds(tx, walletId, now);
+  return wallet;
 }
 
 export class AuthorizationsService {

@@ -49,11 +49,15 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
     })
     .delete("/v1/cards/:id", ({ params }) => cards.delete(params.id), {
       params: IdParams,
-      response: { 200: "Card", ...errorResponses(404) },
-      ...describe(tag, "deleteCard", "Delete a card"),
+      response: { 200: "Card", ...errorResponses(404, 409) },
+      ...describe(tag, "deleteCard", "Delete a card (refused while it has pending holds)"),
     })
     .delete("/v1/wallets/:id/cards", ({ params }) => cards.deleteAllOfWallet(params.id), {
       params: IdParams,
-      response: { 200: "DeletedCards", ...errorResponses(404) },
-      ...describe(tag, "deleteWalletCards", "Delete every card of a wallet"),
+      response: { 200: "DeletedCards", ...errorResponses(404, 409) },
+      ...describe(
+        tag,
+        "deleteWalletCards",
+        "Delete every card of a wallet (refused while one has pending holds)",
+      ),
     });

@@ -4,11 +4,13 @@ import {
   Deleted,
   ERROR_CODE_KEYWORD,
   listQuery,
+  lowerCased,
   MoneyValue,
   NullableTimestamp,
   Page,
   Timestamp,
   Uuid,
+  UuidInput,
 } from "../../platform/schemas.ts";
 import { Limit } from "../wallets/limits.ts";
 
@@ -72,12 +74,12 @@ export type SensitiveCard = Static<typeof SensitiveCard>;
 
 export const CreateCard = Type.Object(
   {
-    walletId: Uuid,
+    walletId: UuidInput,
     cardNo: Type.Optional(CardNumber),
     expiryMonth: Type.Optional(ExpiryMonth),
     expiryYear: Type.Optional(ExpiryYear),
     cvv: Type.Optional(Cvv),
-    cardholderId: Type.Optional(Uuid),
+    cardholderId: Type.Optional(UuidInput),
     dailyLimit: Type.Optional(Limit),
     monthlyLimit: Type.Optional(Limit),
   },
@@ -97,12 +99,14 @@ export const UpdateCard = Type.Object(
     dailyLimit: Type.Optional(Limit),
     monthlyLimit: Type.Optional(Limit),
     status: Type.Optional(CardStatus),
-    cardholderId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    cardholderId: Type.Optional(Type.Union([UuidInput, Type.Null()])),
     walletId: Type.Optional(
-      Type.String({
-        description:
-          "A card never moves: a walletId other than the current one is refused with 400 card_wallet_immutable",
-      }),
+      lowerCased(
+        Type.String({
+          description:
+            "A card never moves: a walletId other than the current one is refused with 400 card_wallet_immutable",
+        }),
+      ),
     ),
   },
   { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
@@ -113,8 +117,8 @@ export const CARD_SORT_FIELDS = ["createdAt", "updatedAt", "status"] as const;
 export type CardSortField = (typeof CARD_SORT_FIELDS)[number];
 
 export const ListCardsQuery = listQuery(CARD_SORT_FIELDS, {
-  walletId: t.Optional(Uuid),
-  cardholderId: t.Optional(Uuid),
+  walletId: t.Optional(UuidInput),
+  cardholderId: t.Optional(UuidInput),
   status: t.Optional(CardStatus),
 });
 export type ListCardsQuery = Static<typeof ListCardsQuery>;

@@ -103,9 +103,17 @@ function rethrowNumberTaken(error: unknown): never {
   throw error;
 }
 
-/** Soft-deletes the live cards matching `where` (whose parameter is $1; $2 is "now"). */
-const softDeleted = (where: string) =>
-  `UPDATE cards SET deleted_at = now(), updated_at = now() WHERE ${where} AND deleted_at IS NULL RETURNING ${viewColumns(2)}`;
+/** Which live cards a delete is about: one card, the cards of some wallets, or the cards a user holds. */
+export type CardSelection = { id: string } | { walletIds: string[] } | { cardholderId: string };
+
+/** The condition on `cards` (with its one parameter, $1) that selects `selection`, and that parameter. */
+function selected(selection: CardSelection): { where: string; value: unknown } {
+  if ("id" in selection) return { where: "cards.id = $1", value: selection.id };
+  if ("walletIds" in selection) {
+    return { where: "cards.wallet_id = ANY($1::uuid[])", value: selection.walletIds };
+  }
+  return { where: "cards.cardholder_id = $1", value: selection.cardholderId };
+}
 
 export const cardsRepository = {
   async insert(db: Queryable, card: NewCard, now: Date): Promise<CardView> {
@@ -228,20 +236,36 @@ export const cardsRepository = {
     return onlyRow(result);
   },
 
-  async softDelete(db: Queryable, id: string, now: Date): Promise<CardView | undefined> {
-    const result = await db.query<CardView>(softDeleted("id = $1"), [id, now]);
-    return result.rows[0];
-  },
-
-  async softDeleteOfWallets(db: Queryable, walletIds: string[], now: Date): Promise<CardView[]> {
-    if (walletIds.length === 0) return [];
-    const result = await db.query<CardView>(softDeleted("wallet_id = ANY($1::uuid[])"), [walletIds, now]);
+  async softDelete(db: Queryable, selection: CardSelection, now: Date): Promise<CardView[]> {
+    if ("walletIds" in selection && selection.walletIds.length === 0) return [];
+    const { where, value } = selected(selection);
+    const result = await db.query<CardView>(
+      `UPDATE cards SET deleted_at = now(), updated_at = now() WHERE ${where} AND deleted_at IS NULL
+       RETURNING ${viewColumns(2)}`,
+      [value, now],
+    );
     return result.rows;
   },
 
-  /** The cards a user holds (on any wallet): a deleted user holds no card. */
-  async softDeleteHeldBy(db: Queryable, userId: string, now: Date): Promise<CardView[]> {
-    const result = await db.query<CardView>(softDeleted("cardholder_id = $1"), [userId, now]);
-    return result.rows;
+  /** The wallets the selected live cards spend from, in id order (the order wallets are locked in). */
+  async walletIdsOf(db: Queryable, selection: CardSelection): Promise<string[]> {
+    const { where, value } = selected(selection);
+    const result = await db.query<{ wallet_id: string }>(
+      `SELECT DISTINCT wallet_id FROM cards WHERE ${where} AND deleted_at IS NULL ORDER BY wallet_id`,
+      [value],
+    );
+    return result.rows.map((row) => row.wallet_id);
+  },
+
+  /** A selected live card that has a pending authorization (a hold), if any. */
+  async withPendingHold(db: Queryable, selection: CardSelection): Promise<string | undefined> {
+    const { where, value } = selected(selection);
+    const result = await db.query<{ id: string }>(
+      `SELECT cards.id FROM cards
+       JOIN authorizations a ON a.wallet_id = cards.wallet_id AND a.card_id = cards.id AND a.status = 'pending'
+       WHERE ${where} AND cards.deleted_at IS NULL LIMIT 1`,
+      [value],
+    );
+    return result.rows[0]?.id;
   },
 };

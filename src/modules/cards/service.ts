@@ -2,6 +2,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { lockWalletForMoney } from "../authorizations/service.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
@@ -10,10 +11,40 @@ import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
 import { walletNotFound } from "../wallets/service.ts";
 import { brandOf, isExpired, issueCard, luhnValid } from "./card-number.ts";
 import type { Card, CreateCard, ListCardsQuery, SensitiveCard, UpdateCard } from "./model.ts";
-import { type CardRow, cardsRepository, type SealedNumber, toCard } from "./repository.ts";
+import {
+  type CardRow,
+  type CardSelection,
+  cardsRepository,
+  type SealedNumber,
+  toCard,
+} from "./repository.ts";
 import type { CardVault } from "./vault.ts";
 
 const cardNotFound = (id: string) => notFound("card", id);
+
+/**
+ * Before cards are deleted: refuses while any of them has a pending hold (409 card_has_pending_holds).
+ * A hold is a merchant's claim that may still be captured, so it is settled (captured, voided or
+ * expired) before its card goes; see docs/decisions.md. The cards' wallets are locked first, through
+ * the gate every money decision takes, so no spend adds a hold between this check and the delete, and
+ * holds that have run out are expired rather than counted.
+ */
+export async function refuseCardsWithPendingHolds(
+  tx: Queryable,
+  selection: CardSelection,
+  now: Date,
+): Promise<void> {
+  for (const walletId of await cardsRepository.walletIdsOf(tx, selection)) {
+    await lockWalletForMoney(tx, walletId, now);
+  }
+  const holding = await cardsRepository.withPendingHold(tx, selection);
+  if (holding !== undefined) {
+    throw conflict(
+      "card_has_pending_holds",
+      `Card ${holding} has pending authorizations; capture or void them (or let them expire) before deleting it.`,
+    );
+  }
+}
 
 const cardholderNotAllowed = () =>
   unprocessable(
@@ -180,15 +211,22 @@ export class CardsService {
   }
 
   delete(id: string): Promise<Card> {
-    return this.db.transaction(async (tx) =>
-      toCard(found(await cardsRepository.softDelete(tx, id, this.clock()), () => cardNotFound(id))),
-    );
+    return this.db.transaction(async (tx) => {
+      const now = this.clock();
+      await refuseCardsWithPendingHolds(tx, { id }, now);
+      const [deleted] = await cardsRepository.softDelete(tx, { id }, now);
+      return toCard(found(deleted, () => cardNotFound(id)));
+    });
   }
 
   deleteAllOfWallet(walletId: string): Promise<{ data: Card[] }> {
     return this.db.transaction(async (tx) => {
-      if (!(await walletsRepository.find(tx, walletId, "FOR SHARE"))) throw walletNotFound(walletId);
-      const rows = await cardsRepository.softDeleteOfWallets(tx, [walletId], this.clock());
+      // No lock here: the wallet is locked for update by the hold check, and a share lock first could deadlock.
+      if (!(await walletsRepository.find(tx, walletId))) throw walletNotFound(walletId);
+      const now = this.clock();
+      const ofWallet = { walletIds: [walletId] };
+      await refuseCardsWithPendingHolds(tx, ofWallet, now);
+      const rows = await cardsRepository.softDelete(tx, ofWallet, now);
       return { data: rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard) };
     });
   }

@@ -1,7 +1,15 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { literalUnion } from "../../platform/literals.ts";
-import { listQuery, MAX_AMOUNT, MoneyValue, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import {
+  listQuery,
+  MAX_AMOUNT,
+  MoneyValue,
+  Page,
+  Timestamp,
+  Uuid,
+  UuidInput,
+} from "../../platform/schemas.ts";
 
 /** An amount of money moved: 1 to 10^12 minor units. */
 export const Amount = Type.Integer({
@@ -54,7 +62,7 @@ export const MoneyMovement = Type.Object(
 export type MoneyMovement = Static<typeof MoneyMovement>;
 
 export const CreateTransfer = Type.Object(
-  { fromWalletId: Uuid, toWalletId: Uuid, amount: Amount, description: Type.Optional(Description) },
+  { fromWalletId: UuidInput, toWalletId: UuidInput, amount: Amount, description: Type.Optional(Description) },
   { additionalProperties: false },
 );
 export type CreateTransfer = Static<typeof CreateTransfer>;
@@ -85,7 +93,7 @@ export type TransactionSortField = (typeof TRANSACTION_SORT_FIELDS)[number];
 
 export const ListTransactionsQuery = listQuery(TRANSACTION_SORT_FIELDS, {
   type: t.Optional(TransactionTypeSchema),
-  cardId: t.Optional(Uuid),
+  cardId: t.Optional(UuidInput),
   from: t.Optional(t.String({ format: "date-time", description: "created at or after (RFC 3339)" })),
   to: t.Optional(t.String({ format: "date-time", description: "created before (RFC 3339)" })),
 });

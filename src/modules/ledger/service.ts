@@ -6,7 +6,7 @@ import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { MAX_BALANCE } from "../../platform/schemas.ts";
 import { iso } from "../../platform/sql.ts";
 import { authorizationsRepository, windowsOf } from "../authorizations/repository.ts";
-import { expireDueHolds } from "../authorizations/service.ts";
+import { lockWalletForMoney } from "../authorizations/service.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
 import { walletNotFound } from "../wallets/service.ts";
 import type {
@@ -184,10 +184,6 @@ export class LedgerService {
 
   /** Locks the wallet for a movement, after releasing its holds that have run out. */
   private async lockWallet(tx: Queryable, walletId: string): Promise<WalletRow> {
-    const locked = found(await walletsRepository.find(tx, walletId, "FOR UPDATE"), () =>
-      walletNotFound(walletId),
-    );
-    if (locked.held > 0) locked.held -= await expireDueHolds(tx, walletId, this.clock());
-    return locked;
+    return found(await lockWalletForMoney(tx, walletId, this.clock()), () => walletNotFound(walletId));
   }
 }

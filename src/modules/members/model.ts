@@ -1,6 +1,14 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import { Deleted, listQuery, NullableTimestamp, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import {
+  Deleted,
+  listQuery,
+  NullableTimestamp,
+  Page,
+  Timestamp,
+  Uuid,
+  UuidInput,
+} from "../../platform/schemas.ts";
 import { Team } from "../teams/model.ts";
 
 export const Role = Type.Union([Type.Literal("admin"), Type.Literal("member")], {
@@ -23,7 +31,7 @@ export const UserTeam = Type.Composite([Team, Type.Object({ role: Role })]);
 export type UserTeam = Static<typeof UserTeam>;
 
 export const AddMember = Type.Object(
-  { userId: Uuid, role: Type.Optional(Role) },
+  { userId: UuidInput, role: Type.Optional(Role) },
   { additionalProperties: false },
 );
 export type AddMember = Static<typeof AddMember>;
@@ -32,7 +40,7 @@ export const UpdateMember = Type.Object({ role: Role }, { additionalProperties: 
 export type UpdateMember = Static<typeof UpdateMember>;
 
 /** `id` is the team's id: every route under /v1/teams/:id names its first parameter alike. */
-export const MemberParams = t.Object({ id: Uuid, userId: Uuid });
+export const MemberParams = t.Object({ id: UuidInput, userId: UuidInput });
 
 export const MEMBER_SORT_FIELDS = ["createdAt", "role"] as const;
 export type MemberSortField = (typeof MEMBER_SORT_FIELDS)[number];

@@ -3,6 +3,7 @@ import type { Database } from "../../platform/db.ts";
 import { found, notFound } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { cardsRepository } from "../cards/repository.ts";
+import { refuseCardsWithPendingHolds } from "../cards/service.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
 import type { CreateUser, ListUsersQuery, UpdateUser, User } from "./model.ts";
@@ -46,13 +47,15 @@ export class UsersService {
   /**
    * Deletes the user with everything that only exists through them: their memberships, the wallets
    * they own with those wallets' cards, and the cards they hold on team wallets. Refused while any of
-   * their wallets holds money.
+   * their wallets holds money, or any of those cards a pending hold.
    */
   delete(id: string): Promise<User> {
     return this.db.transaction(async (tx) => {
       if (!(await usersRepository.find(tx, id, "FOR UPDATE"))) throw userNotFound(id);
       await this.wallets.deleteOwnedBy(tx, { userId: id });
-      await cardsRepository.softDeleteHeldBy(tx, id, this.clock());
+      const heldCards = { cardholderId: id };
+      await refuseCardsWithPendingHolds(tx, heldCards, this.clock());
+      await cardsRepository.softDelete(tx, heldCards, this.clock());
       await membersRepository.softDeleteAll(tx, { userId: id });
       return usersRepository.softDelete(tx, id);
     });

@@ -4,11 +4,13 @@ import {
   Deleted,
   ERROR_CODE_KEYWORD,
   listQuery,
+  lowerCased,
   MoneyValue,
   NullableTimestamp,
   Page,
   Timestamp,
   Uuid,
+  UuidInput,
 } from "../../platform/schemas.ts";
 import { Limit } from "./limits.ts";
 
@@ -58,8 +60,8 @@ export type Wallet = Static<typeof Wallet>;
 
 export const CreateWallet = Type.Object(
   {
-    userId: Type.Optional(Uuid),
-    teamId: Type.Optional(Uuid),
+    userId: Type.Optional(UuidInput),
+    teamId: Type.Optional(UuidInput),
     name: Type.Optional(WalletName),
     currency: Type.Optional(Currency),
     timezone: Type.Optional(Timezone),
@@ -77,9 +79,11 @@ export type CreateWallet = Static<typeof CreateWallet>;
 
 const ImmutableOwner = (field: string) =>
   Type.Optional(
-    Type.String({
-      description: `The owner never changes: a ${field} other than the current one is refused with 400 wallet_owner_immutable`,
-    }),
+    lowerCased(
+      Type.String({
+        description: `The owner never changes: a ${field} other than the current one is refused with 400 wallet_owner_immutable`,
+      }),
+    ),
   );
 
 export const UpdateWallet = Type.Object(
@@ -99,8 +103,8 @@ export const WALLET_SORT_FIELDS = ["createdAt", "updatedAt", "name", "balance"] 
 export type WalletSortField = (typeof WALLET_SORT_FIELDS)[number];
 
 export const ListWalletsQuery = listQuery(WALLET_SORT_FIELDS, {
-  userId: t.Optional(Uuid),
-  teamId: t.Optional(Uuid),
+  userId: t.Optional(UuidInput),
+  teamId: t.Optional(UuidInput),
   status: t.Optional(WalletStatus),
 });
 export type ListWalletsQuery = Static<typeof ListWalletsQuery>;

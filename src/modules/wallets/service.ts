@@ -152,7 +152,8 @@ export class WalletsService {
     const nonEmpty = wallets.find((wallet) => wallet.balance !== 0 || wallet.held !== 0);
     if (nonEmpty) throw walletNotEmpty(nonEmpty);
     const ids = wallets.map((wallet) => wallet.id);
-    await cardsRepository.softDeleteOfWallets(tx, ids, this.clock());
+    // Empty wallets: none of their cards has a pending hold.
+    await cardsRepository.softDelete(tx, { walletIds: ids }, this.clock());
     const deleted = await walletsRepository.softDeleteMany(tx, ids, this.clock());
     return deleted.sort((a, b) => a.id.localeCompare(b.id)).map(toWallet);
   }
