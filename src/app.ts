@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { authorizationsController } from "./modules/authorizations/index.ts";
 import { AuthorizationsService } from "./modules/authorizations/service.ts";
+import { verifyCardKeys } from "./modules/cards/card-keys.ts";
 import { cardsController } from "./modules/cards/index.ts";
 import { CardsService } from "./modules/cards/service.ts";
 import { CardVault } from "./modules/cards/vault.ts";
@@ -21,12 +22,12 @@ import { type Clock, systemClock } from "./platform/clock.ts";
 import type { Config } from "./platform/config.ts";
 import type { Database } from "./platform/db.ts";
 import { httpPlatform, MAX_BODY_BYTES } from "./platform/http.ts";
-import { Idempotency } from "./platform/idempotency.ts";
+import { Idempotency, requestHashKey } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 import { docsPage, openapiDocument, openapiSource, renderOpenApi } from "./platform/openapi.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
-import type { Secrets } from "./platform/secrets.ts";
+import { loadSecrets, type Secrets } from "./platform/secrets.ts";
 import { startTelemetry, type Telemetry, traceService } from "./platform/telemetry.ts";
 
 export interface AppDependencies {
@@ -40,6 +41,20 @@ export interface AppDependencies {
   telemetry?: Telemetry;
   /** Shared with the process: draining turns /ready to 503. */
   lifecycle?: Lifecycle;
+}
+
+/** The card vault of `secrets`: the current card key, and the previous one during a rotation. */
+export const cardVaultOf = (secrets: Secrets) =>
+  CardVault.create(secrets.cardEncryptionKey, secrets.previousCardEncryptionKey);
+
+/**
+ * The secrets, with the card keys verified against the stored cards: every command that reads or
+ * writes cards starts from these, so a wrong key stops it before it touches one.
+ */
+export async function loadVerifiedSecrets(config: Config, logger: Logger, db: Database): Promise<Secrets> {
+  const secrets = await loadSecrets(config, logger, db);
+  await verifyCardKeys(db, await cardVaultOf(secrets), logger);
+  return secrets;
 }
 
 /** The services, wired once; controllers, background jobs and the seed command use them. */
@@ -57,10 +72,15 @@ export async function createServices(dependencies: AppDependencies) {
     teams: traced("teams", new TeamsService(db, wallets)),
     members: traced("members", new MembersService(db)),
     wallets: traced("wallets", wallets),
-    cards: traced("cards", new CardsService(db, await CardVault.create(secrets.cardEncryptionKey), clock)),
+    cards: traced("cards", new CardsService(db, await cardVaultOf(secrets), clock)),
     ledger: traced("ledger", new LedgerService(db, clock, metrics)),
     authorizations: traced("authorizations", new AuthorizationsService(db, clock, config, metrics)),
-    idempotency: new Idempotency(db, clock, metrics),
+    idempotency: new Idempotency(db, clock, metrics, [
+      await requestHashKey(secrets.cardEncryptionKey),
+      ...(secrets.previousCardEncryptionKey === undefined
+        ? []
+        : [await requestHashKey(secrets.previousCardEncryptionKey)]),
+    ]),
     metrics,
     telemetry,
   };

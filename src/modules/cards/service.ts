@@ -10,7 +10,7 @@ import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
 import { walletNotFound } from "../wallets/service.ts";
 import { brandOf, isExpired, issueCard, luhnValid } from "./card-number.ts";
 import type { Card, CreateCard, ListCardsQuery, SensitiveCard, UpdateCard } from "./model.ts";
-import { type CardRow, cardsRepository, type SealedNumber, toCard } from "./repository.ts";
+import { type CardRow, cardsRepository, numberTaken, type SealedNumber, toCard } from "./repository.ts";
 import type { CardVault } from "./vault.ts";
 
 const cardNotFound = (id: string) => notFound("card", id);
@@ -221,7 +221,18 @@ export class CardsService {
     return { ...expiry, cvvCiphertext };
   }
 
+  /**
+   * Runs inside the card's transaction. The unique index catches a number taken under the current
+   * key; during a key rotation a card not yet re-encrypted has its number under the previous one.
+   */
   private async sealNumber(number: string, cardId: string): Promise<SealedNumber> {
+    const previousFingerprints = await this.vault.previousFingerprints(number);
+    if (
+      previousFingerprints.length > 0 &&
+      (await cardsRepository.fingerprintTaken(this.db, previousFingerprints, cardId))
+    ) {
+      throw numberTaken();
+    }
     return {
       brand: brandOf(number),
       last4: number.slice(-4),
