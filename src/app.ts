@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import { authorizationsController } from "./modules/authorizations/index.ts";
 import { authorizationsModels } from "./modules/authorizations/model.ts";
 import { AuthorizationsService } from "./modules/authorizations/service.ts";
+import { verifyCardKeys } from "./modules/cards/card-keys.ts";
 import { cardsController } from "./modules/cards/index.ts";
 import { cardsModels } from "./modules/cards/model.ts";
 import { CardsService } from "./modules/cards/service.ts";
@@ -29,13 +30,13 @@ import { type Clock, systemClock } from "./platform/clock.ts";
 import type { Config } from "./platform/config.ts";
 import type { Database } from "./platform/db.ts";
 import { apiAccess, httpPlatform, MAX_BODY_BYTES, publicAccess, RouteMethods } from "./platform/http.ts";
-import { Idempotency } from "./platform/idempotency.ts";
+import { Idempotency, requestHashKey } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 import { docsPage, openapiDocument, renderOpenApi } from "./platform/openapi.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
 import { sharedModels } from "./platform/schemas.ts";
-import type { Secrets } from "./platform/secrets.ts";
+import { loadSecrets, type Secrets } from "./platform/secrets.ts";
 import { startTelemetry, type Telemetry, traceService } from "./platform/telemetry.ts";
 
 /** Every named schema the routes refer to, as the document's `components.schemas`. */
@@ -64,6 +65,20 @@ export interface AppDependencies {
   lifecycle?: Lifecycle;
 }
 
+/** The card vault of `secrets`: the current card key, and the previous one during a rotation. */
+export const cardVaultOf = (secrets: Secrets) =>
+  CardVault.create(secrets.cardEncryptionKey, secrets.previousCardEncryptionKey);
+
+/**
+ * The secrets, with the card keys verified against the stored cards: every command that reads or
+ * writes cards starts from these, so a wrong key stops it before it touches one.
+ */
+export async function loadVerifiedSecrets(config: Config, logger: Logger, db: Database): Promise<Secrets> {
+  const secrets = await loadSecrets(config, logger, db);
+  await verifyCardKeys(db, await cardVaultOf(secrets), logger);
+  return secrets;
+}
+
 /** The services, wired once; controllers, background jobs and the seed command use them. */
 export async function createServices(dependencies: AppDependencies) {
   const { config, db, secrets, clock = systemClock } = dependencies;
@@ -79,10 +94,15 @@ export async function createServices(dependencies: AppDependencies) {
     teams: traced("teams", new TeamsService(db, wallets)),
     members: traced("members", new MembersService(db)),
     wallets: traced("wallets", wallets),
-    cards: traced("cards", new CardsService(db, await CardVault.create(secrets.cardEncryptionKey), clock)),
+    cards: traced("cards", new CardsService(db, await cardVaultOf(secrets), clock)),
     ledger: traced("ledger", new LedgerService(db, clock, metrics)),
     authorizations: traced("authorizations", new AuthorizationsService(db, clock, config, metrics)),
-    idempotency: new Idempotency(db, clock, metrics),
+    idempotency: new Idempotency(db, clock, metrics, [
+      await requestHashKey(secrets.cardEncryptionKey),
+      ...(secrets.previousCardEncryptionKey === undefined
+        ? []
+        : [await requestHashKey(secrets.previousCardEncryptionKey)]),
+    ]),
     metrics,
     telemetry,
   };

@@ -2,7 +2,9 @@
  * The command line of the service, as `bun src/main.ts …` and as the compiled binary `wallet …`.
  */
 import packageJson from "../package.json" with { type: "json" };
-import { createApp, createServices } from "./app.ts";
+import { cardVaultOf, createApp, createServices, loadVerifiedSecrets } from "./app.ts";
+import { rotateCardKey } from "./modules/cards/card-keys.ts";
+import { keyIdOf } from "./modules/cards/vault.ts";
 import { type Config, ConfigError, loadConfig } from "./platform/config.ts";
 import { DataDirLockedError } from "./platform/data-dir-lock.ts";
 import { openDatabase } from "./platform/db.ts";
@@ -21,6 +23,9 @@ Commands:
   serve         migrate, then serve the API (the default)
   migrate       apply pending database migrations and exit
   seed          insert the demo data (one team, five users, three wallets, three cards) and exit
+  rotate-card-key
+                re-encrypt every card under CARD_ENCRYPTION_KEY that is still under
+                CARD_ENCRYPTION_KEY_PREVIOUS, and exit (see docs/deploy.md)
   openapi       print the OpenAPI document and exit
   healthcheck   exit 0 when GET /health on this host's PORT answers 200 (for container health checks)
 
@@ -33,13 +38,18 @@ Where to read: README.md (start, configuration), docs/api.md (the API: conventio
 money, every error code), docs/security.md, docs/deploy.md; on a running service, /docs.
 `;
 
+/** A configuration problem (a bad variable, a wrong or missing key) stops the command: one line each, exit 1. */
+function exitOnConfigError(error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  for (const problem of error.problems) console.error(`config: ${problem}`);
+  process.exit(1);
+}
+
 function readConfig(): Config {
   try {
     return loadConfig();
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) console.error(`config: ${problem}`);
-    process.exit(1);
+    exitOnConfigError(error);
   }
 }
 
@@ -73,9 +83,21 @@ const commands: Record<string, () => Promise<void>> = {
     await withDatabase(async ({ config, db }) => {
       const logger = createLogger(config);
       await applyMigrations(db, logger);
-      const secrets = await loadSecrets(config, logger);
+      const secrets = await loadVerifiedSecrets(config, logger, db);
       const result = await seedDemoData(db, await createServices({ config, logger, db, secrets }));
       console.log(result.created ? "demo data inserted" : "demo data already present; nothing changed");
+    });
+  },
+  async "rotate-card-key"() {
+    await withDatabase(async ({ config, db }) => {
+      const logger = createLogger(config);
+      await applyMigrations(db, logger);
+      const vault = await cardVaultOf(await loadSecrets(config, logger, db));
+      // Verifies the keys against the stored cards before it touches one.
+      const rotated = await rotateCardKey(db, vault, logger);
+      console.log(
+        `re-encrypted ${rotated} card(s) under card key ${keyIdOf(vault.currentKeyCheckValue)}; CARD_ENCRYPTION_KEY_PREVIOUS may now be removed`,
+      );
     });
   },
   async openapi() {
@@ -111,12 +133,10 @@ if (argument === "-h" || argument === "--help") {
     process.stderr.write(`wallet: unknown command or option: ${[argument, ...rest].join(" ")}\n\n${HELP}`);
     process.exit(2);
   }
-  try {
-    await command();
-  } catch (error) {
+  await command().catch((error: unknown) => {
     // Another process has DATA_DIR: one line saying which, as for a bad configuration.
-    if (!(error instanceof DataDirLockedError)) throw error;
+    if (!(error instanceof DataDirLockedError)) exitOnConfigError(error);
     console.error(`wallet: ${error.message}`);
     process.exit(1);
-  }
+  });
 }

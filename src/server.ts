@@ -1,11 +1,10 @@
-import { createApp, createServices } from "./app.ts";
+import { createApp, createServices, loadVerifiedSecrets } from "./app.ts";
 import type { Lifecycle } from "./modules/operations/service.ts";
 import type { Config } from "./platform/config.ts";
 import { openDatabase } from "./platform/db.ts";
 import { every } from "./platform/jobs.ts";
 import type { Logger } from "./platform/logger.ts";
 import { applyMigrations } from "./platform/migrate.ts";
-import { loadSecrets } from "./platform/secrets.ts";
 import type { Telemetry } from "./platform/telemetry.ts";
 
 /**
@@ -16,7 +15,7 @@ import type { Telemetry } from "./platform/telemetry.ts";
 export async function serve(config: Config, logger: Logger, telemetry: Telemetry): Promise<void> {
   const db = await openDatabase(config, logger);
   await applyMigrations(db, logger);
-  const secrets = await loadSecrets(config, logger);
+  const secrets = await loadVerifiedSecrets(config, logger, db);
   const lifecycle: Lifecycle = { draining: false };
   const dependencies = { config, logger, db, secrets, telemetry, lifecycle };
   const services = await createServices(dependencies);

@@ -25,6 +25,9 @@ const EnvSchema = Type.Object({
   CARD_ENCRYPTION_KEY: Type.Optional(
     Type.String({ pattern: "^[A-Za-z0-9+/]{43}=$", description: "32 bytes, base64" }),
   ),
+  CARD_ENCRYPTION_KEY_PREVIOUS: Type.Optional(
+    Type.String({ pattern: "^[A-Za-z0-9+/]{43}=$", description: "32 bytes, base64" }),
+  ),
   DEFAULT_CURRENCY: Type.String({ pattern: "^[A-Z]{3}$", default: "SGD" }),
   AUTH_HOLD_TTL: Type.Integer({ minimum: 1, maximum: 31 * 24 * 3600, default: 604800 }),
   LOG_LEVEL: literalUnion(LOG_LEVELS, {
@@ -53,7 +56,26 @@ const EnvSchema = Type.Object({
 export type Config = Static<typeof EnvSchema>;
 
 /** Never echoed back in an error: they are secrets or may carry a password. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "ADMIN_API_KEY", "CARD_ENCRYPTION_KEY", "METRICS_TOKEN"]);
+const SECRET_VARIABLES = new Set([
+  "DATABASE_URL",
+  "ADMIN_API_KEY",
+  "CARD_ENCRYPTION_KEY",
+  "CARD_ENCRYPTION_KEY_PREVIOUS",
+  "METRICS_TOKEN",
+]);
+
+/**
+ * Why `value` is not acceptable as the secret `name` (the same rules as the variable), or undefined
+ * when it is. For secrets read from a file; the value is never quoted.
+ */
+export function secretValueProblem(
+  name: "ADMIN_API_KEY" | "CARD_ENCRYPTION_KEY",
+  value: string,
+): string | undefined {
+  const schema = EnvSchema.properties[name];
+  const [error] = Value.Errors(schema, value);
+  return error === undefined ? undefined : `${error.message} (expected ${schema.description})`;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -90,6 +112,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (raw.ADMIN_API_KEY === undefined) problems.push("ADMIN_API_KEY: required when DATABASE_URL is set");
     if (raw.CARD_ENCRYPTION_KEY === undefined)
       problems.push("CARD_ENCRYPTION_KEY: required when DATABASE_URL is set");
+  }
+  // A rotation names both keys: the new one must not silently come from a key file.
+  if (raw.CARD_ENCRYPTION_KEY_PREVIOUS !== undefined) {
+    if (raw.CARD_ENCRYPTION_KEY === undefined)
+      problems.push("CARD_ENCRYPTION_KEY_PREVIOUS: set only together with CARD_ENCRYPTION_KEY (the new key)");
+    else if (raw.CARD_ENCRYPTION_KEY_PREVIOUS === raw.CARD_ENCRYPTION_KEY)
+      problems.push("CARD_ENCRYPTION_KEY_PREVIOUS: the same key as CARD_ENCRYPTION_KEY");
   }
   const currency = raw.DEFAULT_CURRENCY;
   if (currency !== undefined && /^[A-Z]{3}$/.test(currency) && !isCurrency(currency)) {

@@ -1,6 +1,7 @@
 import type { Clock } from "./clock.ts";
 import type { Database } from "./db.ts";
 import { ApiError, conflict, problemBody } from "./errors.ts";
+import { deriveHmacKey, hmacHex } from "./key-derivation.ts";
 import type { Metrics } from "./metrics.ts";
 import { contextOf } from "./request-context.ts";
 
@@ -29,9 +30,12 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))).toHex();
-}
+/**
+ * The key of request hashes, derived from a card encryption key. Keyed, because a request body may
+ * carry a card number and CVV: a bare SHA-256 of it could be brute-forced from the stored hash.
+ */
+export const requestHashKey = (cardEncryptionKey: Uint8Array<ArrayBuffer>) =>
+  deriveHmacKey(cardEncryptionKey, "wallet-api idempotency request hash v1");
 
 interface StoredResponse {
   request_hash: string;
@@ -55,6 +59,8 @@ export class Idempotency {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly metrics: Pick<Metrics, "idempotentReplays">,
+    /** The first hashes new requests; a stored hash made under any of them still matches (key rotation). */
+    private readonly requestHashKeys: readonly [CryptoKey, ...CryptoKey[]],
   ) {}
 
   /**
@@ -67,9 +73,13 @@ export class Idempotency {
     if (key === null) return work();
     const context = contextOf(request);
     const scope = context.apiKeyId ?? "anonymous";
-    const requestHash = await sha256Hex(
-      `${request.method} ${new URL(request.url).pathname}\n${canonicalJson(body)}`,
-    );
+    const requestText = `${request.method} ${new URL(request.url).pathname}\n${canonicalJson(body)}`;
+    const [currentKey, ...previousKeys] = this.requestHashKeys;
+    const requestHash = await hmacHex(currentKey, requestText);
+    const matchingHashes = [
+      requestHash,
+      ...(await Promise.all(previousKeys.map((hashKey) => hmacHex(hashKey, requestText)))),
+    ];
 
     const outcome = await this.db.transaction<Outcome<T>>(async (tx) => {
       const lock = await tx.query<{ locked: boolean }>(
@@ -89,7 +99,7 @@ export class Idempotency {
       );
       const previous = stored.rows[0];
       if (previous !== undefined) {
-        if (previous.request_hash !== requestHash) {
+        if (!matchingHashes.includes(previous.request_hash)) {
           throw conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
         }
         return { kind: "replay", stored: previous };

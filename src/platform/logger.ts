@@ -5,19 +5,26 @@ import { currentRequest, currentTraceIds } from "./telemetry.ts";
 
 export type { Logger };
 
-/** Paths whose values never reach a log line, wherever they appear. */
-const REDACTED_PATHS = [
+/** Names whose values never reach a log line, at the top of a logged object or one level down. */
+const REDACTED_NAMES = [
   "authorization",
-  "*.authorization",
+  "cardNo",
+  "cvv",
+  "number",
+  // The secrets themselves, as named in Config and Secrets.
+  "adminApiKey",
+  "cardEncryptionKey",
+  "previousCardEncryptionKey",
+  "ADMIN_API_KEY",
+  "CARD_ENCRYPTION_KEY",
+  "CARD_ENCRYPTION_KEY_PREVIOUS",
+  "DATABASE_URL",
+];
+
+const REDACTED_PATHS = [
+  ...REDACTED_NAMES.flatMap((name) => [name, `*.${name}`]),
   "headers.authorization",
   "*.headers.authorization",
-  "cardNo",
-  "*.cardNo",
-  "cvv",
-  "*.cvv",
-  "number",
-  "*.number",
-  "adminApiKey",
 ];
 
 export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">): Logger {

@@ -8,12 +8,11 @@
 import { afterAll, beforeAll } from "bun:test";
 import createClient from "openapi-fetch";
 import pg from "pg";
-import { createApp } from "../../src/app.ts";
+import { createApp, loadVerifiedSecrets } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/platform/config.ts";
 import { type Database, openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
-import { loadSecrets } from "../../src/platform/secrets.ts";
 import type { components, paths } from "../sdk/schema";
 
 export type Schemas = components["schemas"];
@@ -85,7 +84,7 @@ export async function startServer(
   const logger = createLogger(config);
   const db = await openDatabase(config, logger);
   await applyMigrations(db, logger);
-  const secrets = await loadSecrets(config, logger);
+  const secrets = await loadVerifiedSecrets(config, logger, db);
   const app = await createApp({ config, logger, db, secrets, clock: options.clock?.now });
   app.listen({ hostname: "127.0.0.1", port: 0 });
   const baseUrl = `http://127.0.0.1:${app.server?.port}`;

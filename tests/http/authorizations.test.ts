@@ -91,7 +91,7 @@ async function expireHolds(): Promise<number> {
     config: server.config,
     logger,
     db: server.db,
-    secrets: await loadSecrets(server.config, logger),
+    secrets: await loadSecrets(server.config, logger, server.db),
     clock: clock.now,
   });
   return services.authorizations.expireHolds();

@@ -118,3 +118,34 @@ describe("CardVault fingerprint", () => {
     expect(await (await CardVault.create(new Uint8Array(key))).fingerprint(NUMBER)).toBe(first);
   });
 });
+
+describe("CardVault during a key rotation", () => {
+  test("opens what the previous key sealed, and seals and fingerprints under the new key only", async () => {
+    const oldKey = newKey();
+    const newCardKey = newKey();
+    const before = await CardVault.create(oldKey);
+    const during = await CardVault.create(newCardKey, oldKey);
+    const after = await CardVault.create(newCardKey);
+    const sealedBefore = await before.seal(NUMBER, CARD_ID);
+    expect(await during.open(sealedBefore, CARD_ID)).toBe(NUMBER);
+    await expect(after.open(sealedBefore, CARD_ID)).rejects.toThrow();
+
+    const sealedDuring = await during.seal(NUMBER, CARD_ID);
+    expect(await after.open(sealedDuring, CARD_ID)).toBe(NUMBER);
+    await expect(before.open(sealedDuring, CARD_ID)).rejects.toThrow();
+    expect(await during.fingerprint(NUMBER)).toBe(await after.fingerprint(NUMBER));
+    expect(await during.previousFingerprints(NUMBER)).toEqual([await before.fingerprint(NUMBER)]);
+    expect(await after.previousFingerprints(NUMBER)).toEqual([]);
+  });
+
+  test("a key check value names its key, reveals nothing of it, and differs per key", async () => {
+    const key = newKey();
+    const vault = await CardVault.create(key, newKey());
+    const [current, previous] = vault.keyCheckValues;
+    expect(current).toBe(vault.currentKeyCheckValue);
+    expect(current).toMatch(/^[0-9a-f]{64}$/);
+    expect(previous).not.toBe(current);
+    expect((await CardVault.create(new Uint8Array(key))).currentKeyCheckValue).toBe(current ?? "");
+    expect(current).not.toContain(hex(key));
+  });
+});

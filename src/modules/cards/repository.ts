@@ -142,6 +142,15 @@ export const cardsRepository = {
     return onlyRow(result);
   },
 
+  /** True when a live card other than `cardId` has one of `fingerprints`. */
+  async fingerprintTaken(db: Queryable, fingerprints: string[], cardId: string): Promise<boolean> {
+    const result = await db.query(
+      "SELECT 1 FROM cards WHERE number_fingerprint = ANY($1::text[]) AND id <> $2 AND deleted_at IS NULL",
+      [fingerprints, cardId],
+    );
+    return result.rows.length > 0;
+  },
+
   /** The live card, optionally row-locked for the rest of the transaction. */
   async find(db: Queryable, id: string, lock: "" | "FOR UPDATE" = ""): Promise<CardRow | undefined> {
     const result = await db.query<CardRow>(

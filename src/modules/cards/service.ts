@@ -15,6 +15,7 @@ import {
   type CardRow,
   type CardSelection,
   cardsRepository,
+  numberTaken,
   type SealedNumber,
   toCard,
 } from "./repository.ts";
@@ -259,7 +260,18 @@ export class CardsService {
     return { ...expiry, cvvCiphertext };
   }
 
+  /**
+   * Runs inside the card's transaction. The unique index catches a number taken under the current
+   * key; during a key rotation a card not yet re-encrypted has its number under the previous one.
+   */
   private async sealNumber(number: string, cardId: string): Promise<SealedNumber> {
+    const previousFingerprints = await this.vault.previousFingerprints(number);
+    if (
+      previousFingerprints.length > 0 &&
+      (await cardsRepository.fingerprintTaken(this.db, previousFingerprints, cardId))
+    ) {
+      throw numberTaken();
+    }
     return {
       brand: brandOf(number),
       last4: number.slice(-4),
