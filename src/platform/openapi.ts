@@ -8,11 +8,13 @@ import { ApiError } from "./errors.ts";
 const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   "200": "OK",
   "201": "Created",
-  "400": "Malformed JSON, bad parameters or schema violation",
-  "401": "Missing or wrong API key",
+  "400": "Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read",
+  "401": "Missing or wrong API key (on /metrics: METRICS_TOKEN)",
   "403": "The key may not do this",
   "404": "No such resource",
-  "409": "Conflict with the current state (duplicate, wrong state, idempotency key reuse)",
+  "408": "The request body did not arrive in time",
+  "409":
+    "Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running",
   "413": "Request body over 1 MiB",
   "422": "Refused by a business rule",
   "429": "Rate limited; see Retry-After",
@@ -37,6 +39,12 @@ const TAGS = [
   { name: "operations", description: "Health, readiness and metrics" },
 ];
 
+/**
+ * The API is served from the root of wherever the service runs (the same origin as this document):
+ * a client sets its base URL to that host, e.g. http://localhost:3000 with the default PORT.
+ */
+const SERVERS = [{ url: "/", description: "The service this document was read from" }];
+
 /** What the document says about the API as a whole; the paths and schemas come from the routes. */
 const DOCUMENTATION = {
   info: {
@@ -44,6 +52,8 @@ const DOCUMENTATION = {
     description:
       "Wallets for teams and individuals, many cards per wallet, every card spend checked against balance and limits. Money is in integer minor units.",
     version: packageJson.version,
+    contact: { name: "The Wallet API team" },
+    license: { name: "UNLICENSED", identifier: "LicenseRef-Proprietary" },
   },
   tags: TAGS,
   components: {
@@ -127,13 +137,77 @@ function withoutServingMarks(schema: Json): Json {
   );
 }
 
+/** What the platform adds to an operation, whatever its route declares. */
+interface OperationTraits {
+  /** Under /v1: authenticated, rate limited per key, on the database. */
+  api: boolean;
+  /** It reads a request body. */
+  hasBody: boolean;
+  /** A POST: it takes an Idempotency-Key. */
+  idempotent: boolean;
+  /** GET /metrics, which asks for METRICS_TOKEN when one is set. */
+  metrics: boolean;
+}
+
+const problemResponse = () => ({ content: { "application/json": { schema: { $ref: PROBLEM_REF } } } });
+
+/**
+ * The statuses the platform can answer on an operation beyond those its route declares: a Host or path
+ * it cannot read (400) and a bug (500) anywhere; a body too slow or too large on a body route; a reused
+ * or busy Idempotency-Key on a POST; a missing key, an empty bucket and an unreachable database under
+ * /v1; a missing METRICS_TOKEN on /metrics.
+ */
+function platformStatuses(traits: OperationTraits): string[] {
+  return [
+    "400",
+    "500",
+    ...(traits.hasBody ? ["408", "413"] : []),
+    ...(traits.idempotent ? ["409"] : []),
+    ...(traits.api ? ["401", "429", "503"] : []),
+    ...(traits.metrics ? ["401"] : []),
+  ];
+}
+
+const HEADERS: JsonObject = {
+  "X-Request-Id": {
+    description:
+      "The request's id: the client's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-], otherwise a new UUID",
+    schema: { type: "string", maxLength: 128 },
+  },
+  RateLimit: {
+    description: 'What is left of the caller\'s bucket: "default";r=<remaining>;t=<seconds until full>',
+    schema: { type: "string" },
+  },
+  "RateLimit-Policy": {
+    description: 'The caller\'s bucket: "default";q=<burst>;w=<seconds to refill>',
+    schema: { type: "string" },
+  },
+  "Retry-After": {
+    description: "Seconds to wait before trying again",
+    schema: { type: "integer", minimum: 1 },
+  },
+  "Idempotent-Replayed": {
+    description: "true when this is the stored answer to an earlier request with the same Idempotency-Key",
+    schema: { type: "string", enum: ["true"] },
+  },
+};
+
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+
+/** The headers a response of this operation may carry. */
+function responseHeaders(status: string, traits: OperationTraits): JsonObject {
+  const names = ["X-Request-Id"];
+  if (traits.api) names.push("RateLimit", "RateLimit-Policy");
+  if (status === "429") names.push("Retry-After");
+  if (traits.idempotent && status !== "429" && !status.startsWith("5")) names.push("Idempotent-Replayed");
+  return Object.fromEntries(names.map((name) => [name, headerRef(name)]));
+}
+
 /** Keeps only the JSON media type, naming it problem+json where the body is a problem. */
-function finishResponses(responses: JsonObject, hasBody: boolean): JsonObject {
+function finishResponses(responses: JsonObject, traits: OperationTraits): JsonObject {
   const finished: JsonObject = {};
-  // Any route that reads a body refuses one over 1 MiB.
-  const all = hasBody
-    ? { ...responses, "413": { content: { "application/json": { schema: { $ref: PROBLEM_REF } } } } }
-    : responses;
+  const all: JsonObject = { ...responses };
+  for (const status of platformStatuses(traits)) all[status] ??= problemResponse();
   for (const [status, response] of Object.entries(all).sort(([a], [b]) => a.localeCompare(b))) {
     if (!isObject(response)) continue;
     const content = isObject(response.content) ? response.content : undefined;
@@ -142,6 +216,7 @@ function finishResponses(responses: JsonObject, hasBody: boolean): JsonObject {
     const mediaType = isProblem ? "application/problem+json" : "application/json";
     finished[status] = {
       description: RESPONSE_DESCRIPTIONS[status] ?? "Response",
+      headers: responseHeaders(status, traits),
       ...(json === undefined ? {} : { content: { [mediaType]: json } }),
     };
   }
@@ -179,7 +254,12 @@ export function finishDocument(source: JsonObject): JsonObject {
         ...(body === undefined
           ? {}
           : { requestBody: { required: bodyIsRequired(body), content: { "application/json": body } } }),
-        responses: finishResponses(isObject(responses) ? responses : {}, body !== undefined),
+        responses: finishResponses(isObject(responses) ? responses : {}, {
+          api: path.startsWith("/v1/"),
+          hasBody: body !== undefined,
+          idempotent: method === "post",
+          metrics: path === "/metrics",
+        }),
       };
     }
     paths[path] = operations;
@@ -189,8 +269,9 @@ export function finishDocument(source: JsonObject): JsonObject {
   return simplifySchema({
     ...source,
     openapi: "3.1.0",
+    servers: SERVERS,
     paths,
-    components: { ...components, schemas: withoutServingMarks(schemas) },
+    components: { ...components, schemas: withoutServingMarks(schemas), headers: HEADERS },
   }) as JsonObject;
 }
 

@@ -14,6 +14,7 @@ import { type Database, openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
 import type { components, paths } from "../sdk/schema";
+import { recordServedStatuses } from "./documented-statuses.ts";
 
 export type Schemas = components["schemas"];
 export type ApiClient = ReturnType<typeof createClient<paths>>;
@@ -107,6 +108,11 @@ export async function startServer(
       });
     },
     async stop() {
+      const token = config.METRICS_TOKEN;
+      const metrics = await fetch(`${baseUrl}/metrics`, {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      });
+      recordServedStatuses(await metrics.text());
       await app.stop(true);
       await db.close();
       await scratch?.drop();
