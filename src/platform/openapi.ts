@@ -43,7 +43,13 @@ const TAGS = [
  * The API is served from the root of wherever the service runs (the same origin as this document):
  * a client sets its base URL to that host, e.g. http://localhost:3000 with the default PORT.
  */
-const SERVERS = [{ url: "/", description: "The service this document was read from" }];
+const SERVERS = [
+  {
+    url: "/",
+    description: "The service this document was read from, local, staging or production alike",
+    "x-internal": false,
+  },
+];
 
 /** What the document says about the API as a whole; the paths and schemas come from the routes. */
 const DOCUMENTATION = {
@@ -118,7 +124,28 @@ function simplifySchema(schema: Json): Json {
       return simplifySchema({ ...rest, ...integer });
     }
   }
-  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, simplifySchema(value)]));
+  const simplified = Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [key, simplifySchema(value)]),
+  );
+  return simplified.type === "integer" && simplified.format === undefined
+    ? { ...simplified, format: integerFormat(simplified) }
+    : simplified;
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * The width a generated client must give an integer: int32 when its bounds fit (paging numbers),
+ * int64 otherwise. Amounts reach 10^12 and balances 10^15: a 32-bit integer would overflow.
+ */
+function integerFormat(schema: JsonObject): "int32" | "int64" {
+  const { minimum, maximum } = schema;
+  const fits =
+    typeof maximum === "number" &&
+    maximum <= INT32_MAX &&
+    typeof minimum === "number" &&
+    minimum >= -INT32_MAX - 1;
+  return fits ? "int32" : "int64";
 }
 
 const PROBLEM_REF = "#/components/schemas/Problem";

@@ -536,6 +536,7 @@ export interface components {
             /** @description URI identifying the problem type */
             type: string;
             title: string;
+            /** Format: int64 */
             status: number;
             detail: string;
             /** @description stable snake_case error code */
@@ -600,7 +601,9 @@ export interface components {
                 updatedAt: string;
                 deletedAt: string | null;
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -644,7 +647,9 @@ export interface components {
                 updatedAt: string;
                 deletedAt: string | null;
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -700,7 +705,9 @@ export interface components {
                 updatedAt: string;
                 deletedAt: string | null;
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -776,7 +783,9 @@ export interface components {
                 /** @description admin or member */
                 role: "admin" | "member";
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -794,17 +803,35 @@ export interface components {
             timezone: string;
             /** @description active or frozen */
             status: "active" | "frozen";
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             balance: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             availableBalance: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             dailyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             monthlyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentToday: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentThisMonth: number;
             /**
              * Format: date-time
@@ -834,17 +861,35 @@ export interface components {
                 timezone: string;
                 /** @description active or frozen */
                 status: "active" | "frozen";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 availableBalance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -858,7 +903,9 @@ export interface components {
                 updatedAt: string;
                 deletedAt: string | null;
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -878,17 +925,35 @@ export interface components {
                 timezone: string;
                 /** @description active or frozen */
                 status: "active" | "frozen";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 availableBalance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -924,13 +989,25 @@ export interface components {
             expiryYear: string;
             /** @description active, frozen or cancelled (final) */
             status: "active" | "frozen" | "cancelled";
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             dailyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             monthlyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentToday: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentThisMonth: number;
             /**
              * Format: date-time
@@ -975,13 +1052,25 @@ export interface components {
                 expiryYear: string;
                 /** @description active, frozen or cancelled (final) */
                 status: "active" | "frozen" | "cancelled";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -995,7 +1084,9 @@ export interface components {
                 updatedAt: string;
                 deletedAt: string | null;
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -1022,13 +1113,25 @@ export interface components {
                 expiryYear: string;
                 /** @description active, frozen or cancelled (final) */
                 status: "active" | "frozen" | "cancelled";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -1061,10 +1164,16 @@ export interface components {
             refundOf: string | null;
             /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
             type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-            /** @description minor units, 1 to 1000000000000 */
+            /**
+             * Format: int64
+             * @description minor units, 1 to 1000000000000
+             */
             amount: number;
             currency: string;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             balanceAfter: number;
             description: string | null;
             /**
@@ -1093,10 +1202,16 @@ export interface components {
                 refundOf: string | null;
                 /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
                 type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /** @description minor units, 1 to 1000000000000 */
+                /**
+                 * Format: int64
+                 * @description minor units, 1 to 1000000000000
+                 */
                 amount: number;
                 currency: string;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balanceAfter: number;
                 description: string | null;
                 /**
@@ -1105,7 +1220,9 @@ export interface components {
                  */
                 createdAt: string;
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -1125,7 +1242,10 @@ export interface components {
              * @description UUID
              */
             toWalletId: string;
-            /** @description minor units, 1 to 1000000000000 */
+            /**
+             * Format: int64
+             * @description minor units, 1 to 1000000000000
+             */
             amount: number;
             currency: string;
             description: string | null;
@@ -1153,10 +1273,16 @@ export interface components {
                 refundOf: string | null;
                 /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
                 type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /** @description minor units, 1 to 1000000000000 */
+                /**
+                 * Format: int64
+                 * @description minor units, 1 to 1000000000000
+                 */
                 amount: number;
                 currency: string;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balanceAfter: number;
                 description: string | null;
                 /**
@@ -1182,7 +1308,10 @@ export interface components {
              * @description UUID
              */
             walletId: string;
-            /** @description minor units, 1 to 1000000000000 */
+            /**
+             * Format: int64
+             * @description minor units, 1 to 1000000000000
+             */
             amount: number;
             currency: string;
             merchant: {
@@ -1192,7 +1321,9 @@ export interface components {
             /** @description pending, captured, voided, expired, declined */
             status: "pending" | "captured" | "voided" | "expired" | "declined";
             declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
+            /** Format: int64 */
             capturedAmount: number;
+            /** Format: int64 */
             refundedAmount: number;
             /**
              * Format: date-time
@@ -1228,7 +1359,10 @@ export interface components {
                  * @description UUID
                  */
                 walletId: string;
-                /** @description minor units, 1 to 1000000000000 */
+                /**
+                 * Format: int64
+                 * @description minor units, 1 to 1000000000000
+                 */
                 amount: number;
                 currency: string;
                 merchant: {
@@ -1238,7 +1372,9 @@ export interface components {
                 /** @description pending, captured, voided, expired, declined */
                 status: "pending" | "captured" | "voided" | "expired" | "declined";
                 declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
+                /** Format: int64 */
                 capturedAmount: number;
+                /** Format: int64 */
                 refundedAmount: number;
                 /**
                  * Format: date-time
@@ -1256,7 +1392,9 @@ export interface components {
                  */
                 updatedAt: string;
             }[];
+            /** Format: int64 */
             skip: number;
+            /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
@@ -3709,9 +3847,15 @@ export interface operations {
                     currency?: string;
                     /** @description IANA time zone name */
                     timezone?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                 };
             };
@@ -4072,9 +4216,15 @@ export interface operations {
                 "application/json": {
                     /** @description 1-200 characters */
                     name?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                     /** @description active or frozen */
                     status?: "active" | "frozen";
@@ -4549,9 +4699,15 @@ export interface operations {
                      * @description UUID
                      */
                     cardholderId?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                 };
             };
@@ -4931,9 +5087,15 @@ export interface operations {
                     expiryYear?: string;
                     /** @description 3-4 digits */
                     cvv?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                     /** @description active, frozen or cancelled (final) */
                     status?: "active" | "frozen" | "cancelled";
@@ -5317,7 +5479,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -5484,7 +5649,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -5658,7 +5826,10 @@ export interface operations {
                      * @description UUID
                      */
                     toWalletId: string;
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -6040,7 +6211,10 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
-                    /** @description default: all that is not refunded yet */
+                    /**
+                     * Format: int64
+                     * @description default: all that is not refunded yet
+                     */
                     amount?: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -6317,7 +6491,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     merchant: {
                         /** @description 1-200 characters */
@@ -6480,7 +6657,10 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
-                    /** @description at most the held amount; default all of it */
+                    /**
+                     * Format: int64
+                     * @description at most the held amount; default all of it
+                     */
                     amount?: number;
                 };
             };
