@@ -4,16 +4,12 @@
  * refused, never run twice.
  */
 import { describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { migrate } from "postgres-migrations";
 import { createApp, loadVerifiedSecrets } from "../../src/app.ts";
 import { loadConfig } from "../../src/platform/config.ts";
 import { openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
-import { MIGRATIONS } from "../../src/platform/migrations.ts";
+import { migrateUpTo } from "../helpers/migrations.ts";
 import { expectProblem } from "../helpers/problem-details.ts";
 import { rowCount } from "../helpers/rows.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
@@ -33,14 +29,9 @@ describe("migration 003", () => {
     });
     const logger = createLogger(config);
     const db = await openDatabase(config, logger);
-    const directory = await mkdtemp(join(tmpdir(), "wallet-migrations-before-003-"));
     try {
       // The schema as it was before 003, with a key stored the old way.
-      for (const migration of MIGRATIONS.slice(0, 2)) {
-        await writeFile(join(directory, migration.fileName), migration.sql);
-      }
-      const client = await db.pool.connect();
-      await migrate({ client }, directory).finally(() => client.release());
+      await migrateUpTo(db, 2);
       const body = { name: "Before the upgrade" };
       const oldHash = new Bun.CryptoHasher("sha256")
         .update(`POST /v1/teams\n${JSON.stringify(body)}`)
@@ -75,7 +66,6 @@ describe("migration 003", () => {
       await expectProblem(retry, 409, "idempotency_key_reused");
       expect(await rowCount(db, "teams")).toBe(0);
     } finally {
-      await rm(directory, { recursive: true, force: true });
       await db.close();
       await scratch?.drop();
     }

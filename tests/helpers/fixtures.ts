@@ -18,7 +18,11 @@ export async function createUser(api: ApiClient, name = "Test User"): Promise<Sc
   return dataOf(await api.POST("/v1/users", { body: { email: uniqueEmail(), name } }), "user");
 }
 
-export async function createTeam(api: ApiClient, name = "Test Team"): Promise<Schemas["Team"]> {
+/** A new team; team names are unique (in any case), so the default one is made unique too. */
+export async function createTeam(
+  api: ApiClient,
+  name = `Test Team ${crypto.randomUUID().slice(0, 8)}`,
+): Promise<Schemas["Team"]> {
   return dataOf(await api.POST("/v1/teams", { body: { name } }), "team");
 }
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { addMember, createCard, createTeam, createUser, createWallet } from "../helpers/fixtures.ts";
 import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { rowCount } from "../helpers/rows.ts";
 import { type Schemas, useServer } from "../helpers/server.ts";
 import { isRfc3339Utc, UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
 
@@ -35,11 +36,21 @@ describe("POST /v1/teams", () => {
     expect(fetched.data).toEqual(data);
   });
 
-  test("two teams may share a name", async () => {
-    const first = await createTeam(server.api, "Same Name");
-    const second = await server.api.POST("/v1/teams", { body: { name: "Same Name" } });
-    expect(second.response.status).toBe(201);
-    expect(second.data?.id).not.toBe(first.id);
+  test("a name a live team has, in any case and with spaces around it, is 409 team_name_taken and creates nothing", async () => {
+    await createTeam(server.api, "Same Name");
+    const before = await rowCount(server.db, "teams");
+    for (const name of ["Same Name", "same name", "  SAME NAME  "]) {
+      const taken = await server.api.POST("/v1/teams", { body: { name } });
+      expectSdkProblem(taken, 409, "team_name_taken");
+    }
+    expect(await rowCount(server.db, "teams")).toBe(before);
+  });
+
+  test("the name of a deleted team is free again", async () => {
+    const gone = await createTeam(server.api, "Reborn");
+    await server.api.DELETE("/v1/teams/{id}", { params: { path: { id: gone.id } } });
+    const again = await server.api.POST("/v1/teams", { body: { name: "reborn" } });
+    expect(again.response.status).toBe(201);
   });
 
   test("a 200-character name is accepted, 201 characters is 400 and creates nothing", async () => {
@@ -203,6 +214,22 @@ describe("PATCH /v1/teams/{id}", () => {
     expect((await getTeam(team.id)).data?.name).toBe("New Name");
   });
 
+  test("renaming to another live team's name is 409 team_name_taken and changes nothing; a new case of its own name is fine", async () => {
+    await createTeam(server.api, "Taken Name");
+    const team = await createTeam(server.api, "Mine");
+    const taken = await server.api.PATCH("/v1/teams/{id}", {
+      params: { path: { id: team.id } },
+      body: { name: "TAKEN name" },
+    });
+    expectSdkProblem(taken, 409, "team_name_taken");
+    expect((await getTeam(team.id)).data?.name).toBe("Mine");
+    const recased = await server.api.PATCH("/v1/teams/{id}", {
+      params: { path: { id: team.id } },
+      body: { name: "MINE" },
+    });
+    expect(recased.data?.name).toBe("MINE");
+  });
+
   test("an empty body is 400 (nothing to change) and the team is unchanged", async () => {
     const team = await createTeam(server.api, "Untouched");
     const result = await server.api.PATCH("/v1/teams/{id}", {
@@ -218,7 +245,7 @@ describe("PATCH /v1/teams/{id}", () => {
     ["a blank name", " \t "],
     ["a 201-character name", "x".repeat(201)],
   ])("%s is 400 and the team keeps its name", async (_label, name) => {
-    const team = await createTeam(server.api, "Keep Me");
+    const team = await createTeam(server.api);
     const result = await server.api.PATCH("/v1/teams/{id}", {
       params: { path: { id: team.id } },
       body: { name },

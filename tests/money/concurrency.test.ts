@@ -25,7 +25,7 @@ async function teamWalletWithCards(options: {
   walletDaily: number;
   cardDaily: number;
 }) {
-  const team = await createTeam(server.api, "Racing team");
+  const team = await createTeam(server.api);
   const teamWallet = await createWallet(server.api, {
     teamId: team.id,
     dailyLimit: options.walletDaily,

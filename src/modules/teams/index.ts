@@ -22,7 +22,7 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
       {
         headers: IdempotencyHeaders,
         body: CreateTeam,
-        response: { 201: "Team", ...errorResponses() },
+        response: { 201: "Team", ...errorResponses(409) },
         ...describe(tag, "createTeam", "Create a team"),
       },
     )
@@ -39,7 +39,7 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
     .patch("/:id", ({ params, body }) => teams.update(params.id, body), {
       params: IdParams,
       body: UpdateTeam,
-      response: { 200: "Team", ...errorResponses(404) },
+      response: { 200: "Team", ...errorResponses(404, 409) },
       ...describe(tag, "updateTeam", "Rename a team"),
     })
     .delete("/:id", ({ params }) => teams.delete(params.id), {

@@ -1,4 +1,5 @@
 import type { Queryable } from "../../platform/db.ts";
+import { conflict, isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import type { Team, TeamSortField } from "./model.ts";
@@ -27,12 +28,22 @@ export const toTeam = (row: TeamRow): Team => ({
   deletedAt: isoOrNull(row.deleted_at),
 });
 
+/** Re-throws a violation of the live-name unique index as 409 team_name_taken. */
+function rethrowNameTaken(error: unknown): never {
+  if (isUniqueViolation(error, "teams_name_live_key")) {
+    throw conflict("team_name_taken", "Another team already has this name (in any letter case).");
+  }
+  throw error;
+}
+
 export const teamsRepository = {
   async insert(db: Queryable, team: { id: string; name: string }): Promise<Team> {
-    const result = await db.query<TeamRow>(
-      `INSERT INTO teams (id, name) VALUES ($1, $2) RETURNING ${TEAM_COLUMNS}`,
-      [team.id, team.name],
-    );
+    const result = await db
+      .query<TeamRow>(`INSERT INTO teams (id, name) VALUES ($1, $2) RETURNING ${TEAM_COLUMNS}`, [
+        team.id,
+        team.name,
+      ])
+      .catch(rethrowNameTaken);
     return toTeam(onlyRow(result));
   },
 
@@ -60,10 +71,12 @@ export const teamsRepository = {
 
   async update(db: Queryable, id: string, changes: { name?: string }): Promise<Team | undefined> {
     const set = setClause(changes, { name: "name" }, 2);
-    const result = await db.query<TeamRow>(
-      `UPDATE teams SET ${set.sql} WHERE id = $1 AND deleted_at IS NULL RETURNING ${TEAM_COLUMNS}`,
-      [id, ...set.values],
-    );
+    const result = await db
+      .query<TeamRow>(
+        `UPDATE teams SET ${set.sql} WHERE id = $1 AND deleted_at IS NULL RETURNING ${TEAM_COLUMNS}`,
+        [id, ...set.values],
+      )
+      .catch(rethrowNameTaken);
     const row = result.rows[0];
     return row && toTeam(row);
   },

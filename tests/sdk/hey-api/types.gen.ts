@@ -1525,6 +1525,10 @@ export type UpdateTeamErrors = {
      */
     408: Problem;
     /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
      * Request body over 1 MiB
      */
     413: Problem;
