@@ -47,6 +47,7 @@ interface ValueErrorLike {
   path: string;
   message: string;
   schema: SchemaLike;
+  value: unknown;
 }
 
 /** Turns Elysia's validation error into field errors and, where the schema names one, a specific code. */
@@ -68,7 +69,8 @@ function fromValidation(error: ValidationError): ApiError {
     if (seen.has(path)) continue;
     seen.add(path);
     errors.push({ path, message });
-    const code = issue.schema[ERROR_CODE_KEYWORD];
+    // A missing field is not a malformed one: its schema's code (invalid_id, …) would mislead.
+    const code = issue.value === undefined ? undefined : issue.schema[ERROR_CODE_KEYWORD];
     codes.add(typeof code === "string" ? code : "validation_failed");
   }
   const [only] = codes;

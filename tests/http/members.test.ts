@@ -51,6 +51,22 @@ function remove(teamId: string, userId: string) {
 }
 
 describe("POST /v1/teams/{id}/members", () => {
+  test("without userId: 400 validation_failed naming body.userId (not invalid_id), and nothing is added", async () => {
+    const team = await createTeam(server.api);
+    for (const body of [{}, { role: "admin" }]) {
+      const response = await server.request(`/v1/teams/${team.id}/members`, { method: "POST", json: body });
+      const problem = await expectProblem(response, 400, "validation_failed");
+      expect(problem.errors?.map((error) => error.path)).toEqual(["body.userId"]);
+    }
+    expect(await roster(team.id)).toEqual([]);
+    // A userId that is there but malformed keeps its own code.
+    const malformed = await server.request(`/v1/teams/${team.id}/members`, {
+      method: "POST",
+      json: { userId: MALFORMED_ID },
+    });
+    await expectProblem(malformed, 400, "invalid_id");
+  });
+
   test("adds a user with the default role member: 201 with the membership", async () => {
     const team = await createTeam(server.api);
     const user = await createUser(server.api);
