@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServiceProcess } from "../helpers/process.ts";
+import { createScratchDatabase } from "../helpers/server.ts";
 import { newTraceparent, type OtlpReceiver, SpanKindCode, startOtlpReceiver } from "./otlp-receiver.ts";
 
 const HOOK_TIMEOUT_MS = 60_000;
@@ -19,13 +20,20 @@ afterAll(async () => {
 
 /** Starts the service with `env` on top of an OTLP/JSON export to the receiver, sends one traced request and returns its server span's service.name. */
 async function serviceNameOfATrace(env: Record<string, string>): Promise<string | undefined> {
+  const serverUrl = process.env.DATABASE_URL;
+  const scratch = serverUrl ? await createScratchDatabase(serverUrl) : undefined;
   const service = await startServiceProcess({
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
     OTEL_BSP_SCHEDULE_DELAY: "100",
     DATA_DIR: "memory://",
     ADMIN_API_KEY: "otel-environment-key-0123456789",
+    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+    ...(scratch ? { DATABASE_URL: scratch.url, DB_POOL_MAX: "2" } : {}),
     ...env,
+  }).catch(async (error: unknown) => {
+    await scratch?.drop();
+    throw error;
   });
   try {
     const { traceId, traceparent } = newTraceparent();
@@ -38,6 +46,7 @@ async function serviceNameOfATrace(env: Record<string, string>): Promise<string 
   } finally {
     service.process.kill();
     await service.process.exited;
+    await scratch?.drop();
   }
 }
 
