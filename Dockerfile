@@ -5,8 +5,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# The project's postinstall needs the sources, copied below; the build makes what it would have made.
+# Bun's own install script still runs: it puts the bun binary in place.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild bun
 COPY tsconfig.json bunfig.toml ./
+COPY scripts ./scripts
 COPY src ./src
 COPY migrations ./migrations
 RUN node_modules/.bin/bun run build \

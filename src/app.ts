@@ -82,7 +82,7 @@ export async function loadVerifiedSecrets(config: Config, logger: Logger, db: Da
 /** The services, wired once; controllers, background jobs and the seed command use them. */
 export async function createServices(dependencies: AppDependencies) {
   const { config, db, secrets, clock = systemClock } = dependencies;
-  const telemetry = dependencies.telemetry ?? startTelemetry({}, dependencies.logger);
+  const telemetry = dependencies.telemetry ?? (await startTelemetry({}, dependencies.logger));
   const metrics = createMetrics(db);
   // With tracing on, every service call and SQL statement gets its span; with it off, nothing is wrapped.
   const traced = <Service extends object>(name: string, service: Service) =>

@@ -71,7 +71,7 @@ const commands: Record<string, () => Promise<void>> = {
   async serve() {
     const config = readConfig();
     const logger = createLogger(config);
-    await serve(config, logger, startTelemetry(process.env, logger));
+    await serve(config, logger, await startTelemetry(process.env, logger));
   },
   async migrate() {
     await withDatabase(async ({ config, db }) => {

@@ -13,8 +13,6 @@ import {
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
   ATTR_DB_OPERATION_NAME,
   ATTR_DB_QUERY_TEXT,
@@ -55,7 +53,10 @@ const setOrUndefined = (value: string | undefined) => (value?.trim() ? value : u
  * request id travel on through outgoing calls and logs. Spans are recorded only when an OTLP endpoint
  * is configured by the standard OTEL_* variables; otherwise tracing costs nothing.
  */
-export function startTelemetry(env: Record<string, string | undefined>, logger: Logger): Telemetry {
+export async function startTelemetry(
+  env: Record<string, string | undefined>,
+  logger: Logger,
+): Promise<Telemetry> {
   // The specification reads an empty variable as unset: an empty traces endpoint falls back to the
   // general one.
   const endpoint =
@@ -78,7 +79,12 @@ export function startTelemetry(env: Record<string, string | undefined>, logger: 
   // The SDK reads the exporter, protocol, sampler and resource from OTEL_*; it also installs the same
   // AsyncLocalStorage context manager and W3C propagators. The resource given here is the base the
   // SDK merges OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME over, so "wallet-api" is only the
-  // default, in the order of precedence the specification gives.
+  // default, in the order of precedence the specification gives. The SDK is loaded only here: loading
+  // it takes a good part of start-up, for a service that mostly runs without tracing.
+  const [{ NodeSDK }, { defaultResource, resourceFromAttributes }] = await Promise.all([
+    import("@opentelemetry/sdk-node"),
+    import("@opentelemetry/resources"),
+  ]);
   const sdk = new NodeSDK({
     resource: defaultResource().merge(
       resourceFromAttributes({

@@ -19,3 +19,9 @@ declare module "swagger-ui-dist/swagger-ui.css" {
   const path: string;
   export default path;
 }
+// Outside the package's exports map, which Bun allows and TypeScript does not: its version names the
+// prepared cluster (src/platform/prepared-cluster.ts).
+declare module "@electric-sql/pglite/package.json" {
+  const packageJson: { version: string };
+  export default packageJson;
+}

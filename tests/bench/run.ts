@@ -15,6 +15,10 @@
  *
  * Options: --duration <s> (10), --connections <32-64> (32), --pgbench (also `pgbench -c 16 -T 15`
  * at scale 10 on a scratch database of the same server), --keep, --json, --help.
+ *
+ * `--startup [--runs <n>]` runs the start-up scenario instead, alone (tests/bench/startup.ts): spawn
+ * to the first 200 on /ready on embedded PGlite, fresh and existing DATA_DIR, for `bun src/main.ts`
+ * and dist/wallet; the median of --runs (3) starts each. It needs no PostgreSQL.
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -32,15 +36,20 @@ import { type CpuShare, startCpuMeter } from "./cpu.ts";
 import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import { findPgbench, type PgbenchResult, runPgbench } from "./pgbench.ts";
 import { Api, fundTeamWallet, type Seeded, seed, TEAM_CARDS, teamSpend, USER_WALLETS } from "./seed.ts";
+import { runStartup, startupReport } from "./startup.ts";
 import { DEFAULT_SERVER_URL, externalTarget, spawnTarget, type Target } from "./target.ts";
 
 const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--keep] [--json]
+       bun run bench -- --startup [--runs <n>] [--json]
 
   --duration      seconds per scenario (default 10)
   --connections   concurrent connections of the load generator, 32 to 64 (default 32)
   --pgbench       also run pgbench -i -s 10 and pgbench -c 16 -T 15 on a scratch database of the server
   --keep          keep the wallet_bench_* database (spawned mode)
   --json          print the summary as JSON too
+  --startup       only the start-up scenario: fresh and existing DATA_DIR on embedded PGlite, for
+                  bun src/main.ts and dist/wallet (built when missing), to the first 200 on /ready
+  --runs          starts per program and DATA_DIR in --startup, 1 to 20 (default 3; the median is reported)
 
   DATABASE_URL    PostgreSQL server (default ${DEFAULT_SERVER_URL}); with BENCH_URL, the service's database
   BENCH_URL, BENCH_ADMIN_KEY   benchmark this running service instead of starting one
@@ -52,6 +61,8 @@ interface Options {
   pgbench: boolean;
   keep: boolean;
   json: boolean;
+  startup: boolean;
+  runs: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -71,6 +82,8 @@ function readOptions(argv: string[]): Options {
       pgbench: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      startup: { type: "boolean", default: false },
+      runs: { type: "string", default: "3" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -88,7 +101,19 @@ function readOptions(argv: string[]): Options {
   if (!Number.isInteger(connections) || connections < 32 || connections > 64) {
     fail(`--connections must be from 32 to 64; got ${values.connections}`);
   }
-  return { durationSeconds, connections, pgbench: values.pgbench, keep: values.keep, json: values.json };
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
+    fail(`--runs must be a whole number from 1 to 20; got ${values.runs}`);
+  }
+  return {
+    durationSeconds,
+    connections,
+    pgbench: values.pgbench,
+    keep: values.keep,
+    json: values.json,
+    startup: values.startup,
+    runs,
+  };
 }
 
 function fail(message: string): never {
@@ -260,8 +285,16 @@ function printSummary(
   console.log(out.join("\n"));
 }
 
+async function mainStartup(options: Options): Promise<number> {
+  const startup = await runStartup(options.runs, log);
+  console.log(startupReport(startup, cpus().length));
+  if (options.json) console.log(JSON.stringify({ startup }, null, 2));
+  return 0;
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.startup) return mainStartup(options);
   const benchUrl = process.env.BENCH_URL;
   const benchKey = process.env.BENCH_ADMIN_KEY;
   const databaseUrl = process.env.DATABASE_URL;

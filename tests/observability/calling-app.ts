@@ -46,7 +46,7 @@ export async function createCallingApp({ logger, db, telemetry, downstreamUrl }:
 
 if (import.meta.main) {
   const logger = createLogger({ LOG_LEVEL: "info", LOG_FORMAT: "json" });
-  const telemetry = startTelemetry(process.env, logger);
+  const telemetry = await startTelemetry(process.env, logger);
   const db = await openDatabase(
     { DATA_DIR: "memory://", DATABASE_URL: undefined, DB_POOL_MAX: 1, DB_QUERY_TIMEOUT: 5_000 },
     logger,

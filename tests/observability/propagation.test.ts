@@ -74,7 +74,7 @@ describe("outgoing calls, in process (tracing off: propagation only)", () => {
   beforeAll(async () => {
     downstream = startDownstream();
     const logger = createLogger({ LOG_LEVEL: "silent", LOG_FORMAT: "json" });
-    telemetry = startTelemetry({}, logger);
+    telemetry = await startTelemetry({}, logger);
     db = await openDatabase(
       { DATA_DIR: "memory://", DATABASE_URL: undefined, DB_POOL_MAX: 1, DB_QUERY_TIMEOUT: 5_000 },
       logger,

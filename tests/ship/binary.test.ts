@@ -174,6 +174,9 @@ describe("the binary on embedded PGlite", () => {
       const first = await run([binary, "migrate"], { cwd: dir, env: migrateEnv });
       expect(first.exitCode, first.stderr).toBe(0);
       expect(first.stdout).toMatch(/^applied \d+ migration\(s\)$/m);
+      // The binary carries the prepared cluster: no initdb on a first start.
+      expect(first.stdout).toContain("creating the embedded database in");
+      expect(first.stdout).toContain('"source":"prepared cluster"');
       const second = await run([binary, "migrate"], { cwd: dir, env: migrateEnv });
       expect(second.exitCode, second.stderr).toBe(0);
       expect(second.stdout).toContain("the database is up to date");

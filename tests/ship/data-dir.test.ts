@@ -4,7 +4,7 @@
  * its files are the owner's only, and PGlite runs with fsync on, down to the disk.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/platform/config.ts";
@@ -257,6 +257,61 @@ describe.skipIf(skipReason !== undefined)("embedded PGlite on disk", () => {
         .filter((line) => /fsync\(\d+<[^>]*\/pglite\/pg_wal\/[0-9A-F]{24}>\) = 0/.test(line));
       // Each migration commits: at least one flush of the WAL to the disk each.
       expect(walSyncs.length).toBeGreaterThanOrEqual(2);
+      // The new cluster reached the disk file by file, directories too, before it was renamed into place.
+      const creatingSynced = new Set(
+        (await readFile(trace, "utf8"))
+          .split("\n")
+          .map((line) => /fsync\(\d+<[^>]*\/pglite\.creating(\/[^>]*)?>/.exec(line))
+          .filter((match) => match !== null)
+          .map((match) => match[1] ?? ""),
+      );
+      for (const path of ["", "/PG_VERSION", "/global/pg_control", "/base"]) {
+        expect(creatingSynced.has(path), path).toBe(true);
+      }
+    },
+    SLOW,
+  );
+
+  test(
+    "a first start says where it creates the database before it does; a restart does not",
+    async () => {
+      const dataDir = await newDataDir();
+      const env = { ...envFor(dataDir), LOG_LEVEL: "info" };
+      const first = await startProcess([BUN, "src/main.ts"], { cwd: ROOT, env, timeoutMs: 60_000 });
+      cleanups.push(() => stopProcess(first.process, 5_000));
+      const creating = `creating the embedded database in ${join(dataDir, "pglite")} (first start)`;
+      const lines = first.stdout().split("\n");
+      const creatingAt = lines.findIndex((line) => line.includes(creating));
+      expect(creatingAt, first.stdout()).toBeGreaterThanOrEqual(0);
+      expect(JSON.parse(lines[creatingAt] ?? "{}").level).toBe(30);
+      expect(creatingAt).toBeLessThan(
+        lines.findIndex((line) => line.includes("applied database migrations")),
+      );
+      expect(await stopProcess(first.process)).toBe(0);
+      expect(await readdir(dataDir)).not.toContain("pglite.creating");
+      expect((await lstat(join(dataDir, "pglite"))).mode & 0o777).toBe(0o700);
+
+      const again = await startProcess([BUN, "src/main.ts"], { cwd: ROOT, env, timeoutMs: 60_000 });
+      cleanups.push(() => stopProcess(again.process, 5_000));
+      expect(again.stdout()).not.toContain("creating the embedded database");
+      expect(again.stdout()).toContain("wallet-api listening");
+    },
+    SLOW,
+  );
+
+  test(
+    "a creation cut short (a crash, a power cut) is started over on the next start",
+    async () => {
+      const dataDir = await newDataDir();
+      // What an interrupted first start may leave: half a new cluster beside an empty pglite/.
+      await mkdir(join(dataDir, "pglite.creating", "base"), { recursive: true });
+      await writeFile(join(dataDir, "pglite.creating", "base", "half-a-file"), "x");
+      await mkdir(join(dataDir, "pglite"));
+      const migrated = await command(dataDir, "migrate");
+      expect(migrated.exitCode, migrated.stderr).toBe(0);
+      expect(migrated.stdout).toMatch(/applied \d+ migration\(s\)/);
+      expect(await readdir(dataDir)).toEqual(["pglite"]);
+      expect(await Bun.file(join(dataDir, "pglite", "PG_VERSION")).exists()).toBe(true);
     },
     SLOW,
   );

@@ -22,15 +22,15 @@ export function freePort(): number {
   return port;
 }
 
-/** Builds the single-file binary of src/main.ts at `outfile`. */
+/** Builds the single-file binary of src/main.ts at `outfile`, as `npm run build` does. */
 export async function buildBinary(outfile: string): Promise<void> {
-  const build = Bun.spawn([BUN, "build", "--compile", "src/main.ts", "--outfile", outfile], {
+  const build = Bun.spawn([BUN, "scripts/build.ts", "--outfile", outfile], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
   });
   const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()]);
-  if (code !== 0) throw new Error(`bun build --compile failed (${code}): ${stderr}`);
+  if (code !== 0) throw new Error(`scripts/build.ts failed (${code}): ${stderr}`);
 }
 
 export interface Finished {
