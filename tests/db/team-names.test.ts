@@ -17,6 +17,8 @@ test("live teams sharing a name in any case are renamed, oldest first; deleted t
   const config = loadConfig({
     DATA_DIR: "memory://",
     LOG_LEVEL: "silent",
+    ADMIN_API_KEY: "team-names-test-admin-key",
+    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
     ...(scratch === undefined ? {} : { DATABASE_URL: scratch.url }),
   });
   const logger = createLogger(config);
