@@ -547,14 +547,20 @@ export interface components {
             }[];
         };
         Health: {
-            /** @constant */
+            /** @enum {string} */
             status: "ok";
         };
         Readiness: {
-            /** @description draining: shutting down, send no new requests */
+            /**
+             * @description draining: shutting down, send no new requests
+             * @enum {string}
+             */
             status: "ok" | "unavailable" | "draining";
             checks: {
-                /** @description storage_full: the database's disk has too little room left to write */
+                /**
+                 * @description storage_full: the database's disk has too little room left to write
+                 * @enum {string}
+                 */
                 database: "ok" | "unavailable" | "storage_full";
             };
         };
@@ -659,7 +665,10 @@ export interface components {
              * @description UUID
              */
             userId: string;
-            /** @description admin or member */
+            /**
+             * @description admin or member
+             * @enum {string}
+             */
             role: "admin" | "member";
             /**
              * Format: date-time
@@ -686,7 +695,10 @@ export interface components {
                  * @description UUID
                  */
                 userId: string;
-                /** @description admin or member */
+                /**
+                 * @description admin or member
+                 * @enum {string}
+                 */
                 role: "admin" | "member";
                 /**
                  * Format: date-time
@@ -717,7 +729,10 @@ export interface components {
                  * @description UUID
                  */
                 userId: string;
-                /** @description admin or member */
+                /**
+                 * @description admin or member
+                 * @enum {string}
+                 */
                 role: "admin" | "member";
                 /**
                  * Format: date-time
@@ -750,7 +765,10 @@ export interface components {
              */
             updatedAt: string;
             deletedAt: string | null;
-            /** @description admin or member */
+            /**
+             * @description admin or member
+             * @enum {string}
+             */
             role: "admin" | "member";
         };
         /** @description A page of the teams a user belongs to */
@@ -773,7 +791,10 @@ export interface components {
                  */
                 updatedAt: string;
                 deletedAt: string | null;
-                /** @description admin or member */
+                /**
+                 * @description admin or member
+                 * @enum {string}
+                 */
                 role: "admin" | "member";
             }[];
             skip: number;
@@ -787,12 +808,16 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @enum {string} */
             ownerType: "user" | "team";
             userId: string | null;
             teamId: string | null;
             currency: string;
             timezone: string;
-            /** @description active or frozen */
+            /**
+             * @description active or frozen
+             * @enum {string}
+             */
             status: "active" | "frozen";
             /** @description minor units */
             balance: number;
@@ -827,12 +852,16 @@ export interface components {
                  */
                 id: string;
                 name: string;
+                /** @enum {string} */
                 ownerType: "user" | "team";
                 userId: string | null;
                 teamId: string | null;
                 currency: string;
                 timezone: string;
-                /** @description active or frozen */
+                /**
+                 * @description active or frozen
+                 * @enum {string}
+                 */
                 status: "active" | "frozen";
                 /** @description minor units */
                 balance: number;
@@ -871,12 +900,16 @@ export interface components {
                  */
                 id: string;
                 name: string;
+                /** @enum {string} */
                 ownerType: "user" | "team";
                 userId: string | null;
                 teamId: string | null;
                 currency: string;
                 timezone: string;
-                /** @description active or frozen */
+                /**
+                 * @description active or frozen
+                 * @enum {string}
+                 */
                 status: "active" | "frozen";
                 /** @description minor units */
                 balance: number;
@@ -922,7 +955,10 @@ export interface components {
             expiryMonth: string;
             /** @description YYYY */
             expiryYear: string;
-            /** @description active, frozen or cancelled (final) */
+            /**
+             * @description active, frozen or cancelled (final)
+             * @enum {string}
+             */
             status: "active" | "frozen" | "cancelled";
             /** @description minor units */
             dailyLimit: number;
@@ -973,7 +1009,10 @@ export interface components {
                 expiryMonth: string;
                 /** @description YYYY */
                 expiryYear: string;
-                /** @description active, frozen or cancelled (final) */
+                /**
+                 * @description active, frozen or cancelled (final)
+                 * @enum {string}
+                 */
                 status: "active" | "frozen" | "cancelled";
                 /** @description minor units */
                 dailyLimit: number;
@@ -1020,7 +1059,10 @@ export interface components {
                 expiryMonth: string;
                 /** @description YYYY */
                 expiryYear: string;
-                /** @description active, frozen or cancelled (final) */
+                /**
+                 * @description active, frozen or cancelled (final)
+                 * @enum {string}
+                 */
                 status: "active" | "frozen" | "cancelled";
                 /** @description minor units */
                 dailyLimit: number;
@@ -1059,7 +1101,10 @@ export interface components {
             transferId: string | null;
             /** @description for a refund: the card_spend transaction it refunds */
             refundOf: string | null;
-            /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
+            /**
+             * @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund
+             * @enum {string}
+             */
             type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
             /** @description minor units, 1 to 1000000000000 */
             amount: number;
@@ -1091,7 +1136,10 @@ export interface components {
                 transferId: string | null;
                 /** @description for a refund: the card_spend transaction it refunds */
                 refundOf: string | null;
-                /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
+                /**
+                 * @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund
+                 * @enum {string}
+                 */
                 type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
                 /** @description minor units, 1 to 1000000000000 */
                 amount: number;
@@ -1151,7 +1199,10 @@ export interface components {
                 transferId: string | null;
                 /** @description for a refund: the card_spend transaction it refunds */
                 refundOf: string | null;
-                /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
+                /**
+                 * @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund
+                 * @enum {string}
+                 */
                 type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
                 /** @description minor units, 1 to 1000000000000 */
                 amount: number;
@@ -1189,7 +1240,10 @@ export interface components {
                 name: string;
                 category: string | null;
             };
-            /** @description pending, captured, voided, expired, declined */
+            /**
+             * @description pending, captured, voided, expired, declined
+             * @enum {string}
+             */
             status: "pending" | "captured" | "voided" | "expired" | "declined";
             declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
             capturedAmount: number;
@@ -1235,7 +1289,10 @@ export interface components {
                     name: string;
                     category: string | null;
                 };
-                /** @description pending, captured, voided, expired, declined */
+                /**
+                 * @description pending, captured, voided, expired, declined
+                 * @enum {string}
+                 */
                 status: "pending" | "captured" | "voided" | "expired" | "declined";
                 declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
                 capturedAmount: number;
@@ -2295,7 +2352,10 @@ export interface operations {
                      * @description UUID
                      */
                     userId: string;
-                    /** @description admin or member */
+                    /**
+                     * @description admin or member
+                     * @enum {string}
+                     */
                     role?: "admin" | "member";
                 };
             };
@@ -2634,7 +2694,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description admin or member */
+                    /**
+                     * @description admin or member
+                     * @enum {string}
+                     */
                     role: "admin" | "member";
                 };
             };
@@ -3330,7 +3393,10 @@ export interface operations {
                     dailyLimit?: number;
                     /** @description minor units, 10000 to 1000000000000000 */
                     monthlyLimit?: number;
-                    /** @description active or frozen */
+                    /**
+                     * @description active or frozen
+                     * @enum {string}
+                     */
                     status?: "active" | "frozen";
                     /** @description The owner never changes: a userId other than the current one is refused with 400 wallet_owner_immutable */
                     userId?: string;
@@ -3985,7 +4051,10 @@ export interface operations {
                     dailyLimit?: number;
                     /** @description minor units, 10000 to 1000000000000000 */
                     monthlyLimit?: number;
-                    /** @description active, frozen or cancelled (final) */
+                    /**
+                     * @description active, frozen or cancelled (final)
+                     * @enum {string}
+                     */
                     status?: "active" | "frozen" | "cancelled";
                     cardholderId?: string | null;
                     /** @description A card never moves: a walletId other than the current one is refused with 400 card_wallet_immutable */

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { literalUnion } from "../../platform/literals.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
@@ -14,12 +15,9 @@ import {
 } from "../../platform/schemas.ts";
 import { Limit } from "../wallets/limits.ts";
 
-export const CardStatus = Type.Union(
-  [Type.Literal("active"), Type.Literal("frozen"), Type.Literal("cancelled")],
-  {
-    description: "active, frozen or cancelled (final)",
-  },
-);
+export const CardStatus = literalUnion(["active", "frozen", "cancelled"], {
+  description: "active, frozen or cancelled (final)",
+});
 export type CardStatus = Static<typeof CardStatus>;
 
 export const CardNumber = Type.String({

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { literalUnion } from "../../platform/literals.ts";
 import {
   Deleted,
   listQuery,
@@ -11,9 +12,7 @@ import {
 } from "../../platform/schemas.ts";
 import { Team } from "../teams/model.ts";
 
-export const Role = Type.Union([Type.Literal("admin"), Type.Literal("member")], {
-  description: "admin or member",
-});
+export const Role = literalUnion(["admin", "member"], { description: "admin or member" });
 export type Role = Static<typeof Role>;
 
 export const Membership = Type.Object({

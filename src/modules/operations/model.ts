@@ -1,13 +1,14 @@
 import { Type } from "@sinclair/typebox";
+import { literalUnion } from "../../platform/literals.ts";
 
-export const Health = Type.Object({ status: Type.Literal("ok") });
+export const Health = Type.Object({ status: literalUnion(["ok"]) });
 
 export const Readiness = Type.Object({
-  status: Type.Union([Type.Literal("ok"), Type.Literal("unavailable"), Type.Literal("draining")], {
+  status: literalUnion(["ok", "unavailable", "draining"], {
     description: "draining: shutting down, send no new requests",
   }),
   checks: Type.Object({
-    database: Type.Union([Type.Literal("ok"), Type.Literal("unavailable"), Type.Literal("storage_full")], {
+    database: literalUnion(["ok", "unavailable", "storage_full"], {
       description: "storage_full: the database's disk has too little room left to write",
     }),
   }),

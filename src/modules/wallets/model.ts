@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { literalUnion } from "../../platform/literals.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
@@ -14,10 +15,8 @@ import {
 } from "../../platform/schemas.ts";
 import { Limit } from "./limits.ts";
 
-export const WalletStatus = Type.Union([Type.Literal("active"), Type.Literal("frozen")], {
-  description: "active or frozen",
-});
-export const OwnerType = Type.Union([Type.Literal("user"), Type.Literal("team")]);
+export const WalletStatus = literalUnion(["active", "frozen"], { description: "active or frozen" });
+export const OwnerType = literalUnion(["user", "team"]);
 
 export const Currency = Type.String({
   pattern: "^[A-Z]{3}$",
