@@ -2,7 +2,7 @@
  * Building blocks shared by every module's model.ts. Request bodies use plain TypeBox (no coercion:
  * `"5"` is not an amount); query strings use Elysia's `t`, which converts "5" to 5 before checking.
  */
-import { FormatRegistry, type TSchema, type TString, Type } from "@sinclair/typebox";
+import { FormatRegistry, type IntegerOptions, type TSchema, type TString, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { literalUnion } from "./literals.ts";
 
@@ -68,8 +68,15 @@ FormatRegistry.Set("date-time", isDateTime);
 export const Timestamp = Type.String({ format: "date-time", description: "RFC 3339, UTC" });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
+/**
+ * An integer of money in minor units. `format: "int64"` tells client generators it needs 64 bits
+ * (amounts reach 10^12, balances 10^15); TypeBox checks formats on strings only, so validation is
+ * unchanged.
+ */
+export const MinorUnits = (options: IntegerOptions) => Type.Integer({ ...options, format: "int64" });
+
 /** A balance or a limit in minor units. */
-export const MoneyValue = Type.Integer({ minimum: 0, maximum: MAX_BALANCE, description: "minor units" });
+export const MoneyValue = MinorUnits({ minimum: 0, maximum: MAX_BALANCE, description: "minor units" });
 
 export const Problem = Type.Object(
   {

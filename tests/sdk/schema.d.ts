@@ -819,17 +819,35 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "frozen";
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             balance: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             availableBalance: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             dailyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             monthlyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentToday: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentThisMonth: number;
             /**
              * Format: date-time
@@ -863,17 +881,35 @@ export interface components {
                  * @enum {string}
                  */
                 status: "active" | "frozen";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 availableBalance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -911,17 +947,35 @@ export interface components {
                  * @enum {string}
                  */
                 status: "active" | "frozen";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 availableBalance: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -960,13 +1014,25 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "frozen" | "cancelled";
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             dailyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             monthlyLimit: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentToday: number;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             spentThisMonth: number;
             /**
              * Format: date-time
@@ -1014,13 +1080,25 @@ export interface components {
                  * @enum {string}
                  */
                 status: "active" | "frozen" | "cancelled";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -1064,13 +1142,25 @@ export interface components {
                  * @enum {string}
                  */
                 status: "active" | "frozen" | "cancelled";
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 dailyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 monthlyLimit: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentToday: number;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 spentThisMonth: number;
                 /**
                  * Format: date-time
@@ -1106,10 +1196,16 @@ export interface components {
              * @enum {string}
              */
             type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-            /** @description minor units, 1 to 1000000000000 */
+            /**
+             * Format: int64
+             * @description minor units, 1 to 1000000000000
+             */
             amount: number;
             currency: string;
-            /** @description minor units */
+            /**
+             * Format: int64
+             * @description minor units
+             */
             balanceAfter: number;
             description: string | null;
             /**
@@ -1141,10 +1237,16 @@ export interface components {
                  * @enum {string}
                  */
                 type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /** @description minor units, 1 to 1000000000000 */
+                /**
+                 * Format: int64
+                 * @description minor units, 1 to 1000000000000
+                 */
                 amount: number;
                 currency: string;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balanceAfter: number;
                 description: string | null;
                 /**
@@ -1173,7 +1275,10 @@ export interface components {
              * @description UUID
              */
             toWalletId: string;
-            /** @description minor units, 1 to 1000000000000 */
+            /**
+             * Format: int64
+             * @description minor units, 1 to 1000000000000
+             */
             amount: number;
             currency: string;
             description: string | null;
@@ -1204,10 +1309,16 @@ export interface components {
                  * @enum {string}
                  */
                 type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /** @description minor units, 1 to 1000000000000 */
+                /**
+                 * Format: int64
+                 * @description minor units, 1 to 1000000000000
+                 */
                 amount: number;
                 currency: string;
-                /** @description minor units */
+                /**
+                 * Format: int64
+                 * @description minor units
+                 */
                 balanceAfter: number;
                 description: string | null;
                 /**
@@ -1233,7 +1344,10 @@ export interface components {
              * @description UUID
              */
             walletId: string;
-            /** @description minor units, 1 to 1000000000000 */
+            /**
+             * Format: int64
+             * @description minor units, 1 to 1000000000000
+             */
             amount: number;
             currency: string;
             merchant: {
@@ -1246,7 +1360,9 @@ export interface components {
              */
             status: "pending" | "captured" | "voided" | "expired" | "declined";
             declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
+            /** Format: int64 */
             capturedAmount: number;
+            /** Format: int64 */
             refundedAmount: number;
             /**
              * Format: date-time
@@ -1282,7 +1398,10 @@ export interface components {
                  * @description UUID
                  */
                 walletId: string;
-                /** @description minor units, 1 to 1000000000000 */
+                /**
+                 * Format: int64
+                 * @description minor units, 1 to 1000000000000
+                 */
                 amount: number;
                 currency: string;
                 merchant: {
@@ -1295,7 +1414,9 @@ export interface components {
                  */
                 status: "pending" | "captured" | "voided" | "expired" | "declined";
                 declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
+                /** Format: int64 */
                 capturedAmount: number;
+                /** Format: int64 */
                 refundedAmount: number;
                 /**
                  * Format: date-time
@@ -3129,9 +3250,15 @@ export interface operations {
                     currency?: string;
                     /** @description IANA time zone name */
                     timezone?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                 };
             };
@@ -3389,9 +3516,15 @@ export interface operations {
                 "application/json": {
                     /** @description 1-200 characters */
                     name?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                     /**
                      * @description active or frozen
@@ -3763,9 +3896,15 @@ export interface operations {
                      * @description UUID
                      */
                     cardholderId?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                 };
             };
@@ -4047,9 +4186,15 @@ export interface operations {
                     expiryYear?: string;
                     /** @description 3-4 digits */
                     cvv?: string;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     dailyLimit?: number;
-                    /** @description minor units, 10000 to 1000000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 10000 to 1000000000000000
+                     */
                     monthlyLimit?: number;
                     /**
                      * @description active, frozen or cancelled (final)
@@ -4343,7 +4488,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -4459,7 +4607,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -4582,7 +4733,10 @@ export interface operations {
                      * @description UUID
                      */
                     toWalletId: string;
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -4869,7 +5023,10 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
-                    /** @description default: all that is not refunded yet */
+                    /**
+                     * Format: int64
+                     * @description default: all that is not refunded yet
+                     */
                     amount?: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
@@ -5073,7 +5230,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description minor units, 1 to 1000000000000 */
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
                     amount: number;
                     merchant: {
                         /** @description 1-200 characters */
@@ -5189,7 +5349,10 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
-                    /** @description at most the held amount; default all of it */
+                    /**
+                     * Format: int64
+                     * @description at most the held amount; default all of it
+                     */
                     amount?: number;
                 };
             };

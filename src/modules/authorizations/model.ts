@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { literalUnion } from "../../platform/literals.ts";
-import { listQuery, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import { listQuery, MinorUnits, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
 import { Amount } from "../ledger/model.ts";
 
 /** Checked in this order; the first that applies is the one reported. */
@@ -43,8 +43,8 @@ export const Authorization = Type.Object({
   merchant: Type.Object({ name: Type.String(), category: Type.Union([Type.String(), Type.Null()]) }),
   status: AuthorizationStatusSchema,
   declineReason: Type.Union([literalUnion(DECLINE_REASONS), Type.Null()]),
-  capturedAmount: Type.Integer({ minimum: 0 }),
-  refundedAmount: Type.Integer({ minimum: 0 }),
+  capturedAmount: MinorUnits({ minimum: 0 }),
+  refundedAmount: MinorUnits({ minimum: 0 }),
   expiresAt: Timestamp,
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -69,7 +69,7 @@ export type CreateAuthorization = Static<typeof CreateAuthorization>;
 export const CaptureAuthorization = Type.Object(
   {
     amount: Type.Optional(
-      Type.Integer({ ...Amount, description: "at most the held amount; default all of it" }),
+      MinorUnits({ ...Amount, description: "at most the held amount; default all of it" }),
     ),
   },
   { additionalProperties: false },

@@ -4,6 +4,7 @@ import { literalUnion } from "../../platform/literals.ts";
 import {
   listQuery,
   MAX_AMOUNT,
+  MinorUnits,
   MoneyValue,
   Page,
   Timestamp,
@@ -12,7 +13,7 @@ import {
 } from "../../platform/schemas.ts";
 
 /** An amount of money moved: 1 to 10^12 minor units. */
-export const Amount = Type.Integer({
+export const Amount = MinorUnits({
   minimum: 1,
   maximum: MAX_AMOUNT,
   description: `minor units, 1 to ${MAX_AMOUNT}`,
@@ -81,7 +82,7 @@ export type Transfer = Static<typeof Transfer>;
 
 export const CreateRefund = Type.Object(
   {
-    amount: Type.Optional(Type.Integer({ ...Amount, description: "default: all that is not refunded yet" })),
+    amount: Type.Optional(MinorUnits({ ...Amount, description: "default: all that is not refunded yet" })),
     description: Type.Optional(Description),
   },
   { additionalProperties: false },
