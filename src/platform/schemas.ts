@@ -2,7 +2,15 @@
  * Building blocks shared by every module's model.ts. Request bodies use plain TypeBox (no coercion:
  * `"5"` is not an amount); query strings use Elysia's `t`, which converts "5" to 5 before checking.
  */
-import { FormatRegistry, type IntegerOptions, type TSchema, type TString, Type } from "@sinclair/typebox";
+import {
+  FormatRegistry,
+  type IntegerOptions,
+  type Static,
+  type TSchema,
+  type TString,
+  type TUnsafe,
+  Type,
+} from "@sinclair/typebox";
 import { t } from "elysia";
 import { literalUnion } from "./literals.ts";
 
@@ -165,11 +173,26 @@ export function listQuery<Sort extends string, Filters extends Record<string, TS
   );
 }
 
+/**
+ * The $id of the model the document lists as `name`: its place in the document, which is also the $id
+ * Elysia's `.model()` gives a model registered as `name`.
+ */
+export const modelId = (name: string) => `#/components/schemas/${name}`;
+
+/**
+ * A reference to a model with a `modelId`, typed as that model: the document shows a `$ref` rather than
+ * a copy, and validation resolves it by the $id among the models the route's plugin registers.
+ */
+export function refTo<Model extends TSchema>(model: Model): TUnsafe<Static<Model>> {
+  if (model.$id === undefined) throw new TypeError("refTo takes a model that has a modelId as its $id");
+  return Type.Unsafe<Static<Model>>(Type.Ref(model.$id));
+}
+
 /** The envelope of every list response. */
 export function Page<Item extends TSchema>(item: Item, description: string) {
   return Type.Object(
     {
-      data: Type.Array(item),
+      data: Type.Array(refTo(item)),
       skip: Type.Integer({ minimum: 0 }),
       limit: Type.Integer({ minimum: 1 }),
       hasMore: Type.Boolean(),
@@ -180,7 +203,7 @@ export function Page<Item extends TSchema>(item: Item, description: string) {
 
 /** The envelope of a bulk delete: every resource it deleted. */
 export function Deleted<Item extends TSchema>(item: Item, description: string) {
-  return Type.Object({ data: Type.Array(item) }, { description });
+  return Type.Object({ data: Type.Array(refTo(item)) }, { description });
 }
 
 /** Route metadata for the OpenAPI document: a tag, a stable operationId and a one-line summary. */

@@ -586,26 +586,7 @@ export interface components {
         };
         /** @description A page of users */
         UserPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                email: string;
-                name: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["User"][];
             skip: number;
             limit: number;
             hasMore: boolean;
@@ -631,25 +612,7 @@ export interface components {
         };
         /** @description A page of teams */
         TeamPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Team"][];
             skip: number;
             limit: number;
             hasMore: boolean;
@@ -684,68 +647,14 @@ export interface components {
         };
         /** @description A page of memberships */
         MembershipPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                teamId: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                userId: string;
-                /**
-                 * @description admin or member
-                 * @enum {string}
-                 */
-                role: "admin" | "member";
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Membership"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
         /** @description The memberships that were removed */
         DeletedMemberships: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                teamId: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                userId: string;
-                /**
-                 * @description admin or member
-                 * @enum {string}
-                 */
-                role: "admin" | "member";
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Membership"][];
         };
         UserTeam: {
             /**
@@ -773,30 +682,7 @@ export interface components {
         };
         /** @description A page of the teams a user belongs to */
         UserTeamPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-                /**
-                 * @description admin or member
-                 * @enum {string}
-                 */
-                role: "admin" | "member";
-            }[];
+            data: components["schemas"]["UserTeam"][];
             skip: number;
             limit: number;
             hasMore: boolean;
@@ -863,132 +749,14 @@ export interface components {
         };
         /** @description A page of wallets */
         WalletPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                /** @enum {string} */
-                ownerType: "user" | "team";
-                userId: string | null;
-                teamId: string | null;
-                currency: string;
-                timezone: string;
-                /**
-                 * @description active or frozen
-                 * @enum {string}
-                 */
-                status: "active" | "frozen";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                availableBalance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Wallet"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
         /** @description The wallets that were deleted */
         DeletedWallets: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                /** @enum {string} */
-                ownerType: "user" | "team";
-                userId: string | null;
-                teamId: string | null;
-                currency: string;
-                timezone: string;
-                /**
-                 * @description active or frozen
-                 * @enum {string}
-                 */
-                status: "active" | "frozen";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                availableBalance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Wallet"][];
         };
         Card: {
             /**
@@ -1056,124 +824,14 @@ export interface components {
         };
         /** @description A page of cards */
         CardPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardholderId: string | null;
-                /** @description visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown */
-                brand: string;
-                last4: string;
-                /** @description MM */
-                expiryMonth: string;
-                /** @description YYYY */
-                expiryYear: string;
-                /**
-                 * @description active, frozen or cancelled (final)
-                 * @enum {string}
-                 */
-                status: "active" | "frozen" | "cancelled";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Card"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
         /** @description The cards that were deleted */
         DeletedCards: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardholderId: string | null;
-                /** @description visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown */
-                brand: string;
-                last4: string;
-                /** @description MM */
-                expiryMonth: string;
-                /** @description YYYY */
-                expiryYear: string;
-                /**
-                 * @description active, frozen or cancelled (final)
-                 * @enum {string}
-                 */
-                status: "active" | "frozen" | "cancelled";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Card"][];
         };
         Transaction: {
             /**
@@ -1216,45 +874,7 @@ export interface components {
         };
         /** @description A page of ledger transactions */
         TransactionPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardId: string | null;
-                authorizationId: string | null;
-                transferId: string | null;
-                /** @description for a refund: the card_spend transaction it refunds */
-                refundOf: string | null;
-                /**
-                 * @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund
-                 * @enum {string}
-                 */
-                type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /**
-                 * Format: int64
-                 * @description minor units, 1 to 1000000000000
-                 */
-                amount: number;
-                currency: string;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balanceAfter: number;
-                description: string | null;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-            }[];
+            data: components["schemas"]["Transaction"][];
             skip: number;
             limit: number;
             hasMore: boolean;
@@ -1288,45 +908,7 @@ export interface components {
              */
             createdAt: string;
             /** @description [transfer_out, transfer_in] */
-            transactions: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardId: string | null;
-                authorizationId: string | null;
-                transferId: string | null;
-                /** @description for a refund: the card_spend transaction it refunds */
-                refundOf: string | null;
-                /**
-                 * @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund
-                 * @enum {string}
-                 */
-                type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /**
-                 * Format: int64
-                 * @description minor units, 1 to 1000000000000
-                 */
-                amount: number;
-                currency: string;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balanceAfter: number;
-                description: string | null;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-            }[];
+            transactions: components["schemas"]["Transaction"][];
         };
         Authorization: {
             /**
@@ -1382,58 +964,7 @@ export interface components {
         };
         /** @description A page of card authorizations */
         AuthorizationPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                cardId: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                /**
-                 * Format: int64
-                 * @description minor units, 1 to 1000000000000
-                 */
-                amount: number;
-                currency: string;
-                merchant: {
-                    name: string;
-                    category: string | null;
-                };
-                /**
-                 * @description pending, captured, voided, expired, declined
-                 * @enum {string}
-                 */
-                status: "pending" | "captured" | "voided" | "expired" | "declined";
-                declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
-                /** Format: int64 */
-                capturedAmount: number;
-                /** Format: int64 */
-                refundedAmount: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                expiresAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-            }[];
+            data: components["schemas"]["Authorization"][];
             skip: number;
             limit: number;
             hasMore: boolean;

@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { literalUnion } from "../../platform/literals.ts";
-import { listQuery, MinorUnits, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import { listQuery, MinorUnits, modelId, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
 import { Amount } from "../ledger/model.ts";
 
 /** Checked in this order; the first that applies is the one reported. */
@@ -34,21 +34,24 @@ export const Merchant = Type.Object(
   { additionalProperties: false },
 );
 
-export const Authorization = Type.Object({
-  id: Uuid,
-  cardId: Uuid,
-  walletId: Uuid,
-  amount: Amount,
-  currency: Type.String(),
-  merchant: Type.Object({ name: Type.String(), category: Type.Union([Type.String(), Type.Null()]) }),
-  status: AuthorizationStatusSchema,
-  declineReason: Type.Union([literalUnion(DECLINE_REASONS), Type.Null()]),
-  capturedAmount: MinorUnits({ minimum: 0 }),
-  refundedAmount: MinorUnits({ minimum: 0 }),
-  expiresAt: Timestamp,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
+export const Authorization = Type.Object(
+  {
+    id: Uuid,
+    cardId: Uuid,
+    walletId: Uuid,
+    amount: Amount,
+    currency: Type.String(),
+    merchant: Type.Object({ name: Type.String(), category: Type.Union([Type.String(), Type.Null()]) }),
+    status: AuthorizationStatusSchema,
+    declineReason: Type.Union([literalUnion(DECLINE_REASONS), Type.Null()]),
+    capturedAmount: MinorUnits({ minimum: 0 }),
+    refundedAmount: MinorUnits({ minimum: 0 }),
+    expiresAt: Timestamp,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: modelId("Authorization") },
+);
 export type Authorization = Static<typeof Authorization>;
 
 export const CreateAuthorization = Type.Object(

@@ -7,6 +7,7 @@ import {
   listQuery,
   lowerCased,
   MoneyValue,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
@@ -41,25 +42,28 @@ export const Cvv = Type.String({
   description: "3-4 digits",
 });
 
-export const Card = Type.Object({
-  id: Uuid,
-  walletId: Uuid,
-  cardholderId: Type.Union([Uuid, Type.Null()]),
-  brand: Type.String({
-    description: "visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown",
-  }),
-  last4: Type.String({ pattern: "^[0-9]{4}$" }),
-  expiryMonth: Type.String({ pattern: "^(0[1-9]|1[0-2])$", description: "MM" }),
-  expiryYear: Type.String({ pattern: "^[0-9]{4}$", description: "YYYY" }),
-  status: CardStatus,
-  dailyLimit: MoneyValue,
-  monthlyLimit: MoneyValue,
-  spentToday: MoneyValue,
-  spentThisMonth: MoneyValue,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Card = Type.Object(
+  {
+    id: Uuid,
+    walletId: Uuid,
+    cardholderId: Type.Union([Uuid, Type.Null()]),
+    brand: Type.String({
+      description: "visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown",
+    }),
+    last4: Type.String({ pattern: "^[0-9]{4}$" }),
+    expiryMonth: Type.String({ pattern: "^(0[1-9]|1[0-2])$", description: "MM" }),
+    expiryYear: Type.String({ pattern: "^[0-9]{4}$", description: "YYYY" }),
+    status: CardStatus,
+    dailyLimit: MoneyValue,
+    monthlyLimit: MoneyValue,
+    spentToday: MoneyValue,
+    spentThisMonth: MoneyValue,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    deletedAt: NullableTimestamp,
+  },
+  { $id: modelId("Card") },
+);
 export type Card = Static<typeof Card>;
 
 export const SensitiveCard = Type.Object({

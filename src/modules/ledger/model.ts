@@ -6,7 +6,9 @@ import {
   MAX_AMOUNT,
   MinorUnits,
   MoneyValue,
+  modelId,
   Page,
+  refTo,
   Timestamp,
   Uuid,
   UuidInput,
@@ -38,22 +40,25 @@ export const TransactionTypeSchema = literalUnion(TRANSACTION_TYPES, {
   description: TRANSACTION_TYPES.join(", "),
 });
 
-export const Transaction = Type.Object({
-  id: Uuid,
-  walletId: Uuid,
-  cardId: Type.Union([Uuid, Type.Null()]),
-  authorizationId: Type.Union([Uuid, Type.Null()]),
-  transferId: Type.Union([Uuid, Type.Null()]),
-  refundOf: Type.Union([Uuid, Type.Null()], {
-    description: "for a refund: the card_spend transaction it refunds",
-  }),
-  type: TransactionTypeSchema,
-  amount: Amount,
-  currency: Type.String(),
-  balanceAfter: MoneyValue,
-  description: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Timestamp,
-});
+export const Transaction = Type.Object(
+  {
+    id: Uuid,
+    walletId: Uuid,
+    cardId: Type.Union([Uuid, Type.Null()]),
+    authorizationId: Type.Union([Uuid, Type.Null()]),
+    transferId: Type.Union([Uuid, Type.Null()]),
+    refundOf: Type.Union([Uuid, Type.Null()], {
+      description: "for a refund: the card_spend transaction it refunds",
+    }),
+    type: TransactionTypeSchema,
+    amount: Amount,
+    currency: Type.String(),
+    balanceAfter: MoneyValue,
+    description: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Timestamp,
+  },
+  { $id: modelId("Transaction") },
+);
 export type Transaction = Static<typeof Transaction>;
 
 export const MoneyMovement = Type.Object(
@@ -76,7 +81,7 @@ export const Transfer = Type.Object({
   currency: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
-  transactions: Type.Array(Transaction, { description: "[transfer_out, transfer_in]" }),
+  transactions: Type.Array(refTo(Transaction), { description: "[transfer_out, transfer_in]" }),
 });
 export type Transfer = Static<typeof Transfer>;
 

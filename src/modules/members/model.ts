@@ -4,6 +4,7 @@ import { literalUnion } from "../../platform/literals.ts";
 import {
   Deleted,
   listQuery,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
@@ -15,18 +16,21 @@ import { Team } from "../teams/model.ts";
 export const Role = literalUnion(["admin", "member"], { description: "admin or member" });
 export type Role = Static<typeof Role>;
 
-export const Membership = Type.Object({
-  teamId: Uuid,
-  userId: Uuid,
-  role: Role,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Membership = Type.Object(
+  {
+    teamId: Uuid,
+    userId: Uuid,
+    role: Role,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    deletedAt: NullableTimestamp,
+  },
+  { $id: modelId("Membership") },
+);
 export type Membership = Static<typeof Membership>;
 
 /** A team as seen from one of its members. */
-export const UserTeam = Type.Composite([Team, Type.Object({ role: Role })]);
+export const UserTeam = Type.Composite([Team, Type.Object({ role: Role })], { $id: modelId("UserTeam") });
 export type UserTeam = Static<typeof UserTeam>;
 
 export const AddMember = Type.Object(

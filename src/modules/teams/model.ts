@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { listQuery, NullableTimestamp, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import { listQuery, modelId, NullableTimestamp, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
 
 export const TeamName = Type.String({
   minLength: 1,
@@ -8,13 +8,16 @@ export const TeamName = Type.String({
   description: "1-200 characters",
 });
 
-export const Team = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Team = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    deletedAt: NullableTimestamp,
+  },
+  { $id: modelId("Team") },
+);
 export type Team = Static<typeof Team>;
 
 export const CreateTeam = Type.Object({ name: TeamName }, { additionalProperties: false });

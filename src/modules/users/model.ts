@@ -3,6 +3,7 @@ import { t } from "elysia";
 import {
   ERROR_CODE_KEYWORD,
   listQuery,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
@@ -24,14 +25,17 @@ export const PersonName = Type.String({
   description: "1-200 characters",
 });
 
-export const User = Type.Object({
-  id: Uuid,
-  email: Type.String(),
-  name: Type.String(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const User = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    name: Type.String(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    deletedAt: NullableTimestamp,
+  },
+  { $id: modelId("User") },
+);
 export type User = Static<typeof User>;
 
 export const CreateUser = Type.Object({ email: Email, name: PersonName }, { additionalProperties: false });

@@ -7,6 +7,7 @@ import {
   listQuery,
   lowerCased,
   MoneyValue,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
@@ -36,25 +37,28 @@ export const WalletName = Type.String({
   description: "1-200 characters",
 });
 
-export const Wallet = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  ownerType: OwnerType,
-  userId: Type.Union([Uuid, Type.Null()]),
-  teamId: Type.Union([Uuid, Type.Null()]),
-  currency: Type.String(),
-  timezone: Type.String(),
-  status: WalletStatus,
-  balance: MoneyValue,
-  availableBalance: MoneyValue,
-  dailyLimit: MoneyValue,
-  monthlyLimit: MoneyValue,
-  spentToday: MoneyValue,
-  spentThisMonth: MoneyValue,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Wallet = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    ownerType: OwnerType,
+    userId: Type.Union([Uuid, Type.Null()]),
+    teamId: Type.Union([Uuid, Type.Null()]),
+    currency: Type.String(),
+    timezone: Type.String(),
+    status: WalletStatus,
+    balance: MoneyValue,
+    availableBalance: MoneyValue,
+    dailyLimit: MoneyValue,
+    monthlyLimit: MoneyValue,
+    spentToday: MoneyValue,
+    spentThisMonth: MoneyValue,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    deletedAt: NullableTimestamp,
+  },
+  { $id: modelId("Wallet") },
+);
 export type Wallet = Static<typeof Wallet>;
 
 export const CreateWallet = Type.Object(
