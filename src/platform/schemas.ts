@@ -206,7 +206,18 @@ export function Deleted<Item extends TSchema>(item: Item, description: string) {
   return Type.Object({ data: Type.Array(refTo(item)) }, { description });
 }
 
-/** Route metadata for the OpenAPI document: a tag, a stable operationId and a one-line summary. */
-export const describe = (tag: string, operationId: string, summary: string) => ({
-  detail: { tags: [tag], operationId, summary },
+/**
+ * Route metadata for the OpenAPI document: a tag, a stable operationId, a one-line summary and a
+ * description of what the operation does and the rules a client meets.
+ */
+export const describe = (tag: string, operationId: string, summary: string, description: string) => ({
+  detail: { tags: [tag], operationId, summary, description },
 });
+
+/** The idempotency rule, in the description of every POST that creates or changes something. */
+export const RETRY_WITH_KEY =
+  "A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.";
+
+/** The idempotency rule, in the description of every POST that moves money. */
+export const RETRY_MONEY_WITH_KEY =
+  "Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.";
