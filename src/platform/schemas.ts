@@ -12,6 +12,7 @@ import {
   Type,
 } from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "./examples.ts";
 import { literalUnion } from "./literals.ts";
 
 /** Custom schema keyword: the problem `code` used when this field fails validation. */
@@ -86,17 +87,48 @@ export const MinorUnits = (options: IntegerOptions) => Type.Integer({ ...options
 /** A balance or a limit in minor units. */
 export const MoneyValue = MinorUnits({ minimum: 0, maximum: MAX_BALANCE, description: "minor units" });
 
-export const Problem = Type.Object(
-  {
-    type: Type.String({ description: "URI identifying the problem type" }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: "stable snake_case error code" }),
-    requestId: Type.String(),
-    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-  },
-  { description: "RFC 9457 problem details" },
+/**
+ * `model` with `examples` for the document (the OpenAPI 3.1 JSON Schema keyword), typed as the model's
+ * values so that the compiler checks them; a unit test checks them against the schema itself.
+ */
+export function withExamples<Model extends TSchema>(model: Model, examples: readonly Static<Model>[]): Model {
+  return { ...model, examples };
+}
+
+const examplesOf = (model: TSchema): unknown[] => (Array.isArray(model.examples) ? model.examples : []);
+
+export const Problem = withExamples(
+  Type.Object(
+    {
+      type: Type.String({ description: "URI identifying the problem type" }),
+      title: Type.String(),
+      status: Type.Integer(),
+      detail: Type.String(),
+      code: Type.String({ description: "stable snake_case error code" }),
+      requestId: Type.String(),
+      errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    },
+    { description: "RFC 9457 problem details" },
+  ),
+  [
+    {
+      type: "urn:wallet-api:problem:insufficient_funds",
+      title: "Insufficient funds",
+      status: 422,
+      detail: `Wallet ${EXAMPLE_ID.wallet} has 137500 available; 150000 was asked for.`,
+      code: "insufficient_funds",
+      requestId: EXAMPLE_ID.request,
+    },
+    {
+      type: "urn:wallet-api:problem:validation_failed",
+      title: "Validation failed",
+      status: 400,
+      detail: "The request is invalid: body.amount: Expected integer.",
+      code: "validation_failed",
+      requestId: EXAMPLE_ID.request,
+      errors: [{ path: "body.amount", message: "Expected integer" }],
+    },
+  ],
 );
 
 /** Models every module may reference by name; each becomes a named schema in the OpenAPI document. */
@@ -188,7 +220,7 @@ export function refTo<Model extends TSchema>(model: Model): TUnsafe<Static<Model
   return Type.Unsafe<Static<Model>>(Type.Ref(model.$id));
 }
 
-/** The envelope of every list response. */
+/** The envelope of every list response; its example is a page of the item's examples. */
 export function Page<Item extends TSchema>(item: Item, description: string) {
   return Type.Object(
     {
@@ -197,13 +229,21 @@ export function Page<Item extends TSchema>(item: Item, description: string) {
       limit: Type.Integer({ minimum: 1 }),
       hasMore: Type.Boolean(),
     },
-    { description },
+    { description, examples: [{ data: examplesOf(item), skip: 0, limit: 20, hasMore: false }] },
   );
 }
 
-/** The envelope of a bulk delete: every resource it deleted. */
+/**
+ * The envelope of a bulk delete: every resource it deleted. Its example is the item's examples as
+ * deleted, so `item` is a resource with `updatedAt` and `deletedAt`.
+ */
 export function Deleted<Item extends TSchema>(item: Item, description: string) {
-  return Type.Object({ data: Type.Array(refTo(item)) }, { description });
+  const deleted = examplesOf(item).map((example) => ({
+    ...(typeof example === "object" ? example : {}),
+    updatedAt: EXAMPLE_TIME.deleted,
+    deletedAt: EXAMPLE_TIME.deleted,
+  }));
+  return Type.Object({ data: Type.Array(refTo(item)) }, { description, examples: [{ data: deleted }] });
 }
 
 /**

@@ -159,7 +159,7 @@ export interface paths {
         head?: never;
         /**
          * Rename a team
-         * @description Renames a team; the name is trimmed.
+         * @description Renames a team; the name is trimmed and 1-200 characters long. Its members and wallets are unchanged.
          */
         patch: operations["updateTeam"];
         trace?: never;
@@ -672,7 +672,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description RFC 9457 problem details */
+        /**
+         * @description RFC 9457 problem details
+         * @example {
+         *       "type": "urn:wallet-api:problem:insufficient_funds",
+         *       "title": "Insufficient funds",
+         *       "status": 422,
+         *       "detail": "Wallet 01a20ccb-596d-79a0-99bc-f9109f9bf405 has 137500 available; 150000 was asked for.",
+         *       "code": "insufficient_funds",
+         *       "requestId": "01a20cd4-a883-7e75-a575-e67668975372"
+         *     }
+         * @example {
+         *       "type": "urn:wallet-api:problem:validation_failed",
+         *       "title": "Validation failed",
+         *       "status": 400,
+         *       "detail": "The request is invalid: body.amount: Expected integer.",
+         *       "code": "validation_failed",
+         *       "requestId": "01a20cd4-a883-7e75-a575-e67668975372",
+         *       "errors": [
+         *         {
+         *           "path": "body.amount",
+         *           "message": "Expected integer"
+         *         }
+         *       ]
+         *     }
+         */
         Problem: {
             /** @description URI identifying the problem type */
             type: string;
@@ -687,10 +711,29 @@ export interface components {
                 message: string;
             }[];
         };
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
             /** @enum {string} */
             status: "ok";
         };
+        /**
+         * @example {
+         *       "status": "ok",
+         *       "checks": {
+         *         "database": "ok"
+         *       }
+         *     }
+         * @example {
+         *       "status": "unavailable",
+         *       "checks": {
+         *         "database": "storage_full"
+         *       }
+         *     }
+         */
         Readiness: {
             /**
              * @description draining: shutting down, send no new requests
@@ -705,6 +748,16 @@ export interface components {
                 database: "ok" | "unavailable" | "storage_full";
             };
         };
+        /**
+         * @example {
+         *       "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "email": "ana.lim@example.com",
+         *       "name": "Ana Lim",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         User: {
             /**
              * Format: uuid
@@ -725,13 +778,39 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of users */
+        /**
+         * @description A page of users
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "email": "ana.lim@example.com",
+         *           "name": "Ana Lim",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         UserPage: {
             data: components["schemas"]["User"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "name": "Design",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Team: {
             /**
              * Format: uuid
@@ -751,13 +830,39 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of teams */
+        /**
+         * @description A page of teams
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "name": "Design",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         TeamPage: {
             data: components["schemas"]["Team"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "role": "admin",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Membership: {
             /**
              * Format: uuid
@@ -786,17 +891,58 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of memberships */
+        /**
+         * @description A page of memberships
+         * @example {
+         *       "data": [
+         *         {
+         *           "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "role": "admin",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         MembershipPage: {
             data: components["schemas"]["Membership"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
-        /** @description The memberships that were removed */
+        /**
+         * @description The memberships that were removed
+         * @example {
+         *       "data": [
+         *         {
+         *           "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "role": "admin",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-25T08:30:00.000Z",
+         *           "deletedAt": "2026-11-25T08:30:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         DeletedMemberships: {
             data: components["schemas"]["Membership"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "name": "Design",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null,
+         *       "role": "admin"
+         *     }
+         */
         UserTeam: {
             /**
              * Format: uuid
@@ -821,13 +967,51 @@ export interface components {
              */
             role: "admin" | "member";
         };
-        /** @description A page of the teams a user belongs to */
+        /**
+         * @description A page of the teams a user belongs to
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "name": "Design",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null,
+         *           "role": "admin"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         UserTeamPage: {
             data: components["schemas"]["UserTeam"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "id": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "name": "Main wallet",
+         *       "ownerType": "user",
+         *       "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "teamId": null,
+         *       "currency": "SGD",
+         *       "timezone": "Asia/Singapore",
+         *       "status": "active",
+         *       "balance": 137500,
+         *       "availableBalance": 137500,
+         *       "dailyLimit": 500000,
+         *       "monthlyLimit": 2000000,
+         *       "spentToday": 2500,
+         *       "spentThisMonth": 2500,
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Wallet: {
             /**
              * Format: uuid
@@ -888,17 +1072,89 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of wallets */
+        /**
+         * @description A page of wallets
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "name": "Main wallet",
+         *           "ownerType": "user",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "teamId": null,
+         *           "currency": "SGD",
+         *           "timezone": "Asia/Singapore",
+         *           "status": "active",
+         *           "balance": 137500,
+         *           "availableBalance": 137500,
+         *           "dailyLimit": 500000,
+         *           "monthlyLimit": 2000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         WalletPage: {
             data: components["schemas"]["Wallet"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
-        /** @description The wallets that were deleted */
+        /**
+         * @description The wallets that were deleted
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "name": "Main wallet",
+         *           "ownerType": "user",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "teamId": null,
+         *           "currency": "SGD",
+         *           "timezone": "Asia/Singapore",
+         *           "status": "active",
+         *           "balance": 137500,
+         *           "availableBalance": 137500,
+         *           "dailyLimit": 500000,
+         *           "monthlyLimit": 2000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-25T08:30:00.000Z",
+         *           "deletedAt": "2026-11-25T08:30:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         DeletedWallets: {
             data: components["schemas"]["Wallet"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "cardholderId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "brand": "visa",
+         *       "last4": "4242",
+         *       "expiryMonth": "11",
+         *       "expiryYear": "2029",
+         *       "status": "active",
+         *       "dailyLimit": 200000,
+         *       "monthlyLimit": 1000000,
+         *       "spentToday": 2500,
+         *       "spentThisMonth": 2500,
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Card: {
             /**
              * Format: uuid
@@ -955,6 +1211,14 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
+        /**
+         * @example {
+         *       "number": "4242424242424242",
+         *       "cvv": "737",
+         *       "expiryMonth": "11",
+         *       "expiryYear": "2029"
+         *     }
+         */
         SensitiveCard: {
             number: string;
             cvv: string;
@@ -963,17 +1227,96 @@ export interface components {
             /** @description YYYY */
             expiryYear: string;
         };
-        /** @description A page of cards */
+        /**
+         * @description A page of cards
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardholderId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "brand": "visa",
+         *           "last4": "4242",
+         *           "expiryMonth": "11",
+         *           "expiryYear": "2029",
+         *           "status": "active",
+         *           "dailyLimit": 200000,
+         *           "monthlyLimit": 1000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         CardPage: {
             data: components["schemas"]["Card"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
-        /** @description The cards that were deleted */
+        /**
+         * @description The cards that were deleted
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardholderId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "brand": "visa",
+         *           "last4": "4242",
+         *           "expiryMonth": "11",
+         *           "expiryYear": "2029",
+         *           "status": "active",
+         *           "dailyLimit": 200000,
+         *           "monthlyLimit": 1000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-25T08:30:00.000Z",
+         *           "deletedAt": "2026-11-25T08:30:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         DeletedCards: {
             data: components["schemas"]["Card"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20cd0-00f8-72d8-be44-95c7f02ed067",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "authorizationId": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *       "transferId": null,
+         *       "refundOf": null,
+         *       "type": "card_spend",
+         *       "amount": 2500,
+         *       "currency": "SGD",
+         *       "balanceAfter": 147500,
+         *       "description": "Kopi Corner",
+         *       "createdAt": "2026-11-24T10:15:00.000Z"
+         *     }
+         * @example {
+         *       "id": "01a20cd0-ef47-7563-a847-e4c5598459f2",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "cardId": null,
+         *       "authorizationId": null,
+         *       "transferId": null,
+         *       "refundOf": null,
+         *       "type": "topup",
+         *       "amount": 150000,
+         *       "currency": "SGD",
+         *       "balanceAfter": 150000,
+         *       "description": "Salary",
+         *       "createdAt": "2026-11-24T09:00:00.000Z"
+         *     }
+         */
         Transaction: {
             /**
              * Format: uuid
@@ -1013,13 +1356,91 @@ export interface components {
              */
             createdAt: string;
         };
-        /** @description A page of ledger transactions */
+        /**
+         * @description A page of ledger transactions
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cd0-00f8-72d8-be44-95c7f02ed067",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "authorizationId": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *           "transferId": null,
+         *           "refundOf": null,
+         *           "type": "card_spend",
+         *           "amount": 2500,
+         *           "currency": "SGD",
+         *           "balanceAfter": 147500,
+         *           "description": "Kopi Corner",
+         *           "createdAt": "2026-11-24T10:15:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a20cd0-ef47-7563-a847-e4c5598459f2",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardId": null,
+         *           "authorizationId": null,
+         *           "transferId": null,
+         *           "refundOf": null,
+         *           "type": "topup",
+         *           "amount": 150000,
+         *           "currency": "SGD",
+         *           "balanceAfter": 150000,
+         *           "description": "Salary",
+         *           "createdAt": "2026-11-24T09:00:00.000Z"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         TransactionPage: {
             data: components["schemas"]["Transaction"][];
             skip: number;
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "id": "01a20cd1-dd96-71d7-8ab4-153eb69feaf3",
+         *       "fromWalletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "toWalletId": "01a20ccc-47bc-747d-a974-612b8ee824ec",
+         *       "amount": 10000,
+         *       "currency": "SGD",
+         *       "description": "Team lunch budget",
+         *       "createdAt": "2026-11-24T10:15:00.000Z",
+         *       "transactions": [
+         *         {
+         *           "id": "01a20cd2-cbe5-720d-ab25-f58e2a4c2c08",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardId": null,
+         *           "authorizationId": null,
+         *           "transferId": "01a20cd1-dd96-71d7-8ab4-153eb69feaf3",
+         *           "refundOf": null,
+         *           "type": "transfer_out",
+         *           "amount": 10000,
+         *           "currency": "SGD",
+         *           "balanceAfter": 137500,
+         *           "description": "Team lunch budget",
+         *           "createdAt": "2026-11-24T10:15:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a20cd3-ba34-769a-bb3c-0f263e199efe",
+         *           "walletId": "01a20ccc-47bc-747d-a974-612b8ee824ec",
+         *           "cardId": null,
+         *           "authorizationId": null,
+         *           "transferId": "01a20cd1-dd96-71d7-8ab4-153eb69feaf3",
+         *           "refundOf": null,
+         *           "type": "transfer_in",
+         *           "amount": 10000,
+         *           "currency": "SGD",
+         *           "balanceAfter": 10000,
+         *           "description": "Team lunch budget",
+         *           "createdAt": "2026-11-24T10:15:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         Transfer: {
             /**
              * Format: uuid
@@ -1051,6 +1472,44 @@ export interface components {
             /** @description [transfer_out, transfer_in] */
             transactions: components["schemas"]["Transaction"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *       "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "amount": 2500,
+         *       "currency": "SGD",
+         *       "merchant": {
+         *         "name": "Kopi Corner",
+         *         "category": "5814"
+         *       },
+         *       "status": "captured",
+         *       "declineReason": null,
+         *       "capturedAmount": 2500,
+         *       "refundedAmount": 0,
+         *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "createdAt": "2026-11-24T10:15:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z"
+         *     }
+         * @example {
+         *       "id": "01a20ccf-12a9-7799-9f6b-c82acdc7a137",
+         *       "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "amount": 900000,
+         *       "currency": "SGD",
+         *       "merchant": {
+         *         "name": "Tech Store",
+         *         "category": null
+         *       },
+         *       "status": "declined",
+         *       "declineReason": "card_daily_limit_exceeded",
+         *       "capturedAmount": 0,
+         *       "refundedAmount": 0,
+         *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "createdAt": "2026-11-24T10:15:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z"
+         *     }
+         */
         Authorization: {
             /**
              * Format: uuid
@@ -1103,7 +1562,52 @@ export interface components {
              */
             updatedAt: string;
         };
-        /** @description A page of card authorizations */
+        /**
+         * @description A page of card authorizations
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *           "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "amount": 2500,
+         *           "currency": "SGD",
+         *           "merchant": {
+         *             "name": "Kopi Corner",
+         *             "category": "5814"
+         *           },
+         *           "status": "captured",
+         *           "declineReason": null,
+         *           "capturedAmount": 2500,
+         *           "refundedAmount": 0,
+         *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "createdAt": "2026-11-24T10:15:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a20ccf-12a9-7799-9f6b-c82acdc7a137",
+         *           "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "amount": 900000,
+         *           "currency": "SGD",
+         *           "merchant": {
+         *             "name": "Tech Store",
+         *             "category": null
+         *           },
+         *           "status": "declined",
+         *           "declineReason": "card_daily_limit_exceeded",
+         *           "capturedAmount": 0,
+         *           "refundedAmount": 0,
+         *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "createdAt": "2026-11-24T10:15:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         AuthorizationPage: {
             data: components["schemas"]["Authorization"][];
             skip: number;
