@@ -56,7 +56,12 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
       params: IdParams,
       body: UpdateTeam,
       response: { 200: "Team", ...errorResponses(404) },
-      ...describe(tag, "updateTeam", "Rename a team", "Renames a team; the name is trimmed."),
+      ...describe(
+        tag,
+        "updateTeam",
+        "Rename a team",
+        "Renames a team; the name is trimmed and 1-200 characters long. Its members and wallets are unchanged.",
+      ),
     })
     .delete("/:id", ({ params }) => teams.delete(params.id), {
       params: IdParams,
