@@ -40,7 +40,7 @@ import { loadSecrets, type Secrets } from "./platform/secrets.ts";
 import { startTelemetry, type Telemetry, traceService } from "./platform/telemetry.ts";
 
 /** Every named schema the routes refer to, as the document's `components.schemas`. */
-const DOCUMENTED_MODELS = {
+export const DOCUMENTED_MODELS = {
   ...sharedModels,
   ...operationsModels,
   ...usersModels,

@@ -2,8 +2,17 @@
  * Building blocks shared by every module's model.ts. Request bodies use plain TypeBox (no coercion:
  * `"5"` is not an amount); query strings use Elysia's `t`, which converts "5" to 5 before checking.
  */
-import { FormatRegistry, type TSchema, type TString, Type } from "@sinclair/typebox";
+import {
+  FormatRegistry,
+  type IntegerOptions,
+  type Static,
+  type TSchema,
+  type TString,
+  type TUnsafe,
+  Type,
+} from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "./examples.ts";
 import { literalUnion } from "./literals.ts";
 
 /** Custom schema keyword: the problem `code` used when this field fails validation. */
@@ -68,20 +77,58 @@ FormatRegistry.Set("date-time", isDateTime);
 export const Timestamp = Type.String({ format: "date-time", description: "RFC 3339, UTC" });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
-/** A balance or a limit in minor units. */
-export const MoneyValue = Type.Integer({ minimum: 0, maximum: MAX_BALANCE, description: "minor units" });
+/**
+ * An integer of money in minor units. `format: "int64"` tells client generators it needs 64 bits
+ * (amounts reach 10^12, balances 10^15); TypeBox checks formats on strings only, so validation is
+ * unchanged.
+ */
+export const MinorUnits = (options: IntegerOptions) => Type.Integer({ ...options, format: "int64" });
 
-export const Problem = Type.Object(
-  {
-    type: Type.String({ description: "URI identifying the problem type" }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: "stable snake_case error code" }),
-    requestId: Type.String(),
-    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-  },
-  { description: "RFC 9457 problem details" },
+/** A balance or a limit in minor units. */
+export const MoneyValue = MinorUnits({ minimum: 0, maximum: MAX_BALANCE, description: "minor units" });
+
+/**
+ * `model` with `examples` for the document (the OpenAPI 3.1 JSON Schema keyword), typed as the model's
+ * values so that the compiler checks them; a unit test checks them against the schema itself.
+ */
+export function withExamples<Model extends TSchema>(model: Model, examples: readonly Static<Model>[]): Model {
+  return { ...model, examples };
+}
+
+const examplesOf = (model: TSchema): unknown[] => (Array.isArray(model.examples) ? model.examples : []);
+
+export const Problem = withExamples(
+  Type.Object(
+    {
+      type: Type.String({ description: "URI identifying the problem type" }),
+      title: Type.String(),
+      status: Type.Integer(),
+      detail: Type.String(),
+      code: Type.String({ description: "stable snake_case error code" }),
+      requestId: Type.String(),
+      errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    },
+    { description: "RFC 9457 problem details" },
+  ),
+  [
+    {
+      type: "urn:wallet-api:problem:insufficient_funds",
+      title: "Insufficient funds",
+      status: 422,
+      detail: `Wallet ${EXAMPLE_ID.wallet} has 137500 available; 150000 was asked for.`,
+      code: "insufficient_funds",
+      requestId: EXAMPLE_ID.request,
+    },
+    {
+      type: "urn:wallet-api:problem:validation_failed",
+      title: "Validation failed",
+      status: 400,
+      detail: "The request is invalid: body.amount: Expected integer.",
+      code: "validation_failed",
+      requestId: EXAMPLE_ID.request,
+      errors: [{ path: "body.amount", message: "Expected integer" }],
+    },
+  ],
 );
 
 /** Models every module may reference by name; each becomes a named schema in the OpenAPI document. */
@@ -158,25 +205,59 @@ export function listQuery<Sort extends string, Filters extends Record<string, TS
   );
 }
 
-/** The envelope of every list response. */
+/**
+ * The $id of the model the document lists as `name`: its place in the document, which is also the $id
+ * Elysia's `.model()` gives a model registered as `name`.
+ */
+export const modelId = (name: string) => `#/components/schemas/${name}`;
+
+/**
+ * A reference to a model with a `modelId`, typed as that model: the document shows a `$ref` rather than
+ * a copy, and validation resolves it by the $id among the models the route's plugin registers.
+ */
+export function refTo<Model extends TSchema>(model: Model): TUnsafe<Static<Model>> {
+  if (model.$id === undefined) throw new TypeError("refTo takes a model that has a modelId as its $id");
+  return Type.Unsafe<Static<Model>>(Type.Ref(model.$id));
+}
+
+/** The envelope of every list response; its example is a page of the item's examples. */
 export function Page<Item extends TSchema>(item: Item, description: string) {
   return Type.Object(
     {
-      data: Type.Array(item),
+      data: Type.Array(refTo(item)),
       skip: Type.Integer({ minimum: 0 }),
       limit: Type.Integer({ minimum: 1 }),
       hasMore: Type.Boolean(),
     },
-    { description },
+    { description, examples: [{ data: examplesOf(item), skip: 0, limit: 20, hasMore: false }] },
   );
 }
 
-/** The envelope of a bulk delete: every resource it deleted. */
+/**
+ * The envelope of a bulk delete: every resource it deleted. Its example is the item's examples as
+ * deleted, so `item` is a resource with `updatedAt` and `deletedAt`.
+ */
 export function Deleted<Item extends TSchema>(item: Item, description: string) {
-  return Type.Object({ data: Type.Array(item) }, { description });
+  const deleted = examplesOf(item).map((example) => ({
+    ...(typeof example === "object" ? example : {}),
+    updatedAt: EXAMPLE_TIME.deleted,
+    deletedAt: EXAMPLE_TIME.deleted,
+  }));
+  return Type.Object({ data: Type.Array(refTo(item)) }, { description, examples: [{ data: deleted }] });
 }
 
-/** Route metadata for the OpenAPI document: a tag, a stable operationId and a one-line summary. */
-export const describe = (tag: string, operationId: string, summary: string) => ({
-  detail: { tags: [tag], operationId, summary },
+/**
+ * Route metadata for the OpenAPI document: a tag, a stable operationId, a one-line summary and a
+ * description of what the operation does and the rules a client meets.
+ */
+export const describe = (tag: string, operationId: string, summary: string, description: string) => ({
+  detail: { tags: [tag], operationId, summary, description },
 });
+
+/** The idempotency rule, in the description of every POST that creates or changes something. */
+export const RETRY_WITH_KEY =
+  "A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.";
+
+/** The idempotency rule, in the description of every POST that moves money. */
+export const RETRY_MONEY_WITH_KEY =
+  "Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.";

@@ -7,7 +7,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: 200 while the process runs */
+        /**
+         * Liveness: 200 while the process runs
+         * @description Liveness: 200 with `{"status":"ok"}` while the process runs; it does not ask the database. Needs no API key.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -24,7 +27,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: 200 when the database answers, 503 otherwise */
+        /**
+         * Readiness: 200 when the database answers, 503 otherwise
+         * @description Readiness for traffic: 200 when the database answers and has room to write; otherwise 503, with `status` unavailable, or draining while the process shuts down, and `checks.database` saying why (unavailable, storage_full). Needs no API key.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -41,7 +47,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics in text format; with METRICS_TOKEN set, send it as Authorization: Bearer <token> */
+        /**
+         * Prometheus metrics in text format; with METRICS_TOKEN set, send it as Authorization: Bearer <token>
+         * @description Prometheus metrics in the text exposition format. Open unless METRICS_TOKEN is set; then it asks for `Authorization: Bearer <token>` (401 unauthorized without it).
+         */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -58,10 +67,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users */
+        /**
+         * List users
+         * @description Lists live users, newest first by default. Filter by `email` (exact, any case); sort by createdAt, updatedAt, email or name; page with limit and skip.
+         */
         get: operations["listUsers"];
         put?: never;
-        /** Create a user */
+        /**
+         * Create a user
+         * @description Creates a user from an e-mail address and a name, both trimmed. The e-mail must not belong to another live user in any letter case (409 email_taken). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -76,15 +91,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a user */
+        /**
+         * Get a user
+         * @description Returns a live user; a deleted or unknown id is 404 user_not_found.
+         */
         get: operations["getUser"];
         put?: never;
         post?: never;
-        /** Delete a user, their memberships, wallets and cards */
+        /**
+         * Delete a user, their memberships, wallets and cards
+         * @description Soft-deletes a user (`deletedAt` set; afterwards 404 and gone from lists) with what exists only through them: their memberships, the wallets they own with those wallets' cards, and the cards they hold on team wallets. All or nothing: refused with 409 wallet_not_empty while one of their wallets holds money or pending holds, and 409 card_has_pending_holds while one of those cards has a pending hold.
+         */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
-        /** Update a user's e-mail or name */
+        /**
+         * Update a user's e-mail or name
+         * @description Changes a user's e-mail, name or both; the body names at least one. A new e-mail must not belong to another live user in any letter case (409 email_taken).
+         */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -95,10 +119,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List teams */
+        /**
+         * List teams
+         * @description Lists live teams, newest first by default; sort by createdAt, updatedAt or name; page with limit and skip.
+         */
         get: operations["listTeams"];
         put?: never;
-        /** Create a team */
+        /**
+         * Create a team
+         * @description Creates a team from a name (trimmed, 1-200 characters). Names are unique among live teams in any letter case (409 team_name_taken). It starts with no members and no wallets. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         */
         post: operations["createTeam"];
         delete?: never;
         options?: never;
@@ -113,15 +143,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a team */
+        /**
+         * Get a team
+         * @description Returns a live team; a deleted or unknown id is 404 team_not_found.
+         */
         get: operations["getTeam"];
         put?: never;
         post?: never;
-        /** Delete a team, its memberships, wallets and cards */
+        /**
+         * Delete a team, its memberships, wallets and cards
+         * @description Soft-deletes a team (`deletedAt` set; afterwards 404 and gone from lists) with its memberships and its wallets and their cards. All or nothing: refused with 409 wallet_not_empty while one of its wallets holds money or pending holds.
+         */
         delete: operations["deleteTeam"];
         options?: never;
         head?: never;
-        /** Rename a team */
+        /**
+         * Rename a team
+         * @description Renames a team; the name is trimmed and 1-200 characters long. Another live team's name, in any case, is 409 team_name_taken. Its members and wallets are unchanged.
+         */
         patch: operations["updateTeam"];
         trace?: never;
     };
@@ -132,12 +171,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a team's members */
+        /**
+         * List a team's members
+         * @description Lists the live memberships of a team; sort by createdAt or role; page with limit and skip. An unknown team is 404 team_not_found.
+         */
         get: operations["listTeamMembers"];
         put?: never;
-        /** Add a user to a team */
+        /**
+         * Add a user to a team
+         * @description Adds a user to a team with the role `member`, or `admin` when given. The team and the user must be live (404 team_not_found, 404 user_not_found); a user already in the team is 409 already_member. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         */
         post: operations["addTeamMember"];
-        /** Remove every member of a team */
+        /**
+         * Remove every member of a team
+         * @description Removes every member of a team and returns the removed memberships (an empty list if it had none); the team and the users stay. An unknown team is 404 team_not_found.
+         */
         delete: operations["removeAllTeamMembers"];
         options?: never;
         head?: never;
@@ -151,15 +199,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether a user belongs to a team: the membership, or 404 */
+        /**
+         * Whether a user belongs to a team: the membership, or 404
+         * @description Tells whether a user belongs to a team: the membership, or 404 member_not_found when the user is not a live member of it.
+         */
         get: operations["getTeamMember"];
         put?: never;
         post?: never;
-        /** Remove a user from a team */
+        /**
+         * Remove a user from a team
+         * @description Removes a user from a team: the membership is soft-deleted and returned with `deletedAt` set; the user and the team stay. A user who is not a live member is 404 member_not_found.
+         */
         delete: operations["removeTeamMember"];
         options?: never;
         head?: never;
-        /** Change a member's role */
+        /**
+         * Change a member's role
+         * @description Changes a member's role to `admin` or `member`. A user who is not a live member of the team is 404 member_not_found.
+         */
         patch: operations["updateTeamMember"];
         trace?: never;
     };
@@ -170,7 +227,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List every membership, by team, user or role */
+        /**
+         * List every membership, by team, user or role
+         * @description Lists live memberships across all teams; filter by teamId, userId and role; sort by createdAt or role; page with limit and skip.
+         */
         get: operations["listMemberships"];
         put?: never;
         post?: never;
@@ -190,7 +250,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a user from every team */
+        /**
+         * Remove a user from every team
+         * @description Removes a user from every team and returns the removed memberships (an empty list if there were none); the user and the teams stay. An unknown user is 404 user_not_found.
+         */
         delete: operations["removeAllUserMemberships"];
         options?: never;
         head?: never;
@@ -204,7 +267,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the teams a user belongs to, with the user's role */
+        /**
+         * List the teams a user belongs to, with the user's role
+         * @description Lists the live teams a user belongs to, each with the user's role in it; sort by createdAt or name; page with limit and skip. An unknown user is 404 user_not_found.
+         */
         get: operations["listUserTeams"];
         put?: never;
         post?: never;
@@ -221,10 +287,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List wallets */
+        /**
+         * List wallets
+         * @description Lists live wallets; filter by userId, teamId and status; sort by createdAt, updatedAt, name or balance; page with limit and skip.
+         */
         get: operations["listWallets"];
         put?: never;
-        /** Create a wallet for a user or a team */
+        /**
+         * Create a wallet for a user or a team
+         * @description Creates a wallet with a balance of 0 for exactly one owner, a user (`userId`) or a team (`teamId`): both or neither is 400 invalid_wallet_owner, an unknown owner 404. The currency defaults to the service's DEFAULT_CURRENCY and the time zone to UTC; both limits default to 500000 minor units, a limit given is at least 10000, and the daily limit is never above the monthly one. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         */
         post: operations["createWallet"];
         delete?: never;
         options?: never;
@@ -239,15 +311,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a wallet with its balances and spend */
+        /**
+         * Get a wallet with its balances and spend
+         * @description Returns a live wallet: its balance, its available balance (the balance less pending holds), its limits, and the approved card spend of today and this month, measured in the wallet's time zone.
+         */
         get: operations["getWallet"];
         put?: never;
         post?: never;
-        /** Delete an empty wallet and its cards */
+        /**
+         * Delete an empty wallet and its cards
+         * @description Soft-deletes a wallet with its cards. Refused with 409 wallet_not_empty while it holds money or pending holds: move the balance out and capture or void the holds first.
+         */
         delete: operations["deleteWallet"];
         options?: never;
         head?: never;
-        /** Rename a wallet, change its limits or freeze it */
+        /**
+         * Rename a wallet, change its limits or freeze it
+         * @description Renames a wallet, changes its limits (the daily one never above the monthly one), or freezes and unfreezes it. A frozen wallet still takes top-ups and incoming transfers, refuses withdrawals and outgoing transfers (422 wallet_frozen) and has its card spends declined (wallet_frozen). Balances never change here, and the owner never changes (400 wallet_owner_immutable).
+         */
         patch: operations["updateWallet"];
         trace?: never;
     };
@@ -261,7 +342,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete every wallet of a user, with their cards */
+        /**
+         * Delete every wallet of a user, with their cards
+         * @description Soft-deletes every wallet a user owns, with their cards, and returns them; the user stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
+         */
         delete: operations["deleteUserWallets"];
         options?: never;
         head?: never;
@@ -278,7 +362,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete every wallet of a team, with their cards */
+        /**
+         * Delete every wallet of a team, with their cards
+         * @description Soft-deletes every wallet of a team, with their cards, and returns them; the team stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
+         */
         delete: operations["deleteTeamWallets"];
         options?: never;
         head?: never;
@@ -292,10 +379,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List cards */
+        /**
+         * List cards
+         * @description Lists live cards, never with their numbers or CVVs; filter by walletId, cardholderId and status; sort by createdAt, updatedAt or status; page with limit and skip.
+         */
         get: operations["listCards"];
         put?: never;
-        /** Add a card to a wallet, with a given number or an issued one */
+        /**
+         * Add a card to a wallet, with a given number or an issued one
+         * @description Adds a card to a live wallet: give `cardNo` (13-19 digits passing the Luhn check) with `expiryMonth`, `expiryYear` and `cvv`, or none of them to have a number, an expiry three years ahead and a CVV issued. A number on another live card is 409 card_number_taken; a cardholder must be the wallet's user or a member of its team (422 cardholder_not_allowed). Limits default to 500000 minor units. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         */
         post: operations["createCard"];
         delete?: never;
         options?: never;
@@ -310,15 +403,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a card (never its number or CVV) */
+        /**
+         * Get a card (never its number or CVV)
+         * @description Returns a live card: brand, last four digits, expiry, status, limits and approved spend of today and this month, never the full number or the CVV.
+         */
         get: operations["getCard"];
         put?: never;
         post?: never;
-        /** Delete a card (refused while it has pending holds) */
+        /**
+         * Delete a card (refused while it has pending holds)
+         * @description Soft-deletes a card. Refused with 409 card_has_pending_holds while it has a pending hold: capture or void it, or let it expire, first.
+         */
         delete: operations["deleteCard"];
         options?: never;
         head?: never;
-        /** Change a card's details, limits, status or cardholder */
+        /**
+         * Change a card's details, limits, status or cardholder
+         * @description Changes a card's number, expiry, CVV, limits, status or cardholder, with the same checks as when it was created. A card never moves to another wallet (400 card_wallet_immutable), and `cancelled` is final (409 card_cancelled). A frozen or cancelled card's spends are declined (card_inactive).
+         */
         patch: operations["updateCard"];
         trace?: never;
     };
@@ -329,7 +431,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Reveal a card's full number and CVV */
+        /**
+         * Reveal a card's full number and CVV
+         * @description Returns a card's full number, CVV and expiry, decrypted from storage. This is the only route that shows them; they are in no other body, log line or trace.
+         */
         get: operations["getCardSensitive"];
         put?: never;
         post?: never;
@@ -349,7 +454,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete every card of a wallet (refused while one has pending holds) */
+        /**
+         * Delete every card of a wallet (refused while one has pending holds)
+         * @description Soft-deletes every card of a wallet and returns them; the wallet stays. All or nothing: refused with 409 card_has_pending_holds while one of them has a pending hold.
+         */
         delete: operations["deleteWalletCards"];
         options?: never;
         head?: never;
@@ -365,7 +473,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add money to a wallet */
+        /**
+         * Add money to a wallet
+         * @description Adds `amount` minor units (1 to 10^12) to a wallet as one topup transaction; a frozen wallet takes top-ups too. A balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         */
         post: operations["topUpWallet"];
         delete?: never;
         options?: never;
@@ -382,7 +493,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Take money out of a wallet */
+        /**
+         * Take money out of a wallet
+         * @description Takes `amount` minor units out of a wallet as one withdrawal transaction, bound by the available balance (422 insufficient_funds), not by the spend limits. A frozen wallet refuses it (422 wallet_frozen). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         */
         post: operations["withdrawFromWallet"];
         delete?: never;
         options?: never;
@@ -399,7 +513,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move money between two wallets of one currency */
+        /**
+         * Move money between two wallets of one currency
+         * @description Moves `amount` between two wallets of one currency as a transfer_out and a transfer_in transaction, both or neither. Refused for one wallet on both sides (400 same_wallet), two currencies (422 currency_mismatch), past the sender's available balance (422 insufficient_funds), from a frozen wallet (422 wallet_frozen) or past 10^15 at the receiver (422 balance_limit_exceeded). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         */
         post: operations["createTransfer"];
         delete?: never;
         options?: never;
@@ -414,7 +531,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a wallet's ledger, newest first */
+        /**
+         * List a wallet's ledger, newest first
+         * @description Lists a wallet's ledger, newest first by default: every top-up, withdrawal, transfer leg, card spend and refund with the balance after it. Filter by type, cardId and a creation window (`from` inclusive, `to` exclusive); sort by createdAt or amount; page with limit and skip.
+         */
         get: operations["listWalletTransactions"];
         put?: never;
         post?: never;
@@ -431,7 +551,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a ledger transaction */
+        /**
+         * Get a ledger transaction
+         * @description Returns one ledger transaction. The ledger is append-only: a transaction never changes, and a refund is a transaction of its own.
+         */
         get: operations["getTransaction"];
         put?: never;
         post?: never;
@@ -450,7 +573,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refund all or part of a card spend */
+        /**
+         * Refund all or part of a card spend
+         * @description Gives back all or part of a card_spend (by default all that is not refunded yet) as a refund transaction to its wallet; the refunded amount no longer counts toward the card's and wallet's limits. Refunds never add up past the spend (422 refund_exceeds_spend), any other type is 422 transaction_not_refundable, and a balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         */
         post: operations["refundTransaction"];
         delete?: never;
         options?: never;
@@ -465,10 +591,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a card's authorizations, newest first */
+        /**
+         * List a card's authorizations, newest first
+         * @description Lists a card's authorizations, newest first by default; filter by status; sort by createdAt or amount; page with limit and skip. An unknown card is 404 card_not_found.
+         */
         get: operations["listCardAuthorizations"];
         put?: never;
-        /** Decide a card spend: 201 with status captured, pending or declined (with its reason) */
+        /**
+         * Decide a card spend: 201 with status captured, pending or declined (with its reason)
+         * @description Decides a card spend and answers 201 whatever the decision, with `status` captured (approved: a card_spend transaction moves the money), pending (approved with `capture: false`: a hold lowers availableBalance and counts toward the limits at once) or declined, with the first `declineReason` that applies. A decline is not an error and moves nothing; only an unknown card is 404 card_not_found. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         */
         post: operations["authorizeCardSpend"];
         delete?: never;
         options?: never;
@@ -485,7 +617,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Capture all or part of a pending hold; the rest is released */
+        /**
+         * Capture all or part of a pending hold; the rest is released
+         * @description Captures all or part of a pending hold (by default all of it) as a card_spend transaction; the rest is released. Only a pending hold before its `expiresAt` can be captured (409 authorization_not_pending, 409 authorization_expired), and never more than it holds (422 capture_exceeds_authorization). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         */
         post: operations["captureAuthorization"];
         delete?: never;
         options?: never;
@@ -502,7 +637,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Release a pending hold */
+        /**
+         * Release a pending hold
+         * @description Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         */
         post: operations["voidAuthorization"];
         delete?: never;
         options?: never;
@@ -517,7 +655,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a card authorization */
+        /**
+         * Get a card authorization
+         * @description Returns a card authorization: its status, decline reason, captured and refunded amounts, and when a pending hold expires (after AUTH_HOLD_TTL, 7 days by default, it becomes expired and its hold is released).
+         */
         get: operations["getAuthorization"];
         put?: never;
         post?: never;
@@ -531,7 +672,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description RFC 9457 problem details */
+        /**
+         * @description RFC 9457 problem details
+         * @example {
+         *       "type": "urn:wallet-api:problem:insufficient_funds",
+         *       "title": "Insufficient funds",
+         *       "status": 422,
+         *       "detail": "Wallet 01a20ccb-596d-79a0-99bc-f9109f9bf405 has 137500 available; 150000 was asked for.",
+         *       "code": "insufficient_funds",
+         *       "requestId": "01a20cd4-a883-7e75-a575-e67668975372"
+         *     }
+         * @example {
+         *       "type": "urn:wallet-api:problem:validation_failed",
+         *       "title": "Validation failed",
+         *       "status": 400,
+         *       "detail": "The request is invalid: body.amount: Expected integer.",
+         *       "code": "validation_failed",
+         *       "requestId": "01a20cd4-a883-7e75-a575-e67668975372",
+         *       "errors": [
+         *         {
+         *           "path": "body.amount",
+         *           "message": "Expected integer"
+         *         }
+         *       ]
+         *     }
+         */
         Problem: {
             /** @description URI identifying the problem type */
             type: string;
@@ -547,18 +712,53 @@ export interface components {
                 message: string;
             }[];
         };
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
-            /** @constant */
+            /** @enum {string} */
             status: "ok";
         };
+        /**
+         * @example {
+         *       "status": "ok",
+         *       "checks": {
+         *         "database": "ok"
+         *       }
+         *     }
+         * @example {
+         *       "status": "unavailable",
+         *       "checks": {
+         *         "database": "storage_full"
+         *       }
+         *     }
+         */
         Readiness: {
-            /** @description draining: shutting down, send no new requests */
+            /**
+             * @description draining: shutting down, send no new requests
+             * @enum {string}
+             */
             status: "ok" | "unavailable" | "draining";
             checks: {
-                /** @description storage_full: the database's disk has too little room left to write */
+                /**
+                 * @description storage_full: the database's disk has too little room left to write
+                 * @enum {string}
+                 */
                 database: "ok" | "unavailable" | "storage_full";
             };
         };
+        /**
+         * @example {
+         *       "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "email": "ana.lim@example.com",
+         *       "name": "Ana Lim",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         User: {
             /**
              * Format: uuid
@@ -579,34 +779,41 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of users */
+        /**
+         * @description A page of users
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "email": "ana.lim@example.com",
+         *           "name": "Ana Lim",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         UserPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                email: string;
-                name: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["User"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "name": "Design",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Team: {
             /**
              * Format: uuid
@@ -626,33 +833,41 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of teams */
+        /**
+         * @description A page of teams
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "name": "Design",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         TeamPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Team"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "role": "admin",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Membership: {
             /**
              * Format: uuid
@@ -664,7 +879,10 @@ export interface components {
              * @description UUID
              */
             userId: string;
-            /** @description admin or member */
+            /**
+             * @description admin or member
+             * @enum {string}
+             */
             role: "admin" | "member";
             /**
              * Format: date-time
@@ -678,67 +896,60 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of memberships */
+        /**
+         * @description A page of memberships
+         * @example {
+         *       "data": [
+         *         {
+         *           "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "role": "admin",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         MembershipPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                teamId: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                userId: string;
-                /** @description admin or member */
-                role: "admin" | "member";
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Membership"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
-        /** @description The memberships that were removed */
+        /**
+         * @description The memberships that were removed
+         * @example {
+         *       "data": [
+         *         {
+         *           "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "role": "admin",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-25T08:30:00.000Z",
+         *           "deletedAt": "2026-11-25T08:30:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         DeletedMemberships: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                teamId: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                userId: string;
-                /** @description admin or member */
-                role: "admin" | "member";
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Membership"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "name": "Design",
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z",
+         *       "deletedAt": null,
+         *       "role": "admin"
+         *     }
+         */
         UserTeam: {
             /**
              * Format: uuid
@@ -757,38 +968,59 @@ export interface components {
              */
             updatedAt: string;
             deletedAt: string | null;
-            /** @description admin or member */
+            /**
+             * @description admin or member
+             * @enum {string}
+             */
             role: "admin" | "member";
         };
-        /** @description A page of the teams a user belongs to */
+        /**
+         * @description A page of the teams a user belongs to
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "name": "Design",
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T09:00:00.000Z",
+         *           "deletedAt": null,
+         *           "role": "admin"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         UserTeamPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-                /** @description admin or member */
-                role: "admin" | "member";
-            }[];
+            data: components["schemas"]["UserTeam"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "id": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "name": "Main wallet",
+         *       "ownerType": "user",
+         *       "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "teamId": null,
+         *       "currency": "SGD",
+         *       "timezone": "Asia/Singapore",
+         *       "status": "active",
+         *       "balance": 137500,
+         *       "availableBalance": 137500,
+         *       "dailyLimit": 500000,
+         *       "monthlyLimit": 2000000,
+         *       "spentToday": 2500,
+         *       "spentThisMonth": 2500,
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Wallet: {
             /**
              * Format: uuid
@@ -796,12 +1028,16 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @enum {string} */
             ownerType: "user" | "team";
             userId: string | null;
             teamId: string | null;
             currency: string;
             timezone: string;
-            /** @description active or frozen */
+            /**
+             * @description active or frozen
+             * @enum {string}
+             */
             status: "active" | "frozen";
             /**
              * Format: int64
@@ -845,129 +1081,91 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
-        /** @description A page of wallets */
+        /**
+         * @description A page of wallets
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "name": "Main wallet",
+         *           "ownerType": "user",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "teamId": null,
+         *           "currency": "SGD",
+         *           "timezone": "Asia/Singapore",
+         *           "status": "active",
+         *           "balance": 137500,
+         *           "availableBalance": 137500,
+         *           "dailyLimit": 500000,
+         *           "monthlyLimit": 2000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         WalletPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                ownerType: "user" | "team";
-                userId: string | null;
-                teamId: string | null;
-                currency: string;
-                timezone: string;
-                /** @description active or frozen */
-                status: "active" | "frozen";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                availableBalance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Wallet"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
-        /** @description The wallets that were deleted */
+        /**
+         * @description The wallets that were deleted
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "name": "Main wallet",
+         *           "ownerType": "user",
+         *           "userId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "teamId": null,
+         *           "currency": "SGD",
+         *           "timezone": "Asia/Singapore",
+         *           "status": "active",
+         *           "balance": 137500,
+         *           "availableBalance": 137500,
+         *           "dailyLimit": 500000,
+         *           "monthlyLimit": 2000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-25T08:30:00.000Z",
+         *           "deletedAt": "2026-11-25T08:30:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         DeletedWallets: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                name: string;
-                ownerType: "user" | "team";
-                userId: string | null;
-                teamId: string | null;
-                currency: string;
-                timezone: string;
-                /** @description active or frozen */
-                status: "active" | "frozen";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                availableBalance: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Wallet"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "cardholderId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *       "brand": "visa",
+         *       "last4": "4242",
+         *       "expiryMonth": "11",
+         *       "expiryYear": "2029",
+         *       "status": "active",
+         *       "dailyLimit": 200000,
+         *       "monthlyLimit": 1000000,
+         *       "spentToday": 2500,
+         *       "spentThisMonth": 2500,
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z",
+         *       "deletedAt": null
+         *     }
+         */
         Card: {
             /**
              * Format: uuid
@@ -987,7 +1185,10 @@ export interface components {
             expiryMonth: string;
             /** @description YYYY */
             expiryYear: string;
-            /** @description active, frozen or cancelled (final) */
+            /**
+             * @description active, frozen or cancelled (final)
+             * @enum {string}
+             */
             status: "active" | "frozen" | "cancelled";
             /**
              * Format: int64
@@ -1021,6 +1222,14 @@ export interface components {
             updatedAt: string;
             deletedAt: string | null;
         };
+        /**
+         * @example {
+         *       "number": "4242424242424242",
+         *       "cvv": "737",
+         *       "expiryMonth": "11",
+         *       "expiryYear": "2029"
+         *     }
+         */
         SensitiveCard: {
             number: string;
             cvv: string;
@@ -1029,123 +1238,98 @@ export interface components {
             /** @description YYYY */
             expiryYear: string;
         };
-        /** @description A page of cards */
+        /**
+         * @description A page of cards
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardholderId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "brand": "visa",
+         *           "last4": "4242",
+         *           "expiryMonth": "11",
+         *           "expiryYear": "2029",
+         *           "status": "active",
+         *           "dailyLimit": 200000,
+         *           "monthlyLimit": 1000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z",
+         *           "deletedAt": null
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         CardPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardholderId: string | null;
-                /** @description visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown */
-                brand: string;
-                last4: string;
-                /** @description MM */
-                expiryMonth: string;
-                /** @description YYYY */
-                expiryYear: string;
-                /** @description active, frozen or cancelled (final) */
-                status: "active" | "frozen" | "cancelled";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Card"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
-        /** @description The cards that were deleted */
+        /**
+         * @description The cards that were deleted
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardholderId": "01a20cc8-8e80-717a-b65e-d28be17e1601",
+         *           "brand": "visa",
+         *           "last4": "4242",
+         *           "expiryMonth": "11",
+         *           "expiryYear": "2029",
+         *           "status": "active",
+         *           "dailyLimit": 200000,
+         *           "monthlyLimit": 1000000,
+         *           "spentToday": 2500,
+         *           "spentThisMonth": 2500,
+         *           "createdAt": "2026-11-24T09:00:00.000Z",
+         *           "updatedAt": "2026-11-25T08:30:00.000Z",
+         *           "deletedAt": "2026-11-25T08:30:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         DeletedCards: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardholderId: string | null;
-                /** @description visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown */
-                brand: string;
-                last4: string;
-                /** @description MM */
-                expiryMonth: string;
-                /** @description YYYY */
-                expiryYear: string;
-                /** @description active, frozen or cancelled (final) */
-                status: "active" | "frozen" | "cancelled";
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                dailyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                monthlyLimit: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentToday: number;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                spentThisMonth: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-                deletedAt: string | null;
-            }[];
+            data: components["schemas"]["Card"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20cd0-00f8-72d8-be44-95c7f02ed067",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "authorizationId": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *       "transferId": null,
+         *       "refundOf": null,
+         *       "type": "card_spend",
+         *       "amount": 2500,
+         *       "currency": "SGD",
+         *       "balanceAfter": 147500,
+         *       "description": "Kopi Corner",
+         *       "createdAt": "2026-11-24T10:15:00.000Z"
+         *     }
+         * @example {
+         *       "id": "01a20cd0-ef47-7563-a847-e4c5598459f2",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "cardId": null,
+         *       "authorizationId": null,
+         *       "transferId": null,
+         *       "refundOf": null,
+         *       "type": "topup",
+         *       "amount": 150000,
+         *       "currency": "SGD",
+         *       "balanceAfter": 150000,
+         *       "description": "Salary",
+         *       "createdAt": "2026-11-24T09:00:00.000Z"
+         *     }
+         */
         Transaction: {
             /**
              * Format: uuid
@@ -1162,7 +1346,10 @@ export interface components {
             transferId: string | null;
             /** @description for a refund: the card_spend transaction it refunds */
             refundOf: string | null;
-            /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
+            /**
+             * @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund
+             * @enum {string}
+             */
             type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
             /**
              * Format: int64
@@ -1182,50 +1369,93 @@ export interface components {
              */
             createdAt: string;
         };
-        /** @description A page of ledger transactions */
+        /**
+         * @description A page of ledger transactions
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cd0-00f8-72d8-be44-95c7f02ed067",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "authorizationId": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *           "transferId": null,
+         *           "refundOf": null,
+         *           "type": "card_spend",
+         *           "amount": 2500,
+         *           "currency": "SGD",
+         *           "balanceAfter": 147500,
+         *           "description": "Kopi Corner",
+         *           "createdAt": "2026-11-24T10:15:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a20cd0-ef47-7563-a847-e4c5598459f2",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardId": null,
+         *           "authorizationId": null,
+         *           "transferId": null,
+         *           "refundOf": null,
+         *           "type": "topup",
+         *           "amount": 150000,
+         *           "currency": "SGD",
+         *           "balanceAfter": 150000,
+         *           "description": "Salary",
+         *           "createdAt": "2026-11-24T09:00:00.000Z"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         TransactionPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardId: string | null;
-                authorizationId: string | null;
-                transferId: string | null;
-                /** @description for a refund: the card_spend transaction it refunds */
-                refundOf: string | null;
-                /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
-                type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /**
-                 * Format: int64
-                 * @description minor units, 1 to 1000000000000
-                 */
-                amount: number;
-                currency: string;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balanceAfter: number;
-                description: string | null;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-            }[];
+            data: components["schemas"]["Transaction"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "id": "01a20cd1-dd96-71d7-8ab4-153eb69feaf3",
+         *       "fromWalletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "toWalletId": "01a20ccc-47bc-747d-a974-612b8ee824ec",
+         *       "amount": 10000,
+         *       "currency": "SGD",
+         *       "description": "Team lunch budget",
+         *       "createdAt": "2026-11-24T10:15:00.000Z",
+         *       "transactions": [
+         *         {
+         *           "id": "01a20cd2-cbe5-720d-ab25-f58e2a4c2c08",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "cardId": null,
+         *           "authorizationId": null,
+         *           "transferId": "01a20cd1-dd96-71d7-8ab4-153eb69feaf3",
+         *           "refundOf": null,
+         *           "type": "transfer_out",
+         *           "amount": 10000,
+         *           "currency": "SGD",
+         *           "balanceAfter": 137500,
+         *           "description": "Team lunch budget",
+         *           "createdAt": "2026-11-24T10:15:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a20cd3-ba34-769a-bb3c-0f263e199efe",
+         *           "walletId": "01a20ccc-47bc-747d-a974-612b8ee824ec",
+         *           "cardId": null,
+         *           "authorizationId": null,
+         *           "transferId": "01a20cd1-dd96-71d7-8ab4-153eb69feaf3",
+         *           "refundOf": null,
+         *           "type": "transfer_in",
+         *           "amount": 10000,
+         *           "currency": "SGD",
+         *           "balanceAfter": 10000,
+         *           "description": "Team lunch budget",
+         *           "createdAt": "2026-11-24T10:15:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         Transfer: {
             /**
              * Format: uuid
@@ -1255,43 +1485,46 @@ export interface components {
              */
             createdAt: string;
             /** @description [transfer_out, transfer_in] */
-            transactions: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                cardId: string | null;
-                authorizationId: string | null;
-                transferId: string | null;
-                /** @description for a refund: the card_spend transaction it refunds */
-                refundOf: string | null;
-                /** @description topup, withdrawal, transfer_in, transfer_out, card_spend, refund */
-                type: "topup" | "withdrawal" | "transfer_in" | "transfer_out" | "card_spend" | "refund";
-                /**
-                 * Format: int64
-                 * @description minor units, 1 to 1000000000000
-                 */
-                amount: number;
-                currency: string;
-                /**
-                 * Format: int64
-                 * @description minor units
-                 */
-                balanceAfter: number;
-                description: string | null;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-            }[];
+            transactions: components["schemas"]["Transaction"][];
         };
+        /**
+         * @example {
+         *       "id": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *       "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "amount": 2500,
+         *       "currency": "SGD",
+         *       "merchant": {
+         *         "name": "Kopi Corner",
+         *         "category": "5814"
+         *       },
+         *       "status": "captured",
+         *       "declineReason": null,
+         *       "capturedAmount": 2500,
+         *       "refundedAmount": 0,
+         *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "createdAt": "2026-11-24T10:15:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z"
+         *     }
+         * @example {
+         *       "id": "01a20ccf-12a9-7799-9f6b-c82acdc7a137",
+         *       "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "amount": 900000,
+         *       "currency": "SGD",
+         *       "merchant": {
+         *         "name": "Tech Store",
+         *         "category": null
+         *       },
+         *       "status": "declined",
+         *       "declineReason": "card_daily_limit_exceeded",
+         *       "capturedAmount": 0,
+         *       "refundedAmount": 0,
+         *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "createdAt": "2026-11-24T10:15:00.000Z",
+         *       "updatedAt": "2026-11-24T10:15:00.000Z"
+         *     }
+         */
         Authorization: {
             /**
              * Format: uuid
@@ -1318,7 +1551,10 @@ export interface components {
                 name: string;
                 category: string | null;
             };
-            /** @description pending, captured, voided, expired, declined */
+            /**
+             * @description pending, captured, voided, expired, declined
+             * @enum {string}
+             */
             status: "pending" | "captured" | "voided" | "expired" | "declined";
             declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
             /** Format: int64 */
@@ -1341,57 +1577,54 @@ export interface components {
              */
             updatedAt: string;
         };
-        /** @description A page of card authorizations */
+        /**
+         * @description A page of card authorizations
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cce-245a-7b87-bca7-ffec41f04dd7",
+         *           "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "amount": 2500,
+         *           "currency": "SGD",
+         *           "merchant": {
+         *             "name": "Kopi Corner",
+         *             "category": "5814"
+         *           },
+         *           "status": "captured",
+         *           "declineReason": null,
+         *           "capturedAmount": 2500,
+         *           "refundedAmount": 0,
+         *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "createdAt": "2026-11-24T10:15:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a20ccf-12a9-7799-9f6b-c82acdc7a137",
+         *           "cardId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *           "amount": 900000,
+         *           "currency": "SGD",
+         *           "merchant": {
+         *             "name": "Tech Store",
+         *             "category": null
+         *           },
+         *           "status": "declined",
+         *           "declineReason": "card_daily_limit_exceeded",
+         *           "capturedAmount": 0,
+         *           "refundedAmount": 0,
+         *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "createdAt": "2026-11-24T10:15:00.000Z",
+         *           "updatedAt": "2026-11-24T10:15:00.000Z"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
         AuthorizationPage: {
-            data: {
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                cardId: string;
-                /**
-                 * Format: uuid
-                 * @description UUID
-                 */
-                walletId: string;
-                /**
-                 * Format: int64
-                 * @description minor units, 1 to 1000000000000
-                 */
-                amount: number;
-                currency: string;
-                merchant: {
-                    name: string;
-                    category: string | null;
-                };
-                /** @description pending, captured, voided, expired, declined */
-                status: "pending" | "captured" | "voided" | "expired" | "declined";
-                declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
-                /** Format: int64 */
-                capturedAmount: number;
-                /** Format: int64 */
-                refundedAmount: number;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                expiresAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                createdAt: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339, UTC
-                 */
-                updatedAt: string;
-            }[];
+            data: components["schemas"]["Authorization"][];
             /** Format: int64 */
             skip: number;
             /** Format: int64 */
@@ -2856,7 +3089,10 @@ export interface operations {
                      * @description UUID
                      */
                     userId: string;
-                    /** @description admin or member */
+                    /**
+                     * @description admin or member
+                     * @enum {string}
+                     */
                     role?: "admin" | "member";
                 };
             };
@@ -3308,7 +3544,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description admin or member */
+                    /**
+                     * @description admin or member
+                     * @enum {string}
+                     */
                     role: "admin" | "member";
                 };
             };
@@ -4238,7 +4477,10 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
-                    /** @description active or frozen */
+                    /**
+                     * @description active or frozen
+                     * @enum {string}
+                     */
                     status?: "active" | "frozen";
                     /** @description The owner never changes: a userId other than the current one is refused with 400 wallet_owner_immutable */
                     userId?: string;
@@ -5109,7 +5351,10 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
-                    /** @description active, frozen or cancelled (final) */
+                    /**
+                     * @description active, frozen or cancelled (final)
+                     * @enum {string}
+                     */
                     status?: "active" | "frozen" | "cancelled";
                     cardholderId?: string | null;
                     /** @description A card never moves: a walletId other than the current one is refused with 400 card_wallet_immutable */
@@ -5291,18 +5536,6 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The key may not do this */
-            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];

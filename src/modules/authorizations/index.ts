@@ -5,6 +5,8 @@ import {
   errorResponses,
   IdempotencyHeaders,
   IdParams,
+  RETRY_MONEY_WITH_KEY,
+  RETRY_WITH_KEY,
   sharedModels,
 } from "../../platform/schemas.ts";
 import {
@@ -37,6 +39,7 @@ export const authorizationsController = (authorizations: AuthorizationsService, 
           tag,
           "authorizeCardSpend",
           "Decide a card spend: 201 with status captured, pending or declined (with its reason)",
+          `Decides a card spend and answers 201 whatever the decision, with \`status\` captured (approved: a card_spend transaction moves the money), pending (approved with \`capture: false\`: a hold lowers availableBalance and counts toward the limits at once) or declined, with the first \`declineReason\` that applies. A decline is not an error and moves nothing; only an unknown card is 404 card_not_found. ${RETRY_MONEY_WITH_KEY}`,
         ),
       },
     )
@@ -53,6 +56,7 @@ export const authorizationsController = (authorizations: AuthorizationsService, 
           tag,
           "captureAuthorization",
           "Capture all or part of a pending hold; the rest is released",
+          `Captures all or part of a pending hold (by default all of it) as a card_spend transaction; the rest is released. Only a pending hold before its \`expiresAt\` can be captured (409 authorization_not_pending, 409 authorization_expired), and never more than it holds (422 capture_exceeds_authorization). ${RETRY_MONEY_WITH_KEY}`,
         ),
       },
     )
@@ -65,17 +69,32 @@ export const authorizationsController = (authorizations: AuthorizationsService, 
         params: IdParams,
         body: VoidAuthorization,
         response: { 200: "Authorization", ...errorResponses(404, 409) },
-        ...describe(tag, "voidAuthorization", "Release a pending hold"),
+        ...describe(
+          tag,
+          "voidAuthorization",
+          "Release a pending hold",
+          `Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its \`expiresAt\` can be voided (409 authorization_not_pending, 409 authorization_expired). ${RETRY_WITH_KEY}`,
+        ),
       },
     )
     .get("/v1/authorizations/:id", ({ params }) => authorizations.get(params.id), {
       params: IdParams,
       response: { 200: "Authorization", ...errorResponses(404) },
-      ...describe(tag, "getAuthorization", "Get a card authorization"),
+      ...describe(
+        tag,
+        "getAuthorization",
+        "Get a card authorization",
+        "Returns a card authorization: its status, decline reason, captured and refunded amounts, and when a pending hold expires (after AUTH_HOLD_TTL, 7 days by default, it becomes expired and its hold is released).",
+      ),
     })
     .get("/v1/cards/:id/authorizations", ({ params, query }) => authorizations.listOfCard(params.id, query), {
       params: IdParams,
       query: ListAuthorizationsQuery,
       response: { 200: "AuthorizationPage", ...errorResponses(404) },
-      ...describe(tag, "listCardAuthorizations", "List a card's authorizations, newest first"),
+      ...describe(
+        tag,
+        "listCardAuthorizations",
+        "List a card's authorizations, newest first",
+        "Lists a card's authorizations, newest first by default; filter by status; sort by createdAt or amount; page with limit and skip. An unknown card is 404 card_not_found.",
+      ),
     });

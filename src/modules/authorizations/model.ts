@@ -1,7 +1,16 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
-import { listQuery, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import {
+  listQuery,
+  MinorUnits,
+  modelId,
+  Page,
+  Timestamp,
+  Uuid,
+  withExamples,
+} from "../../platform/schemas.ts";
 import { Amount } from "../ledger/model.ts";
 
 /** Checked in this order; the first that applies is the one reported. */
@@ -34,50 +43,96 @@ export const Merchant = Type.Object(
   { additionalProperties: false },
 );
 
-export const Authorization = Type.Object({
-  id: Uuid,
-  cardId: Uuid,
-  walletId: Uuid,
-  amount: Amount,
-  currency: Type.String(),
-  merchant: Type.Object({ name: Type.String(), category: Type.Union([Type.String(), Type.Null()]) }),
-  status: AuthorizationStatusSchema,
-  declineReason: Type.Union([literalUnion(DECLINE_REASONS), Type.Null()]),
-  capturedAmount: Type.Integer({ minimum: 0 }),
-  refundedAmount: Type.Integer({ minimum: 0 }),
-  expiresAt: Timestamp,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
+export const Authorization = withExamples(
+  Type.Object(
+    {
+      id: Uuid,
+      cardId: Uuid,
+      walletId: Uuid,
+      amount: Amount,
+      currency: Type.String(),
+      merchant: Type.Object({ name: Type.String(), category: Type.Union([Type.String(), Type.Null()]) }),
+      status: AuthorizationStatusSchema,
+      declineReason: Type.Union([literalUnion(DECLINE_REASONS), Type.Null()]),
+      capturedAmount: MinorUnits({ minimum: 0 }),
+      refundedAmount: MinorUnits({ minimum: 0 }),
+      expiresAt: Timestamp,
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+    },
+    { $id: modelId("Authorization") },
+  ),
+  [
+    {
+      id: EXAMPLE_ID.authorization,
+      cardId: EXAMPLE_ID.card,
+      walletId: EXAMPLE_ID.wallet,
+      amount: 2500,
+      currency: "SGD",
+      merchant: { name: "Kopi Corner", category: "5814" },
+      status: "captured",
+      declineReason: null,
+      capturedAmount: 2500,
+      refundedAmount: 0,
+      expiresAt: EXAMPLE_TIME.holdExpires,
+      createdAt: EXAMPLE_TIME.moved,
+      updatedAt: EXAMPLE_TIME.moved,
+    },
+    {
+      id: EXAMPLE_ID.declinedAuthorization,
+      cardId: EXAMPLE_ID.card,
+      walletId: EXAMPLE_ID.wallet,
+      amount: 900000,
+      currency: "SGD",
+      merchant: { name: "Tech Store", category: null },
+      status: "declined",
+      declineReason: "card_daily_limit_exceeded",
+      capturedAmount: 0,
+      refundedAmount: 0,
+      expiresAt: EXAMPLE_TIME.holdExpires,
+      createdAt: EXAMPLE_TIME.moved,
+      updatedAt: EXAMPLE_TIME.moved,
+    },
+  ],
+);
 export type Authorization = Static<typeof Authorization>;
 
-export const CreateAuthorization = Type.Object(
-  {
-    amount: Amount,
-    merchant: Merchant,
-    capture: Type.Optional(
-      Type.Boolean({
-        default: true,
-        description: "true: capture at once; false: place a hold to capture later",
-      }),
-    ),
-  },
-  { additionalProperties: false },
+export const CreateAuthorization = withExamples(
+  Type.Object(
+    {
+      amount: Amount,
+      merchant: Merchant,
+      capture: Type.Optional(
+        Type.Boolean({
+          default: true,
+          description: "true: capture at once; false: place a hold to capture later",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  [
+    { amount: 2500, merchant: { name: "Kopi Corner", category: "5814" } },
+    { amount: 12000, merchant: { name: "Harbour Hotel" }, capture: false },
+  ],
 );
 export type CreateAuthorization = Static<typeof CreateAuthorization>;
 
-export const CaptureAuthorization = Type.Object(
-  {
-    amount: Type.Optional(
-      Type.Integer({ ...Amount, description: "at most the held amount; default all of it" }),
-    ),
-  },
-  { additionalProperties: false },
+export const CaptureAuthorization = withExamples(
+  Type.Object(
+    {
+      amount: Type.Optional(
+        MinorUnits({ ...Amount, description: "at most the held amount; default all of it" }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  [{ amount: 10500 }, {}],
 );
 export type CaptureAuthorization = Static<typeof CaptureAuthorization>;
 
 /** A void takes no fields (yet): a body that names one, such as an amount, is refused, never ignored. */
-export const VoidAuthorization = Type.Object({}, { additionalProperties: false });
+export const VoidAuthorization = withExamples(Type.Object({}, { additionalProperties: false }), [{}]);
 
 export const AUTHORIZATION_SORT_FIELDS = ["createdAt", "amount"] as const;
 export type AuthorizationSortField = (typeof AUTHORIZATION_SORT_FIELDS)[number];

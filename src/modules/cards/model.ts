@@ -1,25 +1,26 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
+import { literalUnion } from "../../platform/literals.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
   listQuery,
   lowerCased,
   MoneyValue,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
   Uuid,
   UuidInput,
+  withExamples,
 } from "../../platform/schemas.ts";
 import { Limit } from "../wallets/limits.ts";
 
-export const CardStatus = Type.Union(
-  [Type.Literal("active"), Type.Literal("frozen"), Type.Literal("cancelled")],
-  {
-    description: "active, frozen or cancelled (final)",
-  },
-);
+export const CardStatus = literalUnion(["active", "frozen", "cancelled"], {
+  description: "active, frozen or cancelled (final)",
+});
 export type CardStatus = Static<typeof CardStatus>;
 
 export const CardNumber = Type.String({
@@ -43,73 +44,115 @@ export const Cvv = Type.String({
   description: "3-4 digits",
 });
 
-export const Card = Type.Object({
-  id: Uuid,
-  walletId: Uuid,
-  cardholderId: Type.Union([Uuid, Type.Null()]),
-  brand: Type.String({
-    description: "visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown",
-  }),
-  last4: Type.String({ pattern: "^[0-9]{4}$" }),
-  expiryMonth: Type.String({ pattern: "^(0[1-9]|1[0-2])$", description: "MM" }),
-  expiryYear: Type.String({ pattern: "^[0-9]{4}$", description: "YYYY" }),
-  status: CardStatus,
-  dailyLimit: MoneyValue,
-  monthlyLimit: MoneyValue,
-  spentToday: MoneyValue,
-  spentThisMonth: MoneyValue,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Card = withExamples(
+  Type.Object(
+    {
+      id: Uuid,
+      walletId: Uuid,
+      cardholderId: Type.Union([Uuid, Type.Null()]),
+      brand: Type.String({
+        description: "visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown",
+      }),
+      last4: Type.String({ pattern: "^[0-9]{4}$" }),
+      expiryMonth: Type.String({ pattern: "^(0[1-9]|1[0-2])$", description: "MM" }),
+      expiryYear: Type.String({ pattern: "^[0-9]{4}$", description: "YYYY" }),
+      status: CardStatus,
+      dailyLimit: MoneyValue,
+      monthlyLimit: MoneyValue,
+      spentToday: MoneyValue,
+      spentThisMonth: MoneyValue,
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+      deletedAt: NullableTimestamp,
+    },
+    { $id: modelId("Card") },
+  ),
+  [
+    {
+      id: EXAMPLE_ID.card,
+      walletId: EXAMPLE_ID.wallet,
+      cardholderId: EXAMPLE_ID.user,
+      brand: "visa",
+      last4: "4242",
+      expiryMonth: "11",
+      expiryYear: "2029",
+      status: "active",
+      dailyLimit: 200000,
+      monthlyLimit: 1000000,
+      spentToday: 2500,
+      spentThisMonth: 2500,
+      createdAt: EXAMPLE_TIME.created,
+      updatedAt: EXAMPLE_TIME.moved,
+      deletedAt: null,
+    },
+  ],
+);
 export type Card = Static<typeof Card>;
 
-export const SensitiveCard = Type.Object({
-  number: Type.String(),
-  cvv: Type.String(),
-  expiryMonth: Type.String({ description: "MM" }),
-  expiryYear: Type.String({ description: "YYYY" }),
-});
+export const SensitiveCard = withExamples(
+  Type.Object({
+    number: Type.String(),
+    cvv: Type.String(),
+    expiryMonth: Type.String({ description: "MM" }),
+    expiryYear: Type.String({ description: "YYYY" }),
+  }),
+  [{ number: "4242424242424242", cvv: "737", expiryMonth: "11", expiryYear: "2029" }],
+);
 export type SensitiveCard = Static<typeof SensitiveCard>;
 
-export const CreateCard = Type.Object(
-  {
-    walletId: UuidInput,
-    cardNo: Type.Optional(CardNumber),
-    expiryMonth: Type.Optional(ExpiryMonth),
-    expiryYear: Type.Optional(ExpiryYear),
-    cvv: Type.Optional(Cvv),
-    cardholderId: Type.Optional(UuidInput),
-    dailyLimit: Type.Optional(Limit),
-    monthlyLimit: Type.Optional(Limit),
-  },
-  {
-    additionalProperties: false,
-    description: "Give cardNo with expiryMonth, expiryYear and cvv, or none of them to have a card issued",
-  },
+export const CreateCard = withExamples(
+  Type.Object(
+    {
+      walletId: UuidInput,
+      cardNo: Type.Optional(CardNumber),
+      expiryMonth: Type.Optional(ExpiryMonth),
+      expiryYear: Type.Optional(ExpiryYear),
+      cvv: Type.Optional(Cvv),
+      cardholderId: Type.Optional(UuidInput),
+      dailyLimit: Type.Optional(Limit),
+      monthlyLimit: Type.Optional(Limit),
+    },
+    {
+      additionalProperties: false,
+      description: "Give cardNo with expiryMonth, expiryYear and cvv, or none of them to have a card issued",
+    },
+  ),
+  [
+    { walletId: EXAMPLE_ID.wallet, cardholderId: EXAMPLE_ID.user, dailyLimit: 200000, monthlyLimit: 1000000 },
+    {
+      walletId: EXAMPLE_ID.wallet,
+      cardNo: "4242424242424242",
+      expiryMonth: "11",
+      expiryYear: "2029",
+      cvv: "737",
+    },
+  ],
 );
 export type CreateCard = Static<typeof CreateCard>;
 
-export const UpdateCard = Type.Object(
-  {
-    cardNo: Type.Optional(CardNumber),
-    expiryMonth: Type.Optional(ExpiryMonth),
-    expiryYear: Type.Optional(ExpiryYear),
-    cvv: Type.Optional(Cvv),
-    dailyLimit: Type.Optional(Limit),
-    monthlyLimit: Type.Optional(Limit),
-    status: Type.Optional(CardStatus),
-    cardholderId: Type.Optional(Type.Union([UuidInput, Type.Null()])),
-    walletId: Type.Optional(
-      lowerCased(
-        Type.String({
-          description:
-            "A card never moves: a walletId other than the current one is refused with 400 card_wallet_immutable",
-        }),
+export const UpdateCard = withExamples(
+  Type.Object(
+    {
+      cardNo: Type.Optional(CardNumber),
+      expiryMonth: Type.Optional(ExpiryMonth),
+      expiryYear: Type.Optional(ExpiryYear),
+      cvv: Type.Optional(Cvv),
+      dailyLimit: Type.Optional(Limit),
+      monthlyLimit: Type.Optional(Limit),
+      status: Type.Optional(CardStatus),
+      cardholderId: Type.Optional(Type.Union([UuidInput, Type.Null()])),
+      walletId: Type.Optional(
+        lowerCased(
+          Type.String({
+            description:
+              "A card never moves: a walletId other than the current one is refused with 400 card_wallet_immutable",
+          }),
+        ),
       ),
-    ),
-  },
-  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+    },
+    { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+  ),
+  [{ status: "frozen" }, { dailyLimit: 100000 }, { cardholderId: null }],
 );
 export type UpdateCard = Static<typeof UpdateCard>;
 

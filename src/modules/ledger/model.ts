@@ -1,18 +1,23 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
 import {
   listQuery,
   MAX_AMOUNT,
+  MinorUnits,
   MoneyValue,
+  modelId,
   Page,
+  refTo,
   Timestamp,
   Uuid,
   UuidInput,
+  withExamples,
 } from "../../platform/schemas.ts";
 
 /** An amount of money moved: 1 to 10^12 minor units. */
-export const Amount = Type.Integer({
+export const Amount = MinorUnits({
   minimum: 1,
   maximum: MAX_AMOUNT,
   description: `minor units, 1 to ${MAX_AMOUNT}`,
@@ -37,54 +42,150 @@ export const TransactionTypeSchema = literalUnion(TRANSACTION_TYPES, {
   description: TRANSACTION_TYPES.join(", "),
 });
 
-export const Transaction = Type.Object({
-  id: Uuid,
-  walletId: Uuid,
-  cardId: Type.Union([Uuid, Type.Null()]),
-  authorizationId: Type.Union([Uuid, Type.Null()]),
-  transferId: Type.Union([Uuid, Type.Null()]),
-  refundOf: Type.Union([Uuid, Type.Null()], {
-    description: "for a refund: the card_spend transaction it refunds",
-  }),
-  type: TransactionTypeSchema,
-  amount: Amount,
-  currency: Type.String(),
-  balanceAfter: MoneyValue,
-  description: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Timestamp,
-});
+export const Transaction = withExamples(
+  Type.Object(
+    {
+      id: Uuid,
+      walletId: Uuid,
+      cardId: Type.Union([Uuid, Type.Null()]),
+      authorizationId: Type.Union([Uuid, Type.Null()]),
+      transferId: Type.Union([Uuid, Type.Null()]),
+      refundOf: Type.Union([Uuid, Type.Null()], {
+        description: "for a refund: the card_spend transaction it refunds",
+      }),
+      type: TransactionTypeSchema,
+      amount: Amount,
+      currency: Type.String(),
+      balanceAfter: MoneyValue,
+      description: Type.Union([Type.String(), Type.Null()]),
+      createdAt: Timestamp,
+    },
+    { $id: modelId("Transaction") },
+  ),
+  [
+    {
+      id: EXAMPLE_ID.cardSpend,
+      walletId: EXAMPLE_ID.wallet,
+      cardId: EXAMPLE_ID.card,
+      authorizationId: EXAMPLE_ID.authorization,
+      transferId: null,
+      refundOf: null,
+      type: "card_spend",
+      amount: 2500,
+      currency: "SGD",
+      balanceAfter: 147500,
+      description: "Kopi Corner",
+      createdAt: EXAMPLE_TIME.moved,
+    },
+    {
+      id: EXAMPLE_ID.topUp,
+      walletId: EXAMPLE_ID.wallet,
+      cardId: null,
+      authorizationId: null,
+      transferId: null,
+      refundOf: null,
+      type: "topup",
+      amount: 150000,
+      currency: "SGD",
+      balanceAfter: 150000,
+      description: "Salary",
+      createdAt: EXAMPLE_TIME.created,
+    },
+  ],
+);
 export type Transaction = Static<typeof Transaction>;
 
-export const MoneyMovement = Type.Object(
-  { amount: Amount, description: Type.Optional(Description) },
-  { additionalProperties: false },
+export const MoneyMovement = withExamples(
+  Type.Object({ amount: Amount, description: Type.Optional(Description) }, { additionalProperties: false }),
+  [{ amount: 150000, description: "Salary" }, { amount: 5000 }],
 );
 export type MoneyMovement = Static<typeof MoneyMovement>;
 
-export const CreateTransfer = Type.Object(
-  { fromWalletId: UuidInput, toWalletId: UuidInput, amount: Amount, description: Type.Optional(Description) },
-  { additionalProperties: false },
+export const CreateTransfer = withExamples(
+  Type.Object(
+    {
+      fromWalletId: UuidInput,
+      toWalletId: UuidInput,
+      amount: Amount,
+      description: Type.Optional(Description),
+    },
+    { additionalProperties: false },
+  ),
+  [
+    {
+      fromWalletId: EXAMPLE_ID.wallet,
+      toWalletId: EXAMPLE_ID.teamWallet,
+      amount: 10000,
+      description: "Team lunch budget",
+    },
+  ],
 );
 export type CreateTransfer = Static<typeof CreateTransfer>;
 
-export const Transfer = Type.Object({
-  id: Uuid,
-  fromWalletId: Uuid,
-  toWalletId: Uuid,
-  amount: Amount,
-  currency: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Timestamp,
-  transactions: Type.Array(Transaction, { description: "[transfer_out, transfer_in]" }),
-});
+export const Transfer = withExamples(
+  Type.Object({
+    id: Uuid,
+    fromWalletId: Uuid,
+    toWalletId: Uuid,
+    amount: Amount,
+    currency: Type.String(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Timestamp,
+    transactions: Type.Array(refTo(Transaction), { description: "[transfer_out, transfer_in]" }),
+  }),
+  [
+    {
+      id: EXAMPLE_ID.transfer,
+      fromWalletId: EXAMPLE_ID.wallet,
+      toWalletId: EXAMPLE_ID.teamWallet,
+      amount: 10000,
+      currency: "SGD",
+      description: "Team lunch budget",
+      createdAt: EXAMPLE_TIME.moved,
+      transactions: [
+        {
+          id: EXAMPLE_ID.transferOut,
+          walletId: EXAMPLE_ID.wallet,
+          cardId: null,
+          authorizationId: null,
+          transferId: EXAMPLE_ID.transfer,
+          refundOf: null,
+          type: "transfer_out",
+          amount: 10000,
+          currency: "SGD",
+          balanceAfter: 137500,
+          description: "Team lunch budget",
+          createdAt: EXAMPLE_TIME.moved,
+        },
+        {
+          id: EXAMPLE_ID.transferIn,
+          walletId: EXAMPLE_ID.teamWallet,
+          cardId: null,
+          authorizationId: null,
+          transferId: EXAMPLE_ID.transfer,
+          refundOf: null,
+          type: "transfer_in",
+          amount: 10000,
+          currency: "SGD",
+          balanceAfter: 10000,
+          description: "Team lunch budget",
+          createdAt: EXAMPLE_TIME.moved,
+        },
+      ],
+    },
+  ],
+);
 export type Transfer = Static<typeof Transfer>;
 
-export const CreateRefund = Type.Object(
-  {
-    amount: Type.Optional(Type.Integer({ ...Amount, description: "default: all that is not refunded yet" })),
-    description: Type.Optional(Description),
-  },
-  { additionalProperties: false },
+export const CreateRefund = withExamples(
+  Type.Object(
+    {
+      amount: Type.Optional(MinorUnits({ ...Amount, description: "default: all that is not refunded yet" })),
+      description: Type.Optional(Description),
+    },
+    { additionalProperties: false },
+  ),
+  [{ amount: 1000, description: "One drink returned" }, {}],
 );
 export type CreateRefund = Static<typeof CreateRefund>;
 

@@ -1,42 +1,73 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
+import { literalUnion } from "../../platform/literals.ts";
 import {
   Deleted,
   listQuery,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
   Uuid,
   UuidInput,
+  withExamples,
 } from "../../platform/schemas.ts";
 import { Team } from "../teams/model.ts";
 
-export const Role = Type.Union([Type.Literal("admin"), Type.Literal("member")], {
-  description: "admin or member",
-});
+export const Role = literalUnion(["admin", "member"], { description: "admin or member" });
 export type Role = Static<typeof Role>;
 
-export const Membership = Type.Object({
-  teamId: Uuid,
-  userId: Uuid,
-  role: Role,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Membership = withExamples(
+  Type.Object(
+    {
+      teamId: Uuid,
+      userId: Uuid,
+      role: Role,
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+      deletedAt: NullableTimestamp,
+    },
+    { $id: modelId("Membership") },
+  ),
+  [
+    {
+      teamId: EXAMPLE_ID.team,
+      userId: EXAMPLE_ID.user,
+      role: "admin",
+      createdAt: EXAMPLE_TIME.created,
+      updatedAt: EXAMPLE_TIME.created,
+      deletedAt: null,
+    },
+  ],
+);
 export type Membership = Static<typeof Membership>;
 
 /** A team as seen from one of its members. */
-export const UserTeam = Type.Composite([Team, Type.Object({ role: Role })]);
+export const UserTeam = withExamples(
+  Type.Composite([Team, Type.Object({ role: Role })], { $id: modelId("UserTeam") }),
+  [
+    {
+      id: EXAMPLE_ID.team,
+      name: "Design",
+      createdAt: EXAMPLE_TIME.created,
+      updatedAt: EXAMPLE_TIME.created,
+      deletedAt: null,
+      role: "admin",
+    },
+  ],
+);
 export type UserTeam = Static<typeof UserTeam>;
 
-export const AddMember = Type.Object(
-  { userId: UuidInput, role: Type.Optional(Role) },
-  { additionalProperties: false },
+export const AddMember = withExamples(
+  Type.Object({ userId: UuidInput, role: Type.Optional(Role) }, { additionalProperties: false }),
+  [{ userId: EXAMPLE_ID.user, role: "admin" }, { userId: EXAMPLE_ID.user }],
 );
 export type AddMember = Static<typeof AddMember>;
 
-export const UpdateMember = Type.Object({ role: Role }, { additionalProperties: false });
+export const UpdateMember = withExamples(Type.Object({ role: Role }, { additionalProperties: false }), [
+  { role: "member" },
+]);
 export type UpdateMember = Static<typeof UpdateMember>;
 
 /** `id` is the team's id: every route under /v1/teams/:id names its first parameter alike. */

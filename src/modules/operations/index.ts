@@ -1,13 +1,13 @@
 import { Elysia } from "elysia";
 import { type BearerSecret, unauthorized } from "../../platform/auth.ts";
-import { sharedModels } from "../../platform/schemas.ts";
+import { describe, sharedModels } from "../../platform/schemas.ts";
 import { operationsModels } from "./model.ts";
 import type { OperationsService } from "./service.ts";
 
 const tag = "operations";
 /** Operational routes need no API key. */
-const open = (operationId: string, summary: string) => ({
-  detail: { tags: [tag], operationId, summary, security: [] },
+const open = (operationId: string, summary: string, description: string) => ({
+  detail: { ...describe(tag, operationId, summary, description).detail, security: [] },
 });
 
 /** `metricsToken`, when set, is the bearer token /metrics asks for (METRICS_TOKEN). */
@@ -16,7 +16,11 @@ export const operationsController = (operations: OperationsService, metricsToken
     .model({ ...sharedModels, ...operationsModels })
     .get("/health", () => ({ status: "ok" as const }), {
       response: { 200: "Health" },
-      ...open("getHealth", "Liveness: 200 while the process runs"),
+      ...open(
+        "getHealth",
+        "Liveness: 200 while the process runs",
+        'Liveness: 200 with `{"status":"ok"}` while the process runs; it does not ask the database. Needs no API key.',
+      ),
     })
     .get(
       "/ready",
@@ -26,7 +30,11 @@ export const operationsController = (operations: OperationsService, metricsToken
       },
       {
         response: { 200: "Readiness", 503: "Readiness" },
-        ...open("getReadiness", "Readiness: 200 when the database answers, 503 otherwise"),
+        ...open(
+          "getReadiness",
+          "Readiness: 200 when the database answers, 503 otherwise",
+          "Readiness for traffic: 200 when the database answers and has room to write; otherwise 503, with `status` unavailable, or draining while the process shuts down, and `checks.database` saying why (unavailable, storage_full). Needs no API key.",
+        ),
       },
     )
     .get(
@@ -45,5 +53,6 @@ export const operationsController = (operations: OperationsService, metricsToken
       open(
         "getMetrics",
         "Prometheus metrics in text format; with METRICS_TOKEN set, send it as Authorization: Bearer <token>",
+        "Prometheus metrics in the text exposition format. Open unless METRICS_TOKEN is set; then it asks for `Authorization: Bearer <token>` (401 unauthorized without it).",
       ),
     );

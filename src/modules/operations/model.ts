@@ -1,16 +1,24 @@
 import { Type } from "@sinclair/typebox";
+import { literalUnion } from "../../platform/literals.ts";
+import { withExamples } from "../../platform/schemas.ts";
 
-export const Health = Type.Object({ status: Type.Literal("ok") });
+export const Health = withExamples(Type.Object({ status: literalUnion(["ok"]) }), [{ status: "ok" }]);
 
-export const Readiness = Type.Object({
-  status: Type.Union([Type.Literal("ok"), Type.Literal("unavailable"), Type.Literal("draining")], {
-    description: "draining: shutting down, send no new requests",
-  }),
-  checks: Type.Object({
-    database: Type.Union([Type.Literal("ok"), Type.Literal("unavailable"), Type.Literal("storage_full")], {
-      description: "storage_full: the database's disk has too little room left to write",
+export const Readiness = withExamples(
+  Type.Object({
+    status: literalUnion(["ok", "unavailable", "draining"], {
+      description: "draining: shutting down, send no new requests",
+    }),
+    checks: Type.Object({
+      database: literalUnion(["ok", "unavailable", "storage_full"], {
+        description: "storage_full: the database's disk has too little room left to write",
+      }),
     }),
   }),
-});
+  [
+    { status: "ok", checks: { database: "ok" } },
+    { status: "unavailable", checks: { database: "storage_full" } },
+  ],
+);
 
 export const operationsModels = { Health, Readiness };

@@ -5,6 +5,7 @@ import {
   errorResponses,
   IdempotencyHeaders,
   IdParams,
+  RETRY_WITH_KEY,
   sharedModels,
 } from "../../platform/schemas.ts";
 import { CreateTeam, ListTeamsQuery, teamsModels, UpdateTeam } from "./model.ts";
@@ -23,27 +24,52 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
         headers: IdempotencyHeaders,
         body: CreateTeam,
         response: { 201: "Team", ...errorResponses(409) },
-        ...describe(tag, "createTeam", "Create a team"),
+        ...describe(
+          tag,
+          "createTeam",
+          "Create a team",
+          `Creates a team from a name (trimmed, 1-200 characters). Names are unique among live teams in any letter case (409 team_name_taken). It starts with no members and no wallets. ${RETRY_WITH_KEY}`,
+        ),
       },
     )
     .get("", ({ query }) => teams.list(query), {
       query: ListTeamsQuery,
       response: { 200: "TeamPage", ...errorResponses() },
-      ...describe(tag, "listTeams", "List teams"),
+      ...describe(
+        tag,
+        "listTeams",
+        "List teams",
+        "Lists live teams, newest first by default; sort by createdAt, updatedAt or name; page with limit and skip.",
+      ),
     })
     .get("/:id", ({ params }) => teams.get(params.id), {
       params: IdParams,
       response: { 200: "Team", ...errorResponses(404) },
-      ...describe(tag, "getTeam", "Get a team"),
+      ...describe(
+        tag,
+        "getTeam",
+        "Get a team",
+        "Returns a live team; a deleted or unknown id is 404 team_not_found.",
+      ),
     })
     .patch("/:id", ({ params, body }) => teams.update(params.id, body), {
       params: IdParams,
       body: UpdateTeam,
       response: { 200: "Team", ...errorResponses(404, 409) },
-      ...describe(tag, "updateTeam", "Rename a team"),
+      ...describe(
+        tag,
+        "updateTeam",
+        "Rename a team",
+        "Renames a team; the name is trimmed and 1-200 characters long. Another live team's name, in any case, is 409 team_name_taken. Its members and wallets are unchanged.",
+      ),
     })
     .delete("/:id", ({ params }) => teams.delete(params.id), {
       params: IdParams,
       response: { 200: "Team", ...errorResponses(404, 409) },
-      ...describe(tag, "deleteTeam", "Delete a team, its memberships, wallets and cards"),
+      ...describe(
+        tag,
+        "deleteTeam",
+        "Delete a team, its memberships, wallets and cards",
+        "Soft-deletes a team (`deletedAt` set; afterwards 404 and gone from lists) with its memberships and its wallets and their cards. All or nothing: refused with 409 wallet_not_empty while one of its wallets holds money or pending holds.",
+      ),
     });

@@ -1,5 +1,14 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { listQuery, NullableTimestamp, Page, Timestamp, Uuid } from "../../platform/schemas.ts";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
+import {
+  listQuery,
+  modelId,
+  NullableTimestamp,
+  Page,
+  Timestamp,
+  Uuid,
+  withExamples,
+} from "../../platform/schemas.ts";
 
 export const TeamName = Type.String({
   minLength: 1,
@@ -8,21 +17,40 @@ export const TeamName = Type.String({
   description: "1-200 characters",
 });
 
-export const Team = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Team = withExamples(
+  Type.Object(
+    {
+      id: Uuid,
+      name: Type.String(),
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+      deletedAt: NullableTimestamp,
+    },
+    { $id: modelId("Team") },
+  ),
+  [
+    {
+      id: EXAMPLE_ID.team,
+      name: "Design",
+      createdAt: EXAMPLE_TIME.created,
+      updatedAt: EXAMPLE_TIME.created,
+      deletedAt: null,
+    },
+  ],
+);
 export type Team = Static<typeof Team>;
 
-export const CreateTeam = Type.Object({ name: TeamName }, { additionalProperties: false });
+export const CreateTeam = withExamples(Type.Object({ name: TeamName }, { additionalProperties: false }), [
+  { name: "Design" },
+]);
 export type CreateTeam = Static<typeof CreateTeam>;
 
-export const UpdateTeam = Type.Object(
-  { name: Type.Optional(TeamName) },
-  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+export const UpdateTeam = withExamples(
+  Type.Object(
+    { name: Type.Optional(TeamName) },
+    { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+  ),
+  [{ name: "Product design" }],
 );
 export type UpdateTeam = Static<typeof UpdateTeam>;
 

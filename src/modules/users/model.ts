@@ -1,12 +1,15 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import {
   ERROR_CODE_KEYWORD,
   listQuery,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
   Uuid,
+  withExamples,
 } from "../../platform/schemas.ts";
 
 /** Surrounding white space is allowed here and trimmed by the service. */
@@ -24,22 +27,43 @@ export const PersonName = Type.String({
   description: "1-200 characters",
 });
 
-export const User = Type.Object({
-  id: Uuid,
-  email: Type.String(),
-  name: Type.String(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const User = withExamples(
+  Type.Object(
+    {
+      id: Uuid,
+      email: Type.String(),
+      name: Type.String(),
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+      deletedAt: NullableTimestamp,
+    },
+    { $id: modelId("User") },
+  ),
+  [
+    {
+      id: EXAMPLE_ID.user,
+      email: "ana.lim@example.com",
+      name: "Ana Lim",
+      createdAt: EXAMPLE_TIME.created,
+      updatedAt: EXAMPLE_TIME.created,
+      deletedAt: null,
+    },
+  ],
+);
 export type User = Static<typeof User>;
 
-export const CreateUser = Type.Object({ email: Email, name: PersonName }, { additionalProperties: false });
+export const CreateUser = withExamples(
+  Type.Object({ email: Email, name: PersonName }, { additionalProperties: false }),
+  [{ email: "ana.lim@example.com", name: "Ana Lim" }],
+);
 export type CreateUser = Static<typeof CreateUser>;
 
-export const UpdateUser = Type.Object(
-  { email: Type.Optional(Email), name: Type.Optional(PersonName) },
-  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+export const UpdateUser = withExamples(
+  Type.Object(
+    { email: Type.Optional(Email), name: Type.Optional(PersonName) },
+    { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+  ),
+  [{ name: "Ana Lim Wei Ling" }, { email: "ana@lim.example" }],
 );
 export type UpdateUser = Static<typeof UpdateUser>;
 

@@ -1,12 +1,11 @@
-import { Type } from "@sinclair/typebox";
 import { badRequest } from "../../platform/errors.ts";
-import { ERROR_CODE_KEYWORD, MAX_BALANCE } from "../../platform/schemas.ts";
+import { ERROR_CODE_KEYWORD, MAX_BALANCE, MinorUnits } from "../../platform/schemas.ts";
 
 /** Wallets and cards share the original's limit rules: default 500000, at least 10000 when set. */
 export const DEFAULT_LIMIT = 500_000;
 export const MINIMUM_LIMIT = 10_000;
 
-export const Limit = Type.Integer({
+export const Limit = MinorUnits({
   minimum: MINIMUM_LIMIT,
   maximum: MAX_BALANCE,
   [ERROR_CODE_KEYWORD]: "invalid_limit",

@@ -1,23 +1,25 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
+import { literalUnion } from "../../platform/literals.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
   listQuery,
   lowerCased,
   MoneyValue,
+  modelId,
   NullableTimestamp,
   Page,
   Timestamp,
   Uuid,
   UuidInput,
+  withExamples,
 } from "../../platform/schemas.ts";
 import { Limit } from "./limits.ts";
 
-export const WalletStatus = Type.Union([Type.Literal("active"), Type.Literal("frozen")], {
-  description: "active or frozen",
-});
-export const OwnerType = Type.Union([Type.Literal("user"), Type.Literal("team")]);
+export const WalletStatus = literalUnion(["active", "frozen"], { description: "active or frozen" });
+export const OwnerType = literalUnion(["user", "team"]);
 
 export const Currency = Type.String({
   pattern: "^[A-Z]{3}$",
@@ -37,43 +39,82 @@ export const WalletName = Type.String({
   description: "1-200 characters",
 });
 
-export const Wallet = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  ownerType: OwnerType,
-  userId: Type.Union([Uuid, Type.Null()]),
-  teamId: Type.Union([Uuid, Type.Null()]),
-  currency: Type.String(),
-  timezone: Type.String(),
-  status: WalletStatus,
-  balance: MoneyValue,
-  availableBalance: MoneyValue,
-  dailyLimit: MoneyValue,
-  monthlyLimit: MoneyValue,
-  spentToday: MoneyValue,
-  spentThisMonth: MoneyValue,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  deletedAt: NullableTimestamp,
-});
+export const Wallet = withExamples(
+  Type.Object(
+    {
+      id: Uuid,
+      name: Type.String(),
+      ownerType: OwnerType,
+      userId: Type.Union([Uuid, Type.Null()]),
+      teamId: Type.Union([Uuid, Type.Null()]),
+      currency: Type.String(),
+      timezone: Type.String(),
+      status: WalletStatus,
+      balance: MoneyValue,
+      availableBalance: MoneyValue,
+      dailyLimit: MoneyValue,
+      monthlyLimit: MoneyValue,
+      spentToday: MoneyValue,
+      spentThisMonth: MoneyValue,
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+      deletedAt: NullableTimestamp,
+    },
+    { $id: modelId("Wallet") },
+  ),
+  [
+    {
+      id: EXAMPLE_ID.wallet,
+      name: "Main wallet",
+      ownerType: "user",
+      userId: EXAMPLE_ID.user,
+      teamId: null,
+      currency: "SGD",
+      timezone: "Asia/Singapore",
+      status: "active",
+      balance: 137500,
+      availableBalance: 137500,
+      dailyLimit: 500000,
+      monthlyLimit: 2000000,
+      spentToday: 2500,
+      spentThisMonth: 2500,
+      createdAt: EXAMPLE_TIME.created,
+      updatedAt: EXAMPLE_TIME.moved,
+      deletedAt: null,
+    },
+  ],
+);
 export type Wallet = Static<typeof Wallet>;
 
-export const CreateWallet = Type.Object(
-  {
-    userId: Type.Optional(UuidInput),
-    teamId: Type.Optional(UuidInput),
-    name: Type.Optional(WalletName),
-    currency: Type.Optional(Currency),
-    timezone: Type.Optional(Timezone),
-    dailyLimit: Type.Optional(Limit),
-    monthlyLimit: Type.Optional(Limit),
-  },
-  {
-    additionalProperties: false,
-    // An empty body names no owner (the document then marks the body required).
-    minProperties: 1,
-    description: "Exactly one of userId and teamId",
-  },
+export const CreateWallet = withExamples(
+  Type.Object(
+    {
+      userId: Type.Optional(UuidInput),
+      teamId: Type.Optional(UuidInput),
+      name: Type.Optional(WalletName),
+      currency: Type.Optional(Currency),
+      timezone: Type.Optional(Timezone),
+      dailyLimit: Type.Optional(Limit),
+      monthlyLimit: Type.Optional(Limit),
+    },
+    {
+      additionalProperties: false,
+      // An empty body names no owner (the document then marks the body required).
+      minProperties: 1,
+      description: "Exactly one of userId and teamId",
+    },
+  ),
+  [
+    {
+      userId: EXAMPLE_ID.user,
+      name: "Main wallet",
+      currency: "SGD",
+      timezone: "Asia/Singapore",
+      dailyLimit: 500000,
+      monthlyLimit: 2000000,
+    },
+    { teamId: EXAMPLE_ID.team, name: "Team lunches" },
+  ],
 );
 export type CreateWallet = Static<typeof CreateWallet>;
 
@@ -86,16 +127,19 @@ const ImmutableOwner = (field: string) =>
     ),
   );
 
-export const UpdateWallet = Type.Object(
-  {
-    name: Type.Optional(WalletName),
-    dailyLimit: Type.Optional(Limit),
-    monthlyLimit: Type.Optional(Limit),
-    status: Type.Optional(WalletStatus),
-    userId: ImmutableOwner("userId"),
-    teamId: ImmutableOwner("teamId"),
-  },
-  { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+export const UpdateWallet = withExamples(
+  Type.Object(
+    {
+      name: Type.Optional(WalletName),
+      dailyLimit: Type.Optional(Limit),
+      monthlyLimit: Type.Optional(Limit),
+      status: Type.Optional(WalletStatus),
+      userId: ImmutableOwner("userId"),
+      teamId: ImmutableOwner("teamId"),
+    },
+    { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
+  ),
+  [{ dailyLimit: 300000, monthlyLimit: 1500000 }, { status: "frozen" }],
 );
 export type UpdateWallet = Static<typeof UpdateWallet>;
 

@@ -20,21 +20,29 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 
 /**
  * Liveness: 200 while the process runs
+ *
+ * Liveness: 200 with `{"status":"ok"}` while the process runs; it does not ask the database. Needs no API key.
  */
 export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>): RequestResult<GetHealthResponses, GetHealthErrors, ThrowOnError> => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/health', ...options });
 
 /**
  * Readiness: 200 when the database answers, 503 otherwise
+ *
+ * Readiness for traffic: 200 when the database answers and has room to write; otherwise 503, with `status` unavailable, or draining while the process shuts down, and `checks.database` saying why (unavailable, storage_full). Needs no API key.
  */
 export const getReadiness = <ThrowOnError extends boolean = false>(options?: Options<GetReadinessData, ThrowOnError>): RequestResult<GetReadinessResponses, GetReadinessErrors, ThrowOnError> => (options?.client ?? client).get<GetReadinessResponses, GetReadinessErrors, ThrowOnError>({ url: '/ready', ...options });
 
 /**
  * Prometheus metrics in text format; with METRICS_TOKEN set, send it as Authorization: Bearer <token>
+ *
+ * Prometheus metrics in the text exposition format. Open unless METRICS_TOKEN is set; then it asks for `Authorization: Bearer <token>` (401 unauthorized without it).
  */
 export const getMetrics = <ThrowOnError extends boolean = false>(options?: Options<GetMetricsData, ThrowOnError>): RequestResult<GetMetricsResponses, GetMetricsErrors, ThrowOnError> => (options?.client ?? client).get<GetMetricsResponses, GetMetricsErrors, ThrowOnError>({ url: '/metrics', ...options });
 
 /**
  * List users
+ *
+ * Lists live users, newest first by default. Filter by `email` (exact, any case); sort by createdAt, updatedAt, email or name; page with limit and skip.
  */
 export const listUsers = <ThrowOnError extends boolean = false>(options?: Options<ListUsersData, ThrowOnError>): RequestResult<ListUsersResponses, ListUsersErrors, ThrowOnError> => (options?.client ?? client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -44,6 +52,8 @@ export const listUsers = <ThrowOnError extends boolean = false>(options?: Option
 
 /**
  * Create a user
+ *
+ * Creates a user from an e-mail address and a name, both trimmed. The e-mail must not belong to another live user in any letter case (409 email_taken). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
  */
 export const createUser = <ThrowOnError extends boolean = false>(options: Options<CreateUserData, ThrowOnError>): RequestResult<CreateUserResponses, CreateUserErrors, ThrowOnError> => (options.client ?? client).post<CreateUserResponses, CreateUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -57,6 +67,8 @@ export const createUser = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Delete a user, their memberships, wallets and cards
+ *
+ * Soft-deletes a user (`deletedAt` set; afterwards 404 and gone from lists) with what exists only through them: their memberships, the wallets they own with those wallets' cards, and the cards they hold on team wallets. All or nothing: refused with 409 wallet_not_empty while one of their wallets holds money or pending holds, and 409 card_has_pending_holds while one of those cards has a pending hold.
  */
 export const deleteUser = <ThrowOnError extends boolean = false>(options: Options<DeleteUserData, ThrowOnError>): RequestResult<DeleteUserResponses, DeleteUserErrors, ThrowOnError> => (options.client ?? client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -66,6 +78,8 @@ export const deleteUser = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Get a user
+ *
+ * Returns a live user; a deleted or unknown id is 404 user_not_found.
  */
 export const getUser = <ThrowOnError extends boolean = false>(options: Options<GetUserData, ThrowOnError>): RequestResult<GetUserResponses, GetUserErrors, ThrowOnError> => (options.client ?? client).get<GetUserResponses, GetUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -75,6 +89,8 @@ export const getUser = <ThrowOnError extends boolean = false>(options: Options<G
 
 /**
  * Update a user's e-mail or name
+ *
+ * Changes a user's e-mail, name or both; the body names at least one. A new e-mail must not belong to another live user in any letter case (409 email_taken).
  */
 export const updateUser = <ThrowOnError extends boolean = false>(options: Options<UpdateUserData, ThrowOnError>): RequestResult<UpdateUserResponses, UpdateUserErrors, ThrowOnError> => (options.client ?? client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -88,6 +104,8 @@ export const updateUser = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * List teams
+ *
+ * Lists live teams, newest first by default; sort by createdAt, updatedAt or name; page with limit and skip.
  */
 export const listTeams = <ThrowOnError extends boolean = false>(options?: Options<ListTeamsData, ThrowOnError>): RequestResult<ListTeamsResponses, ListTeamsErrors, ThrowOnError> => (options?.client ?? client).get<ListTeamsResponses, ListTeamsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -97,6 +115,8 @@ export const listTeams = <ThrowOnError extends boolean = false>(options?: Option
 
 /**
  * Create a team
+ *
+ * Creates a team from a name (trimmed, 1-200 characters). Names are unique among live teams in any letter case (409 team_name_taken). It starts with no members and no wallets. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
  */
 export const createTeam = <ThrowOnError extends boolean = false>(options: Options<CreateTeamData, ThrowOnError>): RequestResult<CreateTeamResponses, CreateTeamErrors, ThrowOnError> => (options.client ?? client).post<CreateTeamResponses, CreateTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -110,6 +130,8 @@ export const createTeam = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Delete a team, its memberships, wallets and cards
+ *
+ * Soft-deletes a team (`deletedAt` set; afterwards 404 and gone from lists) with its memberships and its wallets and their cards. All or nothing: refused with 409 wallet_not_empty while one of its wallets holds money or pending holds.
  */
 export const deleteTeam = <ThrowOnError extends boolean = false>(options: Options<DeleteTeamData, ThrowOnError>): RequestResult<DeleteTeamResponses, DeleteTeamErrors, ThrowOnError> => (options.client ?? client).delete<DeleteTeamResponses, DeleteTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -119,6 +141,8 @@ export const deleteTeam = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Get a team
+ *
+ * Returns a live team; a deleted or unknown id is 404 team_not_found.
  */
 export const getTeam = <ThrowOnError extends boolean = false>(options: Options<GetTeamData, ThrowOnError>): RequestResult<GetTeamResponses, GetTeamErrors, ThrowOnError> => (options.client ?? client).get<GetTeamResponses, GetTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -128,6 +152,8 @@ export const getTeam = <ThrowOnError extends boolean = false>(options: Options<G
 
 /**
  * Rename a team
+ *
+ * Renames a team; the name is trimmed and 1-200 characters long. Another live team's name, in any case, is 409 team_name_taken. Its members and wallets are unchanged.
  */
 export const updateTeam = <ThrowOnError extends boolean = false>(options: Options<UpdateTeamData, ThrowOnError>): RequestResult<UpdateTeamResponses, UpdateTeamErrors, ThrowOnError> => (options.client ?? client).patch<UpdateTeamResponses, UpdateTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -141,6 +167,8 @@ export const updateTeam = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Remove every member of a team
+ *
+ * Removes every member of a team and returns the removed memberships (an empty list if it had none); the team and the users stay. An unknown team is 404 team_not_found.
  */
 export const removeAllTeamMembers = <ThrowOnError extends boolean = false>(options: Options<RemoveAllTeamMembersData, ThrowOnError>): RequestResult<RemoveAllTeamMembersResponses, RemoveAllTeamMembersErrors, ThrowOnError> => (options.client ?? client).delete<RemoveAllTeamMembersResponses, RemoveAllTeamMembersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -150,6 +178,8 @@ export const removeAllTeamMembers = <ThrowOnError extends boolean = false>(optio
 
 /**
  * List a team's members
+ *
+ * Lists the live memberships of a team; sort by createdAt or role; page with limit and skip. An unknown team is 404 team_not_found.
  */
 export const listTeamMembers = <ThrowOnError extends boolean = false>(options: Options<ListTeamMembersData, ThrowOnError>): RequestResult<ListTeamMembersResponses, ListTeamMembersErrors, ThrowOnError> => (options.client ?? client).get<ListTeamMembersResponses, ListTeamMembersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -159,6 +189,8 @@ export const listTeamMembers = <ThrowOnError extends boolean = false>(options: O
 
 /**
  * Add a user to a team
+ *
+ * Adds a user to a team with the role `member`, or `admin` when given. The team and the user must be live (404 team_not_found, 404 user_not_found); a user already in the team is 409 already_member. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
  */
 export const addTeamMember = <ThrowOnError extends boolean = false>(options: Options<AddTeamMemberData, ThrowOnError>): RequestResult<AddTeamMemberResponses, AddTeamMemberErrors, ThrowOnError> => (options.client ?? client).post<AddTeamMemberResponses, AddTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -172,6 +204,8 @@ export const addTeamMember = <ThrowOnError extends boolean = false>(options: Opt
 
 /**
  * Remove a user from a team
+ *
+ * Removes a user from a team: the membership is soft-deleted and returned with `deletedAt` set; the user and the team stay. A user who is not a live member is 404 member_not_found.
  */
 export const removeTeamMember = <ThrowOnError extends boolean = false>(options: Options<RemoveTeamMemberData, ThrowOnError>): RequestResult<RemoveTeamMemberResponses, RemoveTeamMemberErrors, ThrowOnError> => (options.client ?? client).delete<RemoveTeamMemberResponses, RemoveTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -181,6 +215,8 @@ export const removeTeamMember = <ThrowOnError extends boolean = false>(options: 
 
 /**
  * Whether a user belongs to a team: the membership, or 404
+ *
+ * Tells whether a user belongs to a team: the membership, or 404 member_not_found when the user is not a live member of it.
  */
 export const getTeamMember = <ThrowOnError extends boolean = false>(options: Options<GetTeamMemberData, ThrowOnError>): RequestResult<GetTeamMemberResponses, GetTeamMemberErrors, ThrowOnError> => (options.client ?? client).get<GetTeamMemberResponses, GetTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -190,6 +226,8 @@ export const getTeamMember = <ThrowOnError extends boolean = false>(options: Opt
 
 /**
  * Change a member's role
+ *
+ * Changes a member's role to `admin` or `member`. A user who is not a live member of the team is 404 member_not_found.
  */
 export const updateTeamMember = <ThrowOnError extends boolean = false>(options: Options<UpdateTeamMemberData, ThrowOnError>): RequestResult<UpdateTeamMemberResponses, UpdateTeamMemberErrors, ThrowOnError> => (options.client ?? client).patch<UpdateTeamMemberResponses, UpdateTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -203,6 +241,8 @@ export const updateTeamMember = <ThrowOnError extends boolean = false>(options: 
 
 /**
  * List every membership, by team, user or role
+ *
+ * Lists live memberships across all teams; filter by teamId, userId and role; sort by createdAt or role; page with limit and skip.
  */
 export const listMemberships = <ThrowOnError extends boolean = false>(options?: Options<ListMembershipsData, ThrowOnError>): RequestResult<ListMembershipsResponses, ListMembershipsErrors, ThrowOnError> => (options?.client ?? client).get<ListMembershipsResponses, ListMembershipsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -212,6 +252,8 @@ export const listMemberships = <ThrowOnError extends boolean = false>(options?: 
 
 /**
  * Remove a user from every team
+ *
+ * Removes a user from every team and returns the removed memberships (an empty list if there were none); the user and the teams stay. An unknown user is 404 user_not_found.
  */
 export const removeAllUserMemberships = <ThrowOnError extends boolean = false>(options: Options<RemoveAllUserMembershipsData, ThrowOnError>): RequestResult<RemoveAllUserMembershipsResponses, RemoveAllUserMembershipsErrors, ThrowOnError> => (options.client ?? client).delete<RemoveAllUserMembershipsResponses, RemoveAllUserMembershipsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -221,6 +263,8 @@ export const removeAllUserMemberships = <ThrowOnError extends boolean = false>(o
 
 /**
  * List the teams a user belongs to, with the user's role
+ *
+ * Lists the live teams a user belongs to, each with the user's role in it; sort by createdAt or name; page with limit and skip. An unknown user is 404 user_not_found.
  */
 export const listUserTeams = <ThrowOnError extends boolean = false>(options: Options<ListUserTeamsData, ThrowOnError>): RequestResult<ListUserTeamsResponses, ListUserTeamsErrors, ThrowOnError> => (options.client ?? client).get<ListUserTeamsResponses, ListUserTeamsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -230,6 +274,8 @@ export const listUserTeams = <ThrowOnError extends boolean = false>(options: Opt
 
 /**
  * List wallets
+ *
+ * Lists live wallets; filter by userId, teamId and status; sort by createdAt, updatedAt, name or balance; page with limit and skip.
  */
 export const listWallets = <ThrowOnError extends boolean = false>(options?: Options<ListWalletsData, ThrowOnError>): RequestResult<ListWalletsResponses, ListWalletsErrors, ThrowOnError> => (options?.client ?? client).get<ListWalletsResponses, ListWalletsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -239,6 +285,8 @@ export const listWallets = <ThrowOnError extends boolean = false>(options?: Opti
 
 /**
  * Create a wallet for a user or a team
+ *
+ * Creates a wallet with a balance of 0 for exactly one owner, a user (`userId`) or a team (`teamId`): both or neither is 400 invalid_wallet_owner, an unknown owner 404. The currency defaults to the service's DEFAULT_CURRENCY and the time zone to UTC; both limits default to 500000 minor units, a limit given is at least 10000, and the daily limit is never above the monthly one. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
  */
 export const createWallet = <ThrowOnError extends boolean = false>(options: Options<CreateWalletData, ThrowOnError>): RequestResult<CreateWalletResponses, CreateWalletErrors, ThrowOnError> => (options.client ?? client).post<CreateWalletResponses, CreateWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -252,6 +300,8 @@ export const createWallet = <ThrowOnError extends boolean = false>(options: Opti
 
 /**
  * Delete an empty wallet and its cards
+ *
+ * Soft-deletes a wallet with its cards. Refused with 409 wallet_not_empty while it holds money or pending holds: move the balance out and capture or void the holds first.
  */
 export const deleteWallet = <ThrowOnError extends boolean = false>(options: Options<DeleteWalletData, ThrowOnError>): RequestResult<DeleteWalletResponses, DeleteWalletErrors, ThrowOnError> => (options.client ?? client).delete<DeleteWalletResponses, DeleteWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -261,6 +311,8 @@ export const deleteWallet = <ThrowOnError extends boolean = false>(options: Opti
 
 /**
  * Get a wallet with its balances and spend
+ *
+ * Returns a live wallet: its balance, its available balance (the balance less pending holds), its limits, and the approved card spend of today and this month, measured in the wallet's time zone.
  */
 export const getWallet = <ThrowOnError extends boolean = false>(options: Options<GetWalletData, ThrowOnError>): RequestResult<GetWalletResponses, GetWalletErrors, ThrowOnError> => (options.client ?? client).get<GetWalletResponses, GetWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -270,6 +322,8 @@ export const getWallet = <ThrowOnError extends boolean = false>(options: Options
 
 /**
  * Rename a wallet, change its limits or freeze it
+ *
+ * Renames a wallet, changes its limits (the daily one never above the monthly one), or freezes and unfreezes it. A frozen wallet still takes top-ups and incoming transfers, refuses withdrawals and outgoing transfers (422 wallet_frozen) and has its card spends declined (wallet_frozen). Balances never change here, and the owner never changes (400 wallet_owner_immutable).
  */
 export const updateWallet = <ThrowOnError extends boolean = false>(options: Options<UpdateWalletData, ThrowOnError>): RequestResult<UpdateWalletResponses, UpdateWalletErrors, ThrowOnError> => (options.client ?? client).patch<UpdateWalletResponses, UpdateWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -283,6 +337,8 @@ export const updateWallet = <ThrowOnError extends boolean = false>(options: Opti
 
 /**
  * Delete every wallet of a user, with their cards
+ *
+ * Soft-deletes every wallet a user owns, with their cards, and returns them; the user stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
  */
 export const deleteUserWallets = <ThrowOnError extends boolean = false>(options: Options<DeleteUserWalletsData, ThrowOnError>): RequestResult<DeleteUserWalletsResponses, DeleteUserWalletsErrors, ThrowOnError> => (options.client ?? client).delete<DeleteUserWalletsResponses, DeleteUserWalletsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -292,6 +348,8 @@ export const deleteUserWallets = <ThrowOnError extends boolean = false>(options:
 
 /**
  * Delete every wallet of a team, with their cards
+ *
+ * Soft-deletes every wallet of a team, with their cards, and returns them; the team stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
  */
 export const deleteTeamWallets = <ThrowOnError extends boolean = false>(options: Options<DeleteTeamWalletsData, ThrowOnError>): RequestResult<DeleteTeamWalletsResponses, DeleteTeamWalletsErrors, ThrowOnError> => (options.client ?? client).delete<DeleteTeamWalletsResponses, DeleteTeamWalletsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -301,6 +359,8 @@ export const deleteTeamWallets = <ThrowOnError extends boolean = false>(options:
 
 /**
  * List cards
+ *
+ * Lists live cards, never with their numbers or CVVs; filter by walletId, cardholderId and status; sort by createdAt, updatedAt or status; page with limit and skip.
  */
 export const listCards = <ThrowOnError extends boolean = false>(options?: Options<ListCardsData, ThrowOnError>): RequestResult<ListCardsResponses, ListCardsErrors, ThrowOnError> => (options?.client ?? client).get<ListCardsResponses, ListCardsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -310,6 +370,8 @@ export const listCards = <ThrowOnError extends boolean = false>(options?: Option
 
 /**
  * Add a card to a wallet, with a given number or an issued one
+ *
+ * Adds a card to a live wallet: give `cardNo` (13-19 digits passing the Luhn check) with `expiryMonth`, `expiryYear` and `cvv`, or none of them to have a number, an expiry three years ahead and a CVV issued. A number on another live card is 409 card_number_taken; a cardholder must be the wallet's user or a member of its team (422 cardholder_not_allowed). Limits default to 500000 minor units. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
  */
 export const createCard = <ThrowOnError extends boolean = false>(options: Options<CreateCardData, ThrowOnError>): RequestResult<CreateCardResponses, CreateCardErrors, ThrowOnError> => (options.client ?? client).post<CreateCardResponses, CreateCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -323,6 +385,8 @@ export const createCard = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Delete a card (refused while it has pending holds)
+ *
+ * Soft-deletes a card. Refused with 409 card_has_pending_holds while it has a pending hold: capture or void it, or let it expire, first.
  */
 export const deleteCard = <ThrowOnError extends boolean = false>(options: Options<DeleteCardData, ThrowOnError>): RequestResult<DeleteCardResponses, DeleteCardErrors, ThrowOnError> => (options.client ?? client).delete<DeleteCardResponses, DeleteCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -332,6 +396,8 @@ export const deleteCard = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Get a card (never its number or CVV)
+ *
+ * Returns a live card: brand, last four digits, expiry, status, limits and approved spend of today and this month, never the full number or the CVV.
  */
 export const getCard = <ThrowOnError extends boolean = false>(options: Options<GetCardData, ThrowOnError>): RequestResult<GetCardResponses, GetCardErrors, ThrowOnError> => (options.client ?? client).get<GetCardResponses, GetCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -341,6 +407,8 @@ export const getCard = <ThrowOnError extends boolean = false>(options: Options<G
 
 /**
  * Change a card's details, limits, status or cardholder
+ *
+ * Changes a card's number, expiry, CVV, limits, status or cardholder, with the same checks as when it was created. A card never moves to another wallet (400 card_wallet_immutable), and `cancelled` is final (409 card_cancelled). A frozen or cancelled card's spends are declined (card_inactive).
  */
 export const updateCard = <ThrowOnError extends boolean = false>(options: Options<UpdateCardData, ThrowOnError>): RequestResult<UpdateCardResponses, UpdateCardErrors, ThrowOnError> => (options.client ?? client).patch<UpdateCardResponses, UpdateCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -354,6 +422,8 @@ export const updateCard = <ThrowOnError extends boolean = false>(options: Option
 
 /**
  * Reveal a card's full number and CVV
+ *
+ * Returns a card's full number, CVV and expiry, decrypted from storage. This is the only route that shows them; they are in no other body, log line or trace.
  */
 export const getCardSensitive = <ThrowOnError extends boolean = false>(options: Options<GetCardSensitiveData, ThrowOnError>): RequestResult<GetCardSensitiveResponses, GetCardSensitiveErrors, ThrowOnError> => (options.client ?? client).get<GetCardSensitiveResponses, GetCardSensitiveErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -363,6 +433,8 @@ export const getCardSensitive = <ThrowOnError extends boolean = false>(options: 
 
 /**
  * Delete every card of a wallet (refused while one has pending holds)
+ *
+ * Soft-deletes every card of a wallet and returns them; the wallet stays. All or nothing: refused with 409 card_has_pending_holds while one of them has a pending hold.
  */
 export const deleteWalletCards = <ThrowOnError extends boolean = false>(options: Options<DeleteWalletCardsData, ThrowOnError>): RequestResult<DeleteWalletCardsResponses, DeleteWalletCardsErrors, ThrowOnError> => (options.client ?? client).delete<DeleteWalletCardsResponses, DeleteWalletCardsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -372,6 +444,8 @@ export const deleteWalletCards = <ThrowOnError extends boolean = false>(options:
 
 /**
  * Add money to a wallet
+ *
+ * Adds `amount` minor units (1 to 10^12) to a wallet as one topup transaction; a frozen wallet takes top-ups too. A balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
  */
 export const topUpWallet = <ThrowOnError extends boolean = false>(options: Options<TopUpWalletData, ThrowOnError>): RequestResult<TopUpWalletResponses, TopUpWalletErrors, ThrowOnError> => (options.client ?? client).post<TopUpWalletResponses, TopUpWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -385,6 +459,8 @@ export const topUpWallet = <ThrowOnError extends boolean = false>(options: Optio
 
 /**
  * Take money out of a wallet
+ *
+ * Takes `amount` minor units out of a wallet as one withdrawal transaction, bound by the available balance (422 insufficient_funds), not by the spend limits. A frozen wallet refuses it (422 wallet_frozen). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
  */
 export const withdrawFromWallet = <ThrowOnError extends boolean = false>(options: Options<WithdrawFromWalletData, ThrowOnError>): RequestResult<WithdrawFromWalletResponses, WithdrawFromWalletErrors, ThrowOnError> => (options.client ?? client).post<WithdrawFromWalletResponses, WithdrawFromWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -398,6 +474,8 @@ export const withdrawFromWallet = <ThrowOnError extends boolean = false>(options
 
 /**
  * Move money between two wallets of one currency
+ *
+ * Moves `amount` between two wallets of one currency as a transfer_out and a transfer_in transaction, both or neither. Refused for one wallet on both sides (400 same_wallet), two currencies (422 currency_mismatch), past the sender's available balance (422 insufficient_funds), from a frozen wallet (422 wallet_frozen) or past 10^15 at the receiver (422 balance_limit_exceeded). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
  */
 export const createTransfer = <ThrowOnError extends boolean = false>(options: Options<CreateTransferData, ThrowOnError>): RequestResult<CreateTransferResponses, CreateTransferErrors, ThrowOnError> => (options.client ?? client).post<CreateTransferResponses, CreateTransferErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -411,6 +489,8 @@ export const createTransfer = <ThrowOnError extends boolean = false>(options: Op
 
 /**
  * List a wallet's ledger, newest first
+ *
+ * Lists a wallet's ledger, newest first by default: every top-up, withdrawal, transfer leg, card spend and refund with the balance after it. Filter by type, cardId and a creation window (`from` inclusive, `to` exclusive); sort by createdAt or amount; page with limit and skip.
  */
 export const listWalletTransactions = <ThrowOnError extends boolean = false>(options: Options<ListWalletTransactionsData, ThrowOnError>): RequestResult<ListWalletTransactionsResponses, ListWalletTransactionsErrors, ThrowOnError> => (options.client ?? client).get<ListWalletTransactionsResponses, ListWalletTransactionsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -420,6 +500,8 @@ export const listWalletTransactions = <ThrowOnError extends boolean = false>(opt
 
 /**
  * Get a ledger transaction
+ *
+ * Returns one ledger transaction. The ledger is append-only: a transaction never changes, and a refund is a transaction of its own.
  */
 export const getTransaction = <ThrowOnError extends boolean = false>(options: Options<GetTransactionData, ThrowOnError>): RequestResult<GetTransactionResponses, GetTransactionErrors, ThrowOnError> => (options.client ?? client).get<GetTransactionResponses, GetTransactionErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -429,6 +511,8 @@ export const getTransaction = <ThrowOnError extends boolean = false>(options: Op
 
 /**
  * Refund all or part of a card spend
+ *
+ * Gives back all or part of a card_spend (by default all that is not refunded yet) as a refund transaction to its wallet; the refunded amount no longer counts toward the card's and wallet's limits. Refunds never add up past the spend (422 refund_exceeds_spend), any other type is 422 transaction_not_refundable, and a balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
  */
 export const refundTransaction = <ThrowOnError extends boolean = false>(options: Options<RefundTransactionData, ThrowOnError>): RequestResult<RefundTransactionResponses, RefundTransactionErrors, ThrowOnError> => (options.client ?? client).post<RefundTransactionResponses, RefundTransactionErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -442,6 +526,8 @@ export const refundTransaction = <ThrowOnError extends boolean = false>(options:
 
 /**
  * List a card's authorizations, newest first
+ *
+ * Lists a card's authorizations, newest first by default; filter by status; sort by createdAt or amount; page with limit and skip. An unknown card is 404 card_not_found.
  */
 export const listCardAuthorizations = <ThrowOnError extends boolean = false>(options: Options<ListCardAuthorizationsData, ThrowOnError>): RequestResult<ListCardAuthorizationsResponses, ListCardAuthorizationsErrors, ThrowOnError> => (options.client ?? client).get<ListCardAuthorizationsResponses, ListCardAuthorizationsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -451,6 +537,8 @@ export const listCardAuthorizations = <ThrowOnError extends boolean = false>(opt
 
 /**
  * Decide a card spend: 201 with status captured, pending or declined (with its reason)
+ *
+ * Decides a card spend and answers 201 whatever the decision, with `status` captured (approved: a card_spend transaction moves the money), pending (approved with `capture: false`: a hold lowers availableBalance and counts toward the limits at once) or declined, with the first `declineReason` that applies. A decline is not an error and moves nothing; only an unknown card is 404 card_not_found. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
  */
 export const authorizeCardSpend = <ThrowOnError extends boolean = false>(options: Options<AuthorizeCardSpendData, ThrowOnError>): RequestResult<AuthorizeCardSpendResponses, AuthorizeCardSpendErrors, ThrowOnError> => (options.client ?? client).post<AuthorizeCardSpendResponses, AuthorizeCardSpendErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -464,6 +552,8 @@ export const authorizeCardSpend = <ThrowOnError extends boolean = false>(options
 
 /**
  * Capture all or part of a pending hold; the rest is released
+ *
+ * Captures all or part of a pending hold (by default all of it) as a card_spend transaction; the rest is released. Only a pending hold before its `expiresAt` can be captured (409 authorization_not_pending, 409 authorization_expired), and never more than it holds (422 capture_exceeds_authorization). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
  */
 export const captureAuthorization = <ThrowOnError extends boolean = false>(options: Options<CaptureAuthorizationData, ThrowOnError>): RequestResult<CaptureAuthorizationResponses, CaptureAuthorizationErrors, ThrowOnError> => (options.client ?? client).post<CaptureAuthorizationResponses, CaptureAuthorizationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -477,6 +567,8 @@ export const captureAuthorization = <ThrowOnError extends boolean = false>(optio
 
 /**
  * Release a pending hold
+ *
+ * Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
  */
 export const voidAuthorization = <ThrowOnError extends boolean = false>(options: Options<VoidAuthorizationData, ThrowOnError>): RequestResult<VoidAuthorizationResponses, VoidAuthorizationErrors, ThrowOnError> => (options.client ?? client).post<VoidAuthorizationResponses, VoidAuthorizationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -490,6 +582,8 @@ export const voidAuthorization = <ThrowOnError extends boolean = false>(options:
 
 /**
  * Get a card authorization
+ *
+ * Returns a card authorization: its status, decline reason, captured and refunded amounts, and when a pending hold expires (after AUTH_HOLD_TTL, 7 days by default, it becomes expired and its hold is released).
  */
 export const getAuthorization = <ThrowOnError extends boolean = false>(options: Options<GetAuthorizationData, ThrowOnError>): RequestResult<GetAuthorizationResponses, GetAuthorizationErrors, ThrowOnError> => (options.client ?? client).get<GetAuthorizationResponses, GetAuthorizationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -65,23 +65,7 @@ export type User = {
  * A page of users
  */
 export type UserPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        email: string;
-        name: string;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<User>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -108,22 +92,7 @@ export type Team = {
  * A page of teams
  */
 export type TeamPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        name: string;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<Team>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -157,29 +126,7 @@ export type Membership = {
  * A page of memberships
  */
 export type MembershipPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        teamId: string;
-        /**
-         * UUID
-         */
-        userId: string;
-        /**
-         * admin or member
-         */
-        role: 'admin' | 'member';
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<Membership>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -189,29 +136,7 @@ export type MembershipPage = {
  * The memberships that were removed
  */
 export type DeletedMemberships = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        teamId: string;
-        /**
-         * UUID
-         */
-        userId: string;
-        /**
-         * admin or member
-         */
-        role: 'admin' | 'member';
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<Membership>;
 };
 
 export type UserTeam = {
@@ -239,26 +164,7 @@ export type UserTeam = {
  * A page of the teams a user belongs to
  */
 export type UserTeamPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        name: string;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-        /**
-         * admin or member
-         */
-        role: 'admin' | 'member';
-    }>;
+    data: Array<UserTeam>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -318,55 +224,7 @@ export type Wallet = {
  * A page of wallets
  */
 export type WalletPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        name: string;
-        ownerType: 'user' | 'team';
-        userId: string | null;
-        teamId: string | null;
-        currency: string;
-        timezone: string;
-        /**
-         * active or frozen
-         */
-        status: 'active' | 'frozen';
-        /**
-         * minor units
-         */
-        balance: number;
-        /**
-         * minor units
-         */
-        availableBalance: number;
-        /**
-         * minor units
-         */
-        dailyLimit: number;
-        /**
-         * minor units
-         */
-        monthlyLimit: number;
-        /**
-         * minor units
-         */
-        spentToday: number;
-        /**
-         * minor units
-         */
-        spentThisMonth: number;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<Wallet>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -376,55 +234,7 @@ export type WalletPage = {
  * The wallets that were deleted
  */
 export type DeletedWallets = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        name: string;
-        ownerType: 'user' | 'team';
-        userId: string | null;
-        teamId: string | null;
-        currency: string;
-        timezone: string;
-        /**
-         * active or frozen
-         */
-        status: 'active' | 'frozen';
-        /**
-         * minor units
-         */
-        balance: number;
-        /**
-         * minor units
-         */
-        availableBalance: number;
-        /**
-         * minor units
-         */
-        dailyLimit: number;
-        /**
-         * minor units
-         */
-        monthlyLimit: number;
-        /**
-         * minor units
-         */
-        spentToday: number;
-        /**
-         * minor units
-         */
-        spentThisMonth: number;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<Wallet>;
 };
 
 export type Card = {
@@ -498,59 +308,7 @@ export type SensitiveCard = {
  * A page of cards
  */
 export type CardPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        /**
-         * UUID
-         */
-        walletId: string;
-        cardholderId: string | null;
-        /**
-         * visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown
-         */
-        brand: string;
-        last4: string;
-        /**
-         * MM
-         */
-        expiryMonth: string;
-        /**
-         * YYYY
-         */
-        expiryYear: string;
-        /**
-         * active, frozen or cancelled (final)
-         */
-        status: 'active' | 'frozen' | 'cancelled';
-        /**
-         * minor units
-         */
-        dailyLimit: number;
-        /**
-         * minor units
-         */
-        monthlyLimit: number;
-        /**
-         * minor units
-         */
-        spentToday: number;
-        /**
-         * minor units
-         */
-        spentThisMonth: number;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<Card>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -560,59 +318,7 @@ export type CardPage = {
  * The cards that were deleted
  */
 export type DeletedCards = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        /**
-         * UUID
-         */
-        walletId: string;
-        cardholderId: string | null;
-        /**
-         * visa, mastercard, amex, discover, jcb, diners, unionpay, maestro or unknown
-         */
-        brand: string;
-        last4: string;
-        /**
-         * MM
-         */
-        expiryMonth: string;
-        /**
-         * YYYY
-         */
-        expiryYear: string;
-        /**
-         * active, frozen or cancelled (final)
-         */
-        status: 'active' | 'frozen' | 'cancelled';
-        /**
-         * minor units
-         */
-        dailyLimit: number;
-        /**
-         * minor units
-         */
-        monthlyLimit: number;
-        /**
-         * minor units
-         */
-        spentToday: number;
-        /**
-         * minor units
-         */
-        spentThisMonth: number;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-        deletedAt: string | null;
-    }>;
+    data: Array<Card>;
 };
 
 export type Transaction = {
@@ -655,41 +361,7 @@ export type Transaction = {
  * A page of ledger transactions
  */
 export type TransactionPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        /**
-         * UUID
-         */
-        walletId: string;
-        cardId: string | null;
-        authorizationId: string | null;
-        transferId: string | null;
-        /**
-         * for a refund: the card_spend transaction it refunds
-         */
-        refundOf: string | null;
-        /**
-         * topup, withdrawal, transfer_in, transfer_out, card_spend, refund
-         */
-        type: 'topup' | 'withdrawal' | 'transfer_in' | 'transfer_out' | 'card_spend' | 'refund';
-        /**
-         * minor units, 1 to 1000000000000
-         */
-        amount: number;
-        currency: string;
-        /**
-         * minor units
-         */
-        balanceAfter: number;
-        description: string | null;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-    }>;
+    data: Array<Transaction>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -721,41 +393,7 @@ export type Transfer = {
     /**
      * [transfer_out, transfer_in]
      */
-    transactions: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        /**
-         * UUID
-         */
-        walletId: string;
-        cardId: string | null;
-        authorizationId: string | null;
-        transferId: string | null;
-        /**
-         * for a refund: the card_spend transaction it refunds
-         */
-        refundOf: string | null;
-        /**
-         * topup, withdrawal, transfer_in, transfer_out, card_spend, refund
-         */
-        type: 'topup' | 'withdrawal' | 'transfer_in' | 'transfer_out' | 'card_spend' | 'refund';
-        /**
-         * minor units, 1 to 1000000000000
-         */
-        amount: number;
-        currency: string;
-        /**
-         * minor units
-         */
-        balanceAfter: number;
-        description: string | null;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-    }>;
+    transactions: Array<Transaction>;
 };
 
 export type Authorization = {
@@ -805,48 +443,7 @@ export type Authorization = {
  * A page of card authorizations
  */
 export type AuthorizationPage = {
-    data: Array<{
-        /**
-         * UUID
-         */
-        id: string;
-        /**
-         * UUID
-         */
-        cardId: string;
-        /**
-         * UUID
-         */
-        walletId: string;
-        /**
-         * minor units, 1 to 1000000000000
-         */
-        amount: number;
-        currency: string;
-        merchant: {
-            name: string;
-            category: string | null;
-        };
-        /**
-         * pending, captured, voided, expired, declined
-         */
-        status: 'pending' | 'captured' | 'voided' | 'expired' | 'declined';
-        declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'insufficient_funds' | null;
-        capturedAmount: number;
-        refundedAmount: number;
-        /**
-         * RFC 3339, UTC
-         */
-        expiresAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        createdAt: string;
-        /**
-         * RFC 3339, UTC
-         */
-        updatedAt: string;
-    }>;
+    data: Array<Authorization>;
     skip: number;
     limit: number;
     hasMore: boolean;
@@ -2997,10 +2594,6 @@ export type GetCardSensitiveErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
-    /**
-     * The key may not do this
-     */
-    403: Problem;
     /**
      * No such resource
      */
