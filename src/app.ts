@@ -91,8 +91,8 @@ export async function createServices(dependencies: AppDependencies) {
   const wallets = new WalletsService(db, config, clock);
   return {
     users: traced("users", new UsersService(db, wallets, clock)),
-    teams: traced("teams", new TeamsService(db, wallets)),
-    members: traced("members", new MembersService(db)),
+    teams: traced("teams", new TeamsService(db, wallets, clock)),
+    members: traced("members", new MembersService(db, clock)),
     wallets: traced("wallets", wallets),
     cards: traced("cards", new CardsService(db, await cardVaultOf(secrets), clock)),
     ledger: traced("ledger", new LedgerService(db, clock, metrics)),

@@ -4,13 +4,15 @@ export const iso = (value: Date): string => value.toISOString();
 export const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
 
 /**
- * Builds `SET a = $n, b = $n+1` from the defined entries of `changes`, mapping each field to its column.
- * Columns come from the fixed `columns` map, never from client text.
+ * Builds `SET a = $n, b = $n+1, updated_at = $now` from the defined entries of `changes`, mapping each
+ * field to its column; `$nowParameter` is the service clock's "now". Columns come from the fixed
+ * `columns` map, never from client text.
  */
 export function setClause<Field extends string>(
   changes: Partial<Record<Field, unknown>>,
   columns: Record<Field, string>,
   firstParameter: number,
+  nowParameter: number,
 ): { sql: string; values: unknown[] } {
   const assignments: string[] = [];
   const values: unknown[] = [];
@@ -20,7 +22,7 @@ export function setClause<Field extends string>(
     values.push(value);
     assignments.push(`${columns[field]} = $${firstParameter + values.length - 1}`);
   }
-  assignments.push("updated_at = now()");
+  assignments.push(`updated_at = $${nowParameter}`);
   return { sql: assignments.join(", "), values };
 }
 

@@ -6,7 +6,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, buildBinary, ROOT, SYSTEM_PATH, startProcess, stopProcess } from "../ship/support.ts";
+import { ROOT, startProcess, stopProcess } from "../helpers/process.ts";
+import { BUN, buildBinary, SYSTEM_PATH } from "../ship/support.ts";
 
 export interface StartupResult {
   program: string;

@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import pg from "pg";
+import { drain, freePort } from "../helpers/process.ts";
 import { processCpuSeconds } from "./cpu.ts";
 
 export const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -64,38 +65,22 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
   }
 }
 
-/** A TCP port nobody listens on right now (the service binds it a moment later). */
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port;
-  void probe.stop(true);
-  if (port === undefined) throw new Error("could not find a free port");
-  return port;
-}
-
 const MAX_KEPT_LINES = 200;
 
 /** Collects the lines of one output stream; keeps the first MAX_KEPT_LINES. */
-function collectLines(stream: ReadableStream<Uint8Array>, log: ServerLog): Promise<void> {
-  const decoder = new TextDecoder();
+async function collectLines(stream: ReadableStream<Uint8Array>, log: ServerLog): Promise<void> {
   let pending = "";
   const keep = (line: string) => {
     if (line.trim() === "") return;
     log.total++;
     if (log.lines.length < MAX_KEPT_LINES) log.lines.push(line);
   };
-  return (async () => {
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      pending += decoder.decode(value, { stream: true });
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) keep(line);
-    }
-    keep(pending);
-  })();
+  await drain(stream, (text) => {
+    const lines = (pending + text).split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) keep(line);
+  });
+  keep(pending);
 }
 
 async function waitReady(baseUrl: string, isAlive: () => boolean, timeoutMs: number): Promise<void> {

@@ -1,5 +1,6 @@
 /** Small builders for the resources most tests need; each asserts the create succeeded. */
 import { expect } from "bun:test";
+import { balanceDelta } from "../../src/modules/ledger/credits.ts";
 import type { paths } from "../sdk/schema";
 import type { ApiClient, Schemas } from "./server.ts";
 import { uniqueEmail } from "./server.ts";
@@ -196,12 +197,6 @@ export async function walletTransactions(
   }
 }
 
-const CREDIT_TYPES = new Set<Schemas["Transaction"]["type"]>(["topup", "transfer_in", "refund"]);
-
-/** +amount for a credit, -amount for a debit. */
-export const signedAmount = (transaction: Schemas["Transaction"]): number =>
-  CREDIT_TYPES.has(transaction.type) ? transaction.amount : -transaction.amount;
-
 /**
  * Asserts the contract's ledger invariant through the API: the wallet's balance is the sum of its
  * credits minus its debits, each row's balanceAfter follows from the one before, and
@@ -212,7 +207,7 @@ export async function expectLedgerConsistent(api: ApiClient, walletId: string): 
   const transactions = await walletTransactions(api, walletId);
   let running = 0;
   for (const transaction of transactions) {
-    running += signedAmount(transaction);
+    running += balanceDelta(transaction.type, transaction.amount);
     expect(transaction.balanceAfter, `balanceAfter of ${transaction.type} ${transaction.id}`).toBe(running);
     expect(transaction.walletId).toBe(walletId);
     expect(transaction.currency).toBe(wallet.currency);

@@ -2,6 +2,8 @@
  * The money invariants of contract §3, computed in SQL over every wallet, card and window of a
  * database. Shared by the concurrency and crash tests and by the benchmark.
  */
+import { CREDIT_TYPES } from "../../src/modules/ledger/credits.ts";
+import { TRANSACTION_TYPES } from "../../src/modules/ledger/model.ts";
 import type { Queryable } from "../../src/platform/db.ts";
 
 export interface Check {
@@ -22,8 +24,9 @@ interface CheckSql {
   violations: string;
 }
 
-const CREDITS = "('topup', 'transfer_in', 'refund')";
-const DEBITS = "('withdrawal', 'transfer_out', 'card_spend')";
+const sqlList = (types: readonly string[]) => `(${types.map((type) => `'${type}'`).join(", ")})`;
+const CREDITS = sqlList(CREDIT_TYPES);
+const DEBITS = sqlList(TRANSACTION_TYPES.filter((type) => !CREDIT_TYPES.includes(type)));
 
 /** Approved spend each authorization still counts in its windows (contract §3, "Limits"). */
 const COUNTED = `CASE status WHEN 'pending' THEN amount

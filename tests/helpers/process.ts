@@ -1,72 +1,141 @@
-/** Runs the service as a separate process, as an operator would, for tests that kill or restart it. */
+/**
+ * Running programs as an operator would, for tests that start, kill or restart the service (or its
+ * compiled binary) and for commands run to their end: the one place tests spawn processes and read
+ * their output.
+ */
 import type { Subprocess } from "bun";
 
-export interface ServiceProcess {
-  baseUrl: string;
-  process: Subprocess;
-  /** Everything the process wrote to stderr so far. */
-  stderr(): string;
-  /** Everything the process wrote to stdout so far (its JSON log lines). */
-  stdout(): string;
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A port nothing listens on right now (the kernel's choice, released at once). */
+export function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
 }
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+/** Reads `stream` to its end, handing each piece of text to `sink` as it arrives; resolves at the end. */
+export async function drain(stream: ReadableStream<Uint8Array>, sink: (text: string) => void): Promise<void> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    sink(decoder.decode(chunk.value, { stream: true }));
+  }
+}
 
-export const randomPort = () => 20_000 + Math.floor(Math.random() * 20_000);
+export interface Finished {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
 
-/** Reads `stream` to its end in the background, appending what arrives to `sink`. */
-function drain(stream: ReadableStream<Uint8Array>, sink: (text: string) => void): void {
-  void (async () => {
-    const reader = stream.getReader();
-    const decoder = new TextDecoder();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      sink(decoder.decode(chunk.value, { stream: true }));
-    }
-  })();
+/** Runs a command to its end (killed after `timeoutMs`), with `stdin` as its input when given. */
+export async function run(
+  command: string[],
+  options: { cwd?: string; env?: Record<string, string>; stdin?: Uint8Array; timeoutMs?: number } = {},
+): Promise<Finished> {
+  const child = Bun.spawn(command, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env,
+    stdin: options.stdin ?? "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: options.timeoutMs ?? 30_000,
+  });
+  const [stdout, stderr] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  await child.exited;
+  return { exitCode: child.exitCode, stdout, stderr };
+}
+
+export interface Running {
+  process: Subprocess<"ignore", "pipe", "pipe">;
+  port: number;
+  baseUrl: string;
+  /** From the spawn to the first 200 of GET /ready. */
+  startupMs: number;
+  /** Everything the process wrote to stdout so far (its log lines). */
+  stdout(): string;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
 }
 
 /**
- * Starts `bun <script>` (the service's src/main.ts unless told otherwise) with `env` and waits until
- * /ready answers 200 (or throws after `timeoutMs`).
+ * Starts a long-running program (`serve`) with exactly `env` plus PORT and HOST, and waits until
+ * GET /ready answers 200 (or throws after `timeoutMs`, killing it).
  */
-export async function startServiceProcess(
-  env: Record<string, string>,
-  timeoutMs = 30_000,
-  script = "src/main.ts",
-): Promise<ServiceProcess> {
-  const port = randomPort();
-  const child = Bun.spawn([process.execPath, script], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? "",
-      LOG_LEVEL: "warn",
-      RATE_LIMIT_PER_SECOND: "0",
-      ...env,
-      PORT: String(port),
-    },
+export async function startProcess(
+  command: string[],
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<Running> {
+  const port = freePort();
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const startedAt = performance.now();
+  const child = Bun.spawn(command, {
+    cwd: options.cwd,
+    env: { ...options.env, PORT: String(port), HOST: "127.0.0.1" },
+    stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
-  let stderrText = "";
   let stdoutText = "";
-  drain(child.stderr, (text) => {
-    stderrText += text;
-  });
-  drain(child.stdout, (text) => {
+  let stderrText = "";
+  void drain(child.stdout, (text) => {
     stdoutText += text;
+  });
+  void drain(child.stderr, (text) => {
+    stderrText += text;
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${stderrText}`);
+    if (child.exitCode !== null) {
+      throw new Error(`${command.join(" ")} exited with ${child.exitCode}: ${stderrText}${stdoutText}`);
+    }
     const ready = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(1_000) }).catch(
       () => undefined,
     );
     if (ready?.status === 200) {
-      return { baseUrl, process: child, stderr: () => stderrText, stdout: () => stdoutText };
+      const startupMs = performance.now() - startedAt;
+      await ready.arrayBuffer();
+      return { process: child, port, baseUrl, startupMs, stdout: () => stdoutText, stderr: () => stderrText };
     }
-    await Bun.sleep(100);
+    await ready?.arrayBuffer();
+    await Bun.sleep(20);
   }
   child.kill(9);
-  throw new Error(`service did not become ready within ${timeoutMs} ms: ${stderrText}`);
+  await child.exited;
+  throw new Error(`${command.join(" ")} was not ready within ${timeoutMs} ms: ${stderrText}`);
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves with the exit code. */
+export async function stopProcess(child: Subprocess, graceMs = 20_000): Promise<number | null> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+    const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+    if (!exited) {
+      child.kill(9);
+      await child.exited;
+    }
+  }
+  return child.exitCode;
+}
+
+/**
+ * `bun <script>` (the service's src/main.ts unless told otherwise) from the repository, with the
+ * project's PATH, warnings-only logs and rate limiting off under `env`, started as {@link startProcess}.
+ */
+export function startServiceProcess(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  script = "src/main.ts",
+): Promise<Running> {
+  return startProcess([process.execPath, script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", RATE_LIMIT_PER_SECOND: "0", ...env },
+    timeoutMs,
+  });
 }

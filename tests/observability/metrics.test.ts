@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { futureExpiry, uniqueCardNumber } from "../helpers/fixtures.ts";
+import { run } from "../helpers/process.ts";
 import { startServer, type TestServer, uniqueEmail } from "../helpers/server.ts";
 
 const HOOK_TIMEOUT_MS = 60_000;
@@ -288,16 +289,9 @@ describe("/metrics after a mixed load", () => {
 
   test.skipIf(promtool === null)("promtool check metrics accepts the exposition", async () => {
     const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
-    const check = Bun.spawn([promtool ?? "promtool", "check", "metrics"], {
+    const { exitCode, stdout, stderr } = await run([promtool ?? "promtool", "check", "metrics"], {
       stdin: new TextEncoder().encode(text),
-      stdout: "pipe",
-      stderr: "pipe",
     });
-    const [exitCode, stdout, stderr] = await Promise.all([
-      check.exited,
-      new Response(check.stdout).text(),
-      new Response(check.stderr).text(),
-    ]);
     expect({ exitCode, output: `${stdout}${stderr}`.trim() }).toEqual({ exitCode: 0, output: "" });
   });
 });

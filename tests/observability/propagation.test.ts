@@ -8,7 +8,7 @@ import { openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { createOutgoingFetch } from "../../src/platform/outgoing.ts";
 import { startTelemetry, type Telemetry } from "../../src/platform/telemetry.ts";
-import { type ServiceProcess, startServiceProcess } from "../helpers/process.ts";
+import { type Running, startServiceProcess } from "../helpers/process.ts";
 import { createCallingApp } from "./calling-app.ts";
 import {
   jsonLines,
@@ -167,7 +167,7 @@ describe("outgoing calls, in process (tracing off: propagation only)", () => {
 describe("outgoing calls from a separate process with tracing on", () => {
   let downstream: ReturnType<typeof startDownstream>;
   let receiver: OtlpReceiver;
-  let caller: ServiceProcess;
+  let caller: Running;
 
   beforeAll(async () => {
     downstream = startDownstream();

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { futureExpiry, uniqueCardNumber } from "../helpers/fixtures.ts";
-import { type ServiceProcess, startServiceProcess } from "../helpers/process.ts";
+import { type Running, startServiceProcess } from "../helpers/process.ts";
 import { createScratchDatabase, uniqueEmail } from "../helpers/server.ts";
 import {
   jsonLines,
@@ -21,7 +21,7 @@ const ADMIN_KEY = "observability-admin-key-0123456789";
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 let receiver: OtlpReceiver;
-let service: ServiceProcess;
+let service: Running;
 let dropScratch: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {

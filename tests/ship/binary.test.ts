@@ -8,24 +8,10 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
+import { freePort, ROOT, type Running, run, startProcess, stopProcess } from "../helpers/process.ts";
 import { rawRequest, requestText } from "../helpers/raw-http.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import {
-  buildBinary,
-  call,
-  expectCall,
-  freePort,
-  idOf,
-  mib,
-  ROOT,
-  type Running,
-  randomCardKey,
-  rssKiB,
-  run,
-  SYSTEM_PATH,
-  startProcess,
-  stopProcess,
-} from "./support.ts";
+import { buildBinary, call, expectCall, idOf, mib, randomCardKey, rssKiB, SYSTEM_PATH } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 /** Building takes a second or two, a first start on PGlite a few more on a busy machine. */

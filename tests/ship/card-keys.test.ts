@@ -9,21 +9,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { uniqueCardNumber } from "../helpers/fixtures.ts";
+import { type Finished, ROOT, type Running, run, startProcess, stopProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import {
-  BUN,
-  call,
-  expectCall,
-  type Finished,
-  idOf,
-  ROOT,
-  type Running,
-  randomCardKey,
-  run,
-  SYSTEM_PATH,
-  startProcess,
-  stopProcess,
-} from "./support.ts";
+import { BUN, call, expectCall, idOf, randomCardKey, SYSTEM_PATH } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "card-keys-test-admin-key-0123456789";

@@ -7,15 +7,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type pg from "pg";
 import { brokenInvariants } from "../helpers/invariants.ts";
-import {
-  call,
-  expectCall,
-  idOf,
-  type Reply,
-  type Running,
-  startServiceBehindProxy,
-  type TcpProxy,
-} from "./support.ts";
+import type { Running } from "../helpers/process.ts";
+import { call, expectCall, idOf, type Reply, startServiceBehindProxy, type TcpProxy } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "commit-outcome-admin-key-0123456789";

@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { brokenInvariants } from "../helpers/invariants.ts";
-import { call, expectCall, idOf, type Running, startServiceBehindProxy, type TcpProxy } from "./support.ts";
+import type { Running } from "../helpers/process.ts";
+import { call, expectCall, idOf, startServiceBehindProxy, type TcpProxy } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "outage-test-admin-key-0123456789";

@@ -2,11 +2,11 @@
  * What the ship tests share: running a program (the compiled binary or `bun src/main.ts`) as an
  * operator would, calling the API over plain HTTP, and a TCP proxy a test can cut.
  */
-import type { Socket, Subprocess, TCPSocketListener } from "bun";
+import type { Socket, TCPSocketListener } from "bun";
 import pg from "pg";
+import { ROOT, type Running, run, startProcess, stopProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
 
-export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BUN = `${ROOT}node_modules/.bin/bun`;
 
 /** A PATH with the system's directories only: nothing of the project (node_modules, bun) is on it. */
@@ -14,133 +14,12 @@ export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 
 export const randomCardKey = () => crypto.getRandomValues(new Uint8Array(32)).toBase64();
 
-/** A port nothing listens on right now (the kernel's choice, released at once). */
-export function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
-}
-
-/** Builds the single-file binary of src/main.ts at `outfile`, as `npm run build` does. */
+/** Builds the single-file binary of src/main.ts at `outfile`, as `npm run build` does (prepared cluster included). */
 export async function buildBinary(outfile: string): Promise<void> {
-  const build = Bun.spawn([BUN, "scripts/build.ts", "--outfile", outfile], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
+  const build = await run([BUN, "scripts/build.ts", "--outfile", outfile], {
+    timeoutMs: 180_000,
   });
-  const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()]);
-  if (code !== 0) throw new Error(`scripts/build.ts failed (${code}): ${stderr}`);
-}
-
-export interface Finished {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to its end. */
-export async function run(
-  command: string[],
-  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
-): Promise<Finished> {
-  const child = Bun.spawn(command, {
-    cwd: options.cwd,
-    env: options.env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: options.timeoutMs ?? 30_000,
-  });
-  const [stdout, stderr] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-  ]);
-  await child.exited;
-  return { exitCode: child.exitCode, stdout, stderr };
-}
-
-export interface Running {
-  process: Subprocess<"ignore", "pipe", "pipe">;
-  port: number;
-  baseUrl: string;
-  /** From the spawn to the first 200 of GET /ready. */
-  startupMs: number;
-  stdout(): string;
-  stderr(): string;
-}
-
-/** Reads `stream` to its end in the background, appending what arrives to `sink`. */
-function drain(stream: ReadableStream<Uint8Array>, sink: (text: string) => void): void {
-  void (async () => {
-    const reader = stream.getReader();
-    const decoder = new TextDecoder();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      sink(decoder.decode(chunk.value, { stream: true }));
-    }
-  })();
-}
-
-/**
- * Starts a long-running program (`serve`) with exactly `env` plus PORT and HOST, and waits until
- * GET /ready answers 200 (or throws after `timeoutMs`, killing it).
- */
-export async function startProcess(
-  command: string[],
-  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
-): Promise<Running> {
-  const port = freePort();
-  const startedAt = performance.now();
-  const child = Bun.spawn(command, {
-    cwd: options.cwd,
-    env: { ...options.env, PORT: String(port), HOST: "127.0.0.1" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let stdoutText = "";
-  let stderrText = "";
-  drain(child.stdout, (text) => {
-    stdoutText += text;
-  });
-  drain(child.stderr, (text) => {
-    stderrText += text;
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`${command.join(" ")} exited with ${child.exitCode}: ${stderrText}${stdoutText}`);
-    }
-    const ready = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(1_000) }).catch(
-      () => undefined,
-    );
-    if (ready?.status === 200) {
-      const startupMs = performance.now() - startedAt;
-      await ready.arrayBuffer();
-      return { process: child, port, baseUrl, startupMs, stdout: () => stdoutText, stderr: () => stderrText };
-    }
-    await ready?.arrayBuffer();
-    await Bun.sleep(20);
-  }
-  child.kill(9);
-  await child.exited;
-  throw new Error(
-    `${command.join(" ")} was not ready within ${options.timeoutMs ?? 30_000} ms: ${stderrText}`,
-  );
-}
-
-/** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves with the exit code. */
-export async function stopProcess(child: Subprocess, graceMs = 20_000): Promise<number | null> {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGTERM");
-    const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
-    if (!exited) {
-      child.kill(9);
-      await child.exited;
-    }
-  }
-  return child.exitCode;
+  if (build.exitCode !== 0) throw new Error(`scripts/build.ts failed (${build.exitCode}): ${build.stderr}`);
 }
 
 /** The resident set size of a process, in KiB (VmRSS of /proc/<pid>/status). */

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, ConfigError, loadConfig } from "../../src/platform/config.ts";
+import { ROOT, run } from "../helpers/process.ts";
 
 const VALID_ADMIN_KEY = "admin-key-for-config-tests-0001";
 const VALID_CARD_KEY = crypto.getRandomValues(new Uint8Array(32)).toBase64();
@@ -228,8 +229,7 @@ describe("DATABASE_URL requires explicit secrets", () => {
 });
 
 describe("start-up with a bad environment", () => {
-  const root = new URL("../..", import.meta.url).pathname;
-  const bun = join(root, "node_modules/.bin/bun");
+  const bun = join(ROOT, "node_modules/.bin/bun");
 
   /** Runs `bun src/main.ts` with `overrides` and no DATABASE_URL; kills it if it starts serving after all. */
   async function start(overrides: Record<string, string>) {
@@ -239,20 +239,10 @@ describe("start-up with a bad environment", () => {
       if (value !== undefined && key !== "DATABASE_URL") env[key] = value;
     }
     try {
-      const child = Bun.spawn([bun, "src/main.ts"], {
-        cwd: root,
+      return await run([bun, "src/main.ts"], {
+        cwd: ROOT,
         env: { ...env, DATA_DIR: dataDir, HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides },
-        stdout: "pipe",
-        stderr: "pipe",
       });
-      const guard = setTimeout(() => child.kill(), 30_000);
-      const [exitCode, stdout, stderr] = await Promise.all([
-        child.exited,
-        new Response(child.stdout).text(),
-        new Response(child.stderr).text(),
-      ]);
-      clearTimeout(guard);
-      return { exitCode, stdout, stderr };
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

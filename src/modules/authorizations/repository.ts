@@ -2,6 +2,7 @@ import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
 import type { Authorization, AuthorizationSortField, AuthorizationStatus, DeclineReason } from "./model.ts";
+import { decisionSpend } from "./spend-windows.ts";
 
 export interface AuthorizationRow {
   id: string;
@@ -74,21 +75,6 @@ export interface SpendingCard {
   wallet_month: number;
 }
 
-/** The four spend windows an authorization counts in. */
-export interface SpendWindows {
-  cardId: string;
-  walletId: string;
-  day: string;
-  month: string;
-}
-
-export const windowsOf = (row: AuthorizationRow): SpendWindows => ({
-  cardId: row.card_id,
-  walletId: row.wallet_id,
-  day: row.window_day,
-  month: row.window_month,
-});
-
 export interface NewAuthorization {
   cardId: string;
   walletId: string;
@@ -104,9 +90,6 @@ export interface NewAuthorization {
   expiresAt: Date;
 }
 
-const SPENDING_WALLET =
-  "SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit FROM wallets";
-
 export const authorizationsRepository = {
   /** The card's wallet id: a card never moves, so this needs no lock. */
   async walletOfCard(db: Queryable, cardId: string): Promise<string | undefined> {
@@ -118,21 +101,12 @@ export const authorizationsRepository = {
   },
 
   /**
-   * Locks a wallet for a money decision. Every spend, capture, release and refund on a wallet takes
-   * this lock first, so decisions on one wallet happen one at a time and never overspend.
+   * Row-locks the wallet of a card for a spend, found and locked in one statement (a card never moves),
+   * with the columns the decision reads: the spend's lock of the money gate.
    */
-  async lockWallet(db: Queryable, walletId: string): Promise<SpendingWallet | undefined> {
-    const result = await db.query<SpendingWallet>(
-      `${SPENDING_WALLET} WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
-      [walletId],
-    );
-    return result.rows[0];
-  },
-
-  /** `lockWallet` for the wallet of a card, found and locked in one statement (a card never moves). */
   async lockWalletOfCard(db: Queryable, cardId: string): Promise<SpendingWallet | undefined> {
     const result = await db.query<SpendingWallet>(
-      `${SPENDING_WALLET}
+      `SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit FROM wallets
        WHERE id = (SELECT wallet_id FROM cards WHERE id = $1 AND deleted_at IS NULL) AND deleted_at IS NULL
        FOR UPDATE`,
       [cardId],
@@ -153,14 +127,9 @@ export const authorizationsRepository = {
                 date_trunc('month', $2::timestamptz AT TIME ZONE $3)::date AS month_start
        )
        SELECT c.id, local.today, local.month_start, c.status, c.expiry_month, c.expiry_year, c.daily_limit,
-              c.monthly_limit,
-              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'day'), 0)::bigint AS card_day,
-              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'month'), 0)::bigint AS card_month,
-              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'day'), 0)::bigint AS wallet_day,
-              COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'month'), 0)::bigint AS wallet_month
+              c.monthly_limit, ${decisionSpend.columns}
        FROM cards c CROSS JOIN local
-       LEFT JOIN spend_windows s ON s.scope_id IN (c.id, c.wallet_id)
-         AND ((s.period = 'day' AND s.starts_on = local.today) OR (s.period = 'month' AND s.starts_on = local.month_start))
+       ${decisionSpend.join}
        WHERE c.id = $1 AND c.deleted_at IS NULL
        GROUP BY c.id, local.today, local.month_start`,
       [cardId, now, timezone],
@@ -246,28 +215,6 @@ export const authorizationsRepository = {
       delta,
       now,
     ]);
-  },
-
-  /** Counts `amount` of approved spend in the card's and the wallet's day and month windows. */
-  async addSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
-    await db.query(
-      `INSERT INTO spend_windows (scope_id, scope, period, starts_on, spent) VALUES
-         ($1, 'card', 'day', $3, $5), ($1, 'card', 'month', $4, $5),
-         ($2, 'wallet', 'day', $3, $5), ($2, 'wallet', 'month', $4, $5)
-       ON CONFLICT (scope_id, period, starts_on) DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent`,
-      [windows.cardId, windows.walletId, windows.day, windows.month, amount],
-    );
-  },
-
-  /** Gives `amount` back to the windows it was counted in (void, expiry, partial capture, refund). */
-  async releaseSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
-    if (amount === 0) return;
-    await db.query(
-      `UPDATE spend_windows SET spent = spent - $5
-       WHERE (scope_id IN ($1, $2) AND period = 'day' AND starts_on = $3)
-          OR (scope_id IN ($1, $2) AND period = 'month' AND starts_on = $4)`,
-      [windows.cardId, windows.walletId, windows.day, windows.month, amount],
-    );
   },
 
   /** A locked wallet's pending holds that have run out, locked in turn. */

@@ -1,12 +1,15 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
-import { conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
+import { conflict, found, unprocessable } from "../../platform/errors.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { isExpired } from "../cards/card-number.ts";
+import { cardNotFound } from "../cards/errors.ts";
 import { ledgerRepository } from "../ledger/repository.ts";
-import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
+import { lockWallet, lockWalletForMoney } from "../wallets/money-gate.ts";
+import { authorizationNotFound } from "./errors.ts";
+import { releaseHold } from "./holds.ts";
 import type {
   Authorization,
   CaptureAuthorization,
@@ -20,11 +23,8 @@ import {
   type SpendingCard,
   type SpendingWallet,
   toAuthorization,
-  windowsOf,
 } from "./repository.ts";
-
-const authorizationNotFound = (id: string) => notFound("authorization", id);
-const cardNotFound = (id: string) => notFound("card", id);
+import { addSpend, releaseSpend, windowsOf } from "./spend-windows.ts";
 
 /**
  * The decision of contract §3, in its order: the first rule a spend breaks is its decline reason.
@@ -48,44 +48,6 @@ export function declineReason(
   return null;
 }
 
-/** Ends a hold without taking money: its amount leaves the held total and the spend windows. */
-async function releaseHold(
-  tx: Queryable,
-  pending: AuthorizationRow,
-  status: "voided" | "expired",
-  now: Date,
-): Promise<AuthorizationRow> {
-  const released = await repository.settle(tx, pending.id, status, 0, now);
-  await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
-  await repository.releaseSpend(tx, windowsOf(pending), pending.amount);
-  return released;
-}
-
-/**
- * For a decision on a wallet whose lock the caller holds: expires its holds that have run out first,
- * so a hold past its time never blocks money or limits, whether or not the sweep has reached it.
- * Returns the amount released from the wallet's held total.
- */
-export async function expireDueHolds(tx: Queryable, walletId: string, now: Date): Promise<number> {
-  const due = await repository.dueHolds(tx, walletId, now);
-  for (const hold of due) await releaseHold(tx, hold, "expired", now);
-  return due.reduce((released, hold) => released + hold.amount, 0);
-}
-
-/**
- * The gate of a money decision on a wallet taken by id: its row lock, then its holds that have run
- * out are expired. Undefined when no live wallet has the id.
- */
-export async function lockWalletForMoney(
-  tx: Queryable,
-  walletId: string,
-  now: Date,
-): Promise<WalletRow | undefined> {
-  const wallet = await walletsRepository.find(tx, walletId, "FOR UPDATE");
-  if (wallet !== undefined && wallet.held > 0) wallet.held -= await expireDueHolds(tx, walletId, now);
-  return wallet;
-}
-
 export class AuthorizationsService {
   constructor(
     private readonly db: Database,
@@ -100,11 +62,12 @@ export class AuthorizationsService {
    */
   async authorize(cardId: string, input: CreateAuthorization): Promise<Authorization> {
     const authorization = await this.db.transaction(async (tx) => {
-      const wallet = found(await repository.lockWalletOfCard(tx, cardId), () => cardNotFound(cardId));
+      const locked = await lockWalletForMoney(tx, this.clock, (tx) =>
+        repository.lockWalletOfCard(tx, cardId),
+      );
+      const wallet = found(locked.wallet, () => cardNotFound(cardId));
+      const { now } = locked;
       const walletId = wallet.id;
-      // "Now" is read under the lock, so a wallet's authorizations and ledger rows are in time order.
-      const now = this.clock();
-      if (wallet.held > 0) wallet.held -= await expireDueHolds(tx, walletId, now);
       const card = found(await repository.spendingCard(tx, cardId, now, wallet.timezone), () =>
         cardNotFound(cardId),
       );
@@ -130,7 +93,7 @@ export class AuthorizationsService {
         now,
       );
       if (reason !== null) return toAuthorization(row);
-      await repository.addSpend(tx, windowsOf(row), input.amount);
+      await addSpend(tx, windowsOf(row), input.amount);
       if (capture) await this.postSpend(tx, row, input.amount, now);
       else await repository.adjustHeld(tx, walletId, input.amount, now);
       return toAuthorization(row);
@@ -156,7 +119,7 @@ export class AuthorizationsService {
       }
       const captured = await repository.settle(tx, id, "captured", amount, now);
       await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
-      await repository.releaseSpend(tx, windowsOf(pending), pending.amount - amount);
+      await releaseSpend(tx, windowsOf(pending), pending.amount - amount);
       await this.postSpend(tx, captured, amount, now);
       return captured;
     });
@@ -201,10 +164,14 @@ export class AuthorizationsService {
     }
   }
 
-  /** Locks the wallet, then the authorization; undefined unless it is still pending. */
+  /**
+   * Locks the wallet, then the authorization; undefined unless it is still pending. The wallet lock
+   * alone, not the money gate: settling one hold decides on that hold, whose own expiry the caller
+   * checks, and the gate would expire it before the caller could answer authorization_expired.
+   */
   private async lockPending(tx: Queryable, id: string): Promise<AuthorizationRow | undefined> {
     const unlocked = found(await repository.find(tx, id), () => authorizationNotFound(id));
-    await repository.lockWallet(tx, unlocked.wallet_id);
+    await lockWallet(tx, unlocked.wallet_id);
     const locked = await repository.find(tx, id, "FOR UPDATE");
     return locked?.status === "pending" ? locked : undefined;
   }

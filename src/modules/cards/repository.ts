@@ -1,8 +1,9 @@
 import type { Queryable } from "../../platform/db.ts";
-import { conflict, isUniqueViolation } from "../../platform/errors.ts";
+import { isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
-import { spentColumns } from "../wallets/repository.ts";
+import { spentColumns } from "../authorizations/spend-windows.ts";
+import { cardNumberTaken } from "./errors.ts";
 import type { Card, CardSortField, CardStatus } from "./model.ts";
 
 export interface CardRow {
@@ -96,10 +97,8 @@ export interface CardChanges {
   cardholderId?: string | null;
 }
 
-export const numberTaken = () => conflict("card_number_taken", "A live card already has this number.");
-
 function rethrowNumberTaken(error: unknown): never {
-  if (isUniqueViolation(error, "cards_number_live_key")) throw numberTaken();
+  if (isUniqueViolation(error, "cards_number_live_key")) throw cardNumberTaken();
   throw error;
 }
 
@@ -120,8 +119,8 @@ export const cardsRepository = {
     const result = await db
       .query<CardView>(
         `INSERT INTO cards (id, wallet_id, cardholder_id, brand, last4, number_fingerprint, number_ciphertext,
-           cvv_ciphertext, expiry_month, expiry_year, daily_limit, monthly_limit)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${viewColumns(13)}`,
+           cvv_ciphertext, expiry_month, expiry_year, daily_limit, monthly_limit, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING ${viewColumns(13)}`,
         [
           card.id,
           card.walletId,
@@ -234,6 +233,7 @@ export const cardsRepository = {
         cardholderId: "cardholder_id",
       },
       3,
+      2,
     );
     const result = await db
       .query<CardView>(`UPDATE cards SET ${set.sql} WHERE id = $1 RETURNING ${viewColumns(2)}`, [
@@ -249,7 +249,7 @@ export const cardsRepository = {
     if ("walletIds" in selection && selection.walletIds.length === 0) return [];
     const { where, value } = selected(selection);
     const result = await db.query<CardView>(
-      `UPDATE cards SET deleted_at = now(), updated_at = now() WHERE ${where} AND deleted_at IS NULL
+      `UPDATE cards SET deleted_at = $2, updated_at = $2 WHERE ${where} AND deleted_at IS NULL
        RETURNING ${viewColumns(2)}`,
       [value, now],
     );

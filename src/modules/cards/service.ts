@@ -1,57 +1,44 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
-import { ApiError, badRequest, conflict, found, notFound, unprocessable } from "../../platform/errors.ts";
+import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
-import { lockWalletForMoney } from "../authorizations/service.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
+import { walletNotFound } from "../wallets/errors.ts";
 import { initialLimits, resolveLimits } from "../wallets/limits.ts";
+import { lockWallets, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
-import { walletNotFound } from "../wallets/service.ts";
 import { brandOf, isExpired, issueCard, luhnValid } from "./card-number.ts";
+import { cardHasPendingHolds, cardholderNotAllowed, cardNotFound, cardNumberTaken } from "./errors.ts";
 import type { Card, CreateCard, ListCardsQuery, SensitiveCard, UpdateCard } from "./model.ts";
 import {
   type CardRow,
   type CardSelection,
   cardsRepository,
-  numberTaken,
   type SealedNumber,
   toCard,
 } from "./repository.ts";
 import type { CardVault } from "./vault.ts";
 
-const cardNotFound = (id: string) => notFound("card", id);
-
 /**
  * Before cards are deleted: refuses while any of them has a pending hold (409 card_has_pending_holds).
  * A hold is a merchant's claim that may still be captured, so it is settled (captured, voided or
- * expired) before its card goes; see docs/decisions.md. The cards' wallets are locked first, through
- * the gate every money decision takes, so no spend adds a hold between this check and the delete, and
- * holds that have run out are expired rather than counted.
+ * expired) before its card goes; see docs/decisions.md. The cards' wallets pass the money gate first,
+ * so no spend adds a hold between this check and the delete, and holds that have run out are expired
+ * rather than counted. Gives back the "now" the gate read from `clock`.
  */
 export async function refuseCardsWithPendingHolds(
   tx: Queryable,
   selection: CardSelection,
-  now: Date,
-): Promise<void> {
-  for (const walletId of await cardsRepository.walletIdsOf(tx, selection)) {
-    await lockWalletForMoney(tx, walletId, now);
-  }
+  clock: Clock,
+): Promise<Date> {
+  const walletIds = await cardsRepository.walletIdsOf(tx, selection);
+  const { now } = await lockWalletsForMoney(tx, clock, (tx) => lockWallets(tx, walletIds));
   const holding = await cardsRepository.withPendingHold(tx, selection);
-  if (holding !== undefined) {
-    throw conflict(
-      "card_has_pending_holds",
-      `Card ${holding} has pending authorizations; capture or void them (or let them expire) before deleting it.`,
-    );
-  }
+  if (holding !== undefined) throw cardHasPendingHolds(holding);
+  return now;
 }
-
-const cardholderNotAllowed = () =>
-  unprocessable(
-    "cardholder_not_allowed",
-    "The cardholder must be the wallet's owner or a member of the wallet's team.",
-  );
 
 /** Plain card details as a client gives them (or as the service issues them), before sealing. */
 interface CardDetails {
@@ -119,9 +106,10 @@ export class CardsService {
   /** Issues a card on a wallet; with no number given, the service makes one (retrying a rare collision). */
   async create(input: CreateCard): Promise<Card> {
     const limits = initialLimits(input);
-    const given = givenDetails(input, this.clock());
+    const now = this.clock();
+    const given = givenDetails(input, now);
     for (let attempt = 1; ; attempt++) {
-      const details = given ?? issueCard(this.clock());
+      const details = given ?? issueCard(now);
       try {
         return await this.db.transaction(async (tx) => {
           // Lock order everywhere: user, then wallet, then card (as a user's deletion takes them).
@@ -143,7 +131,7 @@ export class CardsService {
               expiryYear: details.expiryYear,
               ...limits,
             },
-            this.clock(),
+            now,
           );
           return toCard(row);
         });
@@ -179,6 +167,7 @@ export class CardsService {
 
   update(id: string, changes: UpdateCard): Promise<Card> {
     return this.db.transaction(async (tx) => {
+      const now = this.clock();
       const cardholder = await this.lockCardholder(tx, changes.cardholderId ?? undefined);
       const card = found(await cardsRepository.find(tx, id, "FOR UPDATE"), () => cardNotFound(id));
       if (changes.walletId !== undefined && changes.walletId !== card.wallet_id) {
@@ -200,12 +189,12 @@ export class CardsService {
         tx,
         id,
         {
-          ...(await this.detailChanges(card, changes)),
+          ...(await this.detailChanges(card, changes, now)),
           ...limits,
           status: changes.status,
           cardholderId: changes.cardholderId,
         },
-        this.clock(),
+        now,
       );
       return toCard(row);
     });
@@ -213,8 +202,7 @@ export class CardsService {
 
   delete(id: string): Promise<Card> {
     return this.db.transaction(async (tx) => {
-      const now = this.clock();
-      await refuseCardsWithPendingHolds(tx, { id }, now);
+      const now = await refuseCardsWithPendingHolds(tx, { id }, this.clock);
       const [deleted] = await cardsRepository.softDelete(tx, { id }, now);
       return toCard(found(deleted, () => cardNotFound(id)));
     });
@@ -224,9 +212,8 @@ export class CardsService {
     return this.db.transaction(async (tx) => {
       // No lock here: the wallet is locked for update by the hold check, and a share lock first could deadlock.
       if (!(await walletsRepository.find(tx, walletId))) throw walletNotFound(walletId);
-      const now = this.clock();
       const ofWallet = { walletIds: [walletId] };
-      await refuseCardsWithPendingHolds(tx, ofWallet, now);
+      const now = await refuseCardsWithPendingHolds(tx, ofWallet, this.clock);
       const rows = await cardsRepository.softDelete(tx, ofWallet, now);
       return { data: rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard) };
     });
@@ -236,9 +223,9 @@ export class CardsService {
    * The number, expiry and CVV changes of a PATCH. A new number needs all three details; an expiry
    * is changed as month and year together; a CVV may change alone.
    */
-  private async detailChanges(card: CardRow, changes: UpdateCard) {
+  private async detailChanges(card: CardRow, changes: UpdateCard, now: Date) {
     if (changes.cardNo !== undefined) {
-      const details = detailsWithNumber(changes.cardNo, changes, this.clock());
+      const details = detailsWithNumber(changes.cardNo, changes, now);
       return {
         sealedNumber: await this.sealNumber(details.number, card.id),
         cvvCiphertext: await this.vault.seal(details.cvv, card.id),
@@ -254,7 +241,7 @@ export class CardsService {
         ? { expiryMonth: Number(changes.expiryMonth), expiryYear: Number(changes.expiryYear) }
         : {};
     if (expiry.expiryMonth !== undefined && expiry.expiryYear !== undefined) {
-      checkExpiry(expiry.expiryMonth, expiry.expiryYear, this.clock());
+      checkExpiry(expiry.expiryMonth, expiry.expiryYear, now);
     }
     const cvvCiphertext = changes.cvv === undefined ? undefined : await this.vault.seal(changes.cvv, card.id);
     return { ...expiry, cvvCiphertext };
@@ -270,7 +257,7 @@ export class CardsService {
       previousFingerprints.length > 0 &&
       (await cardsRepository.fingerprintTaken(this.db, previousFingerprints, cardId))
     ) {
-      throw numberTaken();
+      throw cardNumberTaken();
     }
     return {
       brand: brandOf(number),

@@ -1,6 +1,7 @@
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
+import { balanceDelta } from "./credits.ts";
 import type { Transaction, TransactionSortField, TransactionType } from "./model.ts";
 
 interface TransactionRow {
@@ -23,8 +24,6 @@ const COLUMNS =
 
 /** "createdAt" order is ledger order: seq, drawn under the wallet's lock, is exact where clocks tie. */
 const SORT_COLUMNS: Record<TransactionSortField, string> = { createdAt: "seq", amount: "amount" };
-
-const CREDITS: ReadonlySet<TransactionType> = new Set(["topup", "transfer_in", "refund"]);
 
 export const toTransaction = (row: TransactionRow): Transaction => ({
   id: row.id,
@@ -69,7 +68,7 @@ export const ledgerRepository = {
    * balance never changes without its ledger row, nor the reverse. The caller holds the wallet's lock.
    */
   async post(db: Queryable, entry: LedgerEntry, now: Date): Promise<Transaction> {
-    const delta = CREDITS.has(entry.type) ? entry.amount : -entry.amount;
+    const delta = balanceDelta(entry.type, entry.amount);
     const result = await db.query<TransactionRow>(
       `WITH moved AS (
          UPDATE wallets SET balance = balance + $3, updated_at = $4 WHERE id = $2 RETURNING balance, currency

@@ -1,14 +1,16 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
-import { badRequest, found, notFound, unprocessable } from "../../platform/errors.ts";
+import { badRequest, found, unprocessable } from "../../platform/errors.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { MAX_BALANCE } from "../../platform/schemas.ts";
 import { iso } from "../../platform/sql.ts";
-import { authorizationsRepository, windowsOf } from "../authorizations/repository.ts";
-import { lockWalletForMoney } from "../authorizations/service.ts";
+import { authorizationsRepository } from "../authorizations/repository.ts";
+import { releaseSpend, windowsOf } from "../authorizations/spend-windows.ts";
+import { walletNotFound } from "../wallets/errors.ts";
+import { lockWallet, lockWalletForMoney, lockWallets, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
-import { walletNotFound } from "../wallets/service.ts";
+import { insufficientFunds, transactionNotFound } from "./errors.ts";
 import type {
   CreateRefund,
   CreateTransfer,
@@ -19,18 +21,11 @@ import type {
 } from "./model.ts";
 import { ledgerRepository } from "./repository.ts";
 
-const transactionNotFound = (id: string) => notFound("transaction", id);
-
-const insufficientFunds = (wallet: WalletRow, amount: number) =>
-  unprocessable(
-    "insufficient_funds",
-    `Wallet ${wallet.id} has ${wallet.balance - wallet.held} available; ${amount} was asked for.`,
-  );
-
 /** Outgoing money needs an active wallet and enough available balance (balance minus holds). */
 function checkCanPay(wallet: WalletRow, amount: number): void {
   if (wallet.status !== "active") throw unprocessable("wallet_frozen", `Wallet ${wallet.id} is frozen.`);
-  if (amount > wallet.balance - wallet.held) throw insufficientFunds(wallet, amount);
+  const available = wallet.balance - wallet.held;
+  if (amount > available) throw insufficientFunds(wallet.id, available, amount);
 }
 
 /** Incoming money may not push a balance past the contract's 10^15. */
@@ -50,9 +45,9 @@ export class LedgerService {
   topUp(walletId: string, input: MoneyMovement): Promise<Transaction> {
     return this.counted(
       this.db.transaction(async (tx) => {
-        const wallet = await this.lockWallet(tx, walletId);
+        const { wallet, now } = await this.lockForMovement(tx, walletId);
         checkCanReceive(wallet, input.amount);
-        return ledgerRepository.post(tx, { walletId, type: "topup", ...input }, this.clock());
+        return ledgerRepository.post(tx, { walletId, type: "topup", ...input }, now);
       }),
     );
   }
@@ -60,9 +55,9 @@ export class LedgerService {
   withdraw(walletId: string, input: MoneyMovement): Promise<Transaction> {
     return this.counted(
       this.db.transaction(async (tx) => {
-        const wallet = await this.lockWallet(tx, walletId);
+        const { wallet, now } = await this.lockForMovement(tx, walletId);
         checkCanPay(wallet, input.amount);
-        return ledgerRepository.post(tx, { walletId, type: "withdrawal", ...input }, this.clock());
+        return ledgerRepository.post(tx, { walletId, type: "withdrawal", ...input }, now);
       }),
     );
   }
@@ -76,11 +71,16 @@ export class LedgerService {
       throw badRequest("same_wallet", "A transfer needs two different wallets.");
     }
     const transfer = await this.db.transaction(async (tx) => {
-      const locked = new Map<string, WalletRow>();
-      for (const id of [input.fromWalletId, input.toWalletId].sort())
-        locked.set(id, await this.lockWallet(tx, id));
-      const from = found(locked.get(input.fromWalletId), () => walletNotFound(input.fromWalletId));
-      const to = found(locked.get(input.toWalletId), () => walletNotFound(input.toWalletId));
+      const { wallets, now } = await lockWalletsForMoney(tx, this.clock, (tx) =>
+        lockWallets(tx, [input.fromWalletId, input.toWalletId]),
+      );
+      const lockedWallet = (id: string) =>
+        found(
+          wallets.find((wallet) => wallet.id === id),
+          () => walletNotFound(id),
+        );
+      const from = lockedWallet(input.fromWalletId);
+      const to = lockedWallet(input.toWalletId);
       if (from.currency !== to.currency) {
         throw unprocessable(
           "currency_mismatch",
@@ -89,7 +89,6 @@ export class LedgerService {
       }
       checkCanPay(from, input.amount);
       checkCanReceive(to, input.amount);
-      const now = this.clock();
       const transfer = await ledgerRepository.insertTransfer(tx, { ...input, currency: from.currency }, now);
       const movement = { amount: input.amount, description: input.description, transferId: transfer.id };
       const out = await ledgerRepository.post(
@@ -130,7 +129,7 @@ export class LedgerService {
         if (spend.type !== "card_spend" || spend.authorizationId === null) {
           throw unprocessable("transaction_not_refundable", "Only a card_spend transaction can be refunded.");
         }
-        const wallet = await this.lockWallet(tx, spend.walletId);
+        const { wallet, now } = await this.lockForMovement(tx, spend.walletId);
         const authorization = found(
           await authorizationsRepository.find(tx, spend.authorizationId, "FOR UPDATE"),
           () => transactionNotFound(transactionId),
@@ -144,9 +143,8 @@ export class LedgerService {
           );
         }
         checkCanReceive(wallet, amount);
-        const now = this.clock();
         await authorizationsRepository.addRefund(tx, authorization.id, amount, now);
-        await authorizationsRepository.releaseSpend(tx, windowsOf(authorization), amount);
+        await releaseSpend(tx, windowsOf(authorization), amount);
         return ledgerRepository.post(
           tx,
           {
@@ -182,8 +180,9 @@ export class LedgerService {
     return row;
   }
 
-  /** Locks the wallet for a movement, after releasing its holds that have run out. */
-  private async lockWallet(tx: Queryable, walletId: string): Promise<WalletRow> {
-    return found(await lockWalletForMoney(tx, walletId, this.clock()), () => walletNotFound(walletId));
+  /** The money gate for a movement on one wallet: its lock, "now", its holds that have run out expired. */
+  private async lockForMovement(tx: Queryable, walletId: string): Promise<{ wallet: WalletRow; now: Date }> {
+    const { wallet, now } = await lockWalletForMoney(tx, this.clock, (tx) => lockWallet(tx, walletId));
+    return { wallet: found(wallet, () => walletNotFound(walletId)), now };
   }
 }

@@ -36,11 +36,16 @@ const ownerCondition = (owner: MembershipOwner) =>
     : { sql: "user_id = $1", value: owner.userId };
 
 export const membersRepository = {
-  async insert(db: Queryable, member: { teamId: string; userId: string; role: Role }): Promise<Membership> {
+  async insert(
+    db: Queryable,
+    member: { teamId: string; userId: string; role: Role },
+    now: Date,
+  ): Promise<Membership> {
     const result = await db
       .query<MembershipRow>(
-        `INSERT INTO team_members (id, team_id, user_id, role) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-        [Bun.randomUUIDv7(), member.teamId, member.userId, member.role],
+        `INSERT INTO team_members (id, team_id, user_id, role, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING ${COLUMNS}`,
+        [Bun.randomUUIDv7(), member.teamId, member.userId, member.role, now],
       )
       .catch((error: unknown) => {
         if (isUniqueViolation(error, "team_members_live_key")) {
@@ -122,33 +127,39 @@ export const membersRepository = {
     teamId: string,
     userId: string,
     role: Role,
+    now: Date,
   ): Promise<Membership | undefined> {
     const result = await db.query<MembershipRow>(
-      `UPDATE team_members SET role = $3, updated_at = now()
+      `UPDATE team_members SET role = $3, updated_at = $4
        WHERE team_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
-      [teamId, userId, role],
+      [teamId, userId, role, now],
     );
     const row = result.rows[0];
     return row && toMembership(row);
   },
 
-  async softDelete(db: Queryable, teamId: string, userId: string): Promise<Membership | undefined> {
+  async softDelete(
+    db: Queryable,
+    teamId: string,
+    userId: string,
+    now: Date,
+  ): Promise<Membership | undefined> {
     const result = await db.query<MembershipRow>(
-      `UPDATE team_members SET deleted_at = now(), updated_at = now()
+      `UPDATE team_members SET deleted_at = $3, updated_at = $3
        WHERE team_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
-      [teamId, userId],
+      [teamId, userId, now],
     );
     const row = result.rows[0];
     return row && toMembership(row);
   },
 
   /** Removes every live membership of a team or of a user; returns what it removed. */
-  async softDeleteAll(db: Queryable, owner: MembershipOwner): Promise<Membership[]> {
+  async softDeleteAll(db: Queryable, owner: MembershipOwner, now: Date): Promise<Membership[]> {
     const condition = ownerCondition(owner);
     const result = await db.query<MembershipRow>(
-      `UPDATE team_members SET deleted_at = now(), updated_at = now()
+      `UPDATE team_members SET deleted_at = $2, updated_at = $2
        WHERE ${condition.sql} AND deleted_at IS NULL RETURNING ${COLUMNS}`,
-      [condition.value],
+      [condition.value, now],
     );
     return result.rows.map(toMembership);
   },

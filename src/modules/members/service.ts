@@ -1,9 +1,12 @@
+import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
-import { found, notFound } from "../../platform/errors.ts";
+import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { teamNotFound } from "../teams/errors.ts";
 import { teamsRepository } from "../teams/repository.ts";
-import { teamNotFound } from "../teams/service.ts";
+import { userNotFound } from "../users/errors.ts";
 import { usersRepository } from "../users/repository.ts";
+import { memberNotFound } from "./errors.ts";
 import type {
   AddMember,
   ListMembershipsQuery,
@@ -15,17 +18,22 @@ import type {
 } from "./model.ts";
 import { membersRepository } from "./repository.ts";
 
-const memberNotFound = () => notFound("member");
-
 export class MembersService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
 
   /** Adds a user to a team; both are share-locked so neither can be deleted while the row goes in. */
   add(teamId: string, input: AddMember): Promise<Membership> {
     return this.db.transaction(async (tx) => {
       if (!(await teamsRepository.find(tx, teamId, "FOR SHARE"))) throw teamNotFound(teamId);
-      if (!(await usersRepository.find(tx, input.userId, "FOR SHARE"))) throw notFound("user", input.userId);
-      return membersRepository.insert(tx, { teamId, userId: input.userId, role: input.role ?? "member" });
+      if (!(await usersRepository.find(tx, input.userId, "FOR SHARE"))) throw userNotFound(input.userId);
+      return membersRepository.insert(
+        tx,
+        { teamId, userId: input.userId, role: input.role ?? "member" },
+        this.clock(),
+      );
     });
   }
 
@@ -59,22 +67,25 @@ export class MembersService {
 
   async changeRole(teamId: string, userId: string, role: Role): Promise<Membership> {
     await this.requireTeam(teamId);
-    return found(await membersRepository.updateRole(this.db, teamId, userId, role), memberNotFound);
+    return found(
+      await membersRepository.updateRole(this.db, teamId, userId, role, this.clock()),
+      memberNotFound,
+    );
   }
 
   async remove(teamId: string, userId: string): Promise<Membership> {
     await this.requireTeam(teamId);
-    return found(await membersRepository.softDelete(this.db, teamId, userId), memberNotFound);
+    return found(await membersRepository.softDelete(this.db, teamId, userId, this.clock()), memberNotFound);
   }
 
   async removeAllOfTeam(teamId: string): Promise<{ data: Membership[] }> {
     await this.requireTeam(teamId);
-    return { data: await membersRepository.softDeleteAll(this.db, { teamId }) };
+    return { data: await membersRepository.softDeleteAll(this.db, { teamId }, this.clock()) };
   }
 
   async removeAllOfUser(userId: string): Promise<{ data: Membership[] }> {
     await this.requireUser(userId);
-    return { data: await membersRepository.softDeleteAll(this.db, { userId }) };
+    return { data: await membersRepository.softDeleteAll(this.db, { userId }, this.clock()) };
   }
 
   private async requireTeam(teamId: string): Promise<void> {
@@ -82,6 +93,6 @@ export class MembersService {
   }
 
   private async requireUser(userId: string): Promise<void> {
-    if (!(await usersRepository.find(this.db, userId))) throw notFound("user", userId);
+    if (!(await usersRepository.find(this.db, userId))) throw userNotFound(userId);
   }
 }

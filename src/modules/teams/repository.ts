@@ -37,12 +37,12 @@ function rethrowNameTaken(error: unknown): never {
 }
 
 export const teamsRepository = {
-  async insert(db: Queryable, team: { id: string; name: string }): Promise<Team> {
+  async insert(db: Queryable, team: { id: string; name: string }, now: Date): Promise<Team> {
     const result = await db
-      .query<TeamRow>(`INSERT INTO teams (id, name) VALUES ($1, $2) RETURNING ${TEAM_COLUMNS}`, [
-        team.id,
-        team.name,
-      ])
+      .query<TeamRow>(
+        `INSERT INTO teams (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ${TEAM_COLUMNS}`,
+        [team.id, team.name, now],
+      )
       .catch(rethrowNameTaken);
     return toTeam(onlyRow(result));
   },
@@ -69,22 +69,22 @@ export const teamsRepository = {
     return result.rows.map(toTeam);
   },
 
-  async update(db: Queryable, id: string, changes: { name?: string }): Promise<Team | undefined> {
-    const set = setClause(changes, { name: "name" }, 2);
+  async update(db: Queryable, id: string, changes: { name?: string }, now: Date): Promise<Team | undefined> {
+    const set = setClause(changes, { name: "name" }, 3, 2);
     const result = await db
       .query<TeamRow>(
         `UPDATE teams SET ${set.sql} WHERE id = $1 AND deleted_at IS NULL RETURNING ${TEAM_COLUMNS}`,
-        [id, ...set.values],
+        [id, now, ...set.values],
       )
       .catch(rethrowNameTaken);
     const row = result.rows[0];
     return row && toTeam(row);
   },
 
-  async softDelete(db: Queryable, id: string): Promise<Team> {
+  async softDelete(db: Queryable, id: string, now: Date): Promise<Team> {
     const result = await db.query<TeamRow>(
-      `UPDATE teams SET deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING ${TEAM_COLUMNS}`,
-      [id],
+      `UPDATE teams SET deleted_at = $2, updated_at = $2 WHERE id = $1 RETURNING ${TEAM_COLUMNS}`,
+      [id, now],
     );
     return toTeam(onlyRow(result));
   },

@@ -1,21 +1,22 @@
+import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
-import { found, notFound } from "../../platform/errors.ts";
+import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
+import { teamNotFound } from "./errors.ts";
 import type { CreateTeam, ListTeamsQuery, Team, UpdateTeam } from "./model.ts";
 import { teamsRepository } from "./repository.ts";
-
-export const teamNotFound = (id: string) => notFound("team", id);
 
 export class TeamsService {
   constructor(
     private readonly db: Database,
     private readonly wallets: WalletsService,
+    private readonly clock: Clock,
   ) {}
 
   create(input: CreateTeam): Promise<Team> {
-    return teamsRepository.insert(this.db, { id: Bun.randomUUIDv7(), name: input.name.trim() });
+    return teamsRepository.insert(this.db, { id: Bun.randomUUIDv7(), name: input.name.trim() }, this.clock());
   }
 
   async get(id: string): Promise<Team> {
@@ -28,7 +29,7 @@ export class TeamsService {
   }
 
   async update(id: string, changes: UpdateTeam): Promise<Team> {
-    const updated = await teamsRepository.update(this.db, id, { name: changes.name?.trim() });
+    const updated = await teamsRepository.update(this.db, id, { name: changes.name?.trim() }, this.clock());
     return found(updated, () => teamNotFound(id));
   }
 
@@ -36,9 +37,11 @@ export class TeamsService {
   delete(id: string): Promise<Team> {
     return this.db.transaction(async (tx) => {
       if (!(await teamsRepository.find(tx, id, "FOR UPDATE"))) throw teamNotFound(id);
-      await this.wallets.deleteOwnedBy(tx, { teamId: id });
-      await membersRepository.softDeleteAll(tx, { teamId: id });
-      return teamsRepository.softDelete(tx, id);
+      // One "now" for the whole cascade: everything it deletes carries the same deletedAt.
+      const now = this.clock();
+      await this.wallets.deleteOwnedBy(tx, { teamId: id }, () => now);
+      await membersRepository.softDeleteAll(tx, { teamId: id }, now);
+      return teamsRepository.softDelete(tx, id, now);
     });
   }
 }

@@ -1,7 +1,8 @@
 import type { Queryable } from "../../platform/db.ts";
-import { conflict, isUniqueViolation } from "../../platform/errors.ts";
+import { isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { emailTaken } from "./errors.ts";
 import type { User, UserSortField } from "./model.ts";
 
 interface UserRow {
@@ -31,8 +32,6 @@ const toUser = (row: UserRow): User => ({
   deletedAt: isoOrNull(row.deleted_at),
 });
 
-const emailTaken = () => conflict("email_taken", "Another user already has this e-mail address.");
-
 /** Re-throws a violation of the live-email unique index as 409 email_taken. */
 function rethrowEmailTaken(error: unknown): never {
   if (isUniqueViolation(error, "users_email_live_key")) throw emailTaken();
@@ -40,13 +39,13 @@ function rethrowEmailTaken(error: unknown): never {
 }
 
 export const usersRepository = {
-  async insert(db: Queryable, user: { id: string; email: string; name: string }): Promise<User> {
+  async insert(db: Queryable, user: { id: string; email: string; name: string }, now: Date): Promise<User> {
     const result = await db
-      .query<UserRow>(`INSERT INTO users (id, email, name) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
-        user.id,
-        user.email,
-        user.name,
-      ])
+      .query<UserRow>(
+        `INSERT INTO users (id, email, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         RETURNING ${COLUMNS}`,
+        [user.id, user.email, user.name, now],
+      )
       .catch(rethrowEmailTaken);
     return toUser(onlyRow(result));
   },
@@ -87,22 +86,23 @@ export const usersRepository = {
     db: Queryable,
     id: string,
     changes: { email?: string; name?: string },
+    now: Date,
   ): Promise<User | undefined> {
-    const set = setClause(changes, { email: "email", name: "name" }, 2);
+    const set = setClause(changes, { email: "email", name: "name" }, 3, 2);
     const result = await db
       .query<UserRow>(
         `UPDATE users SET ${set.sql} WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
-        [id, ...set.values],
+        [id, now, ...set.values],
       )
       .catch(rethrowEmailTaken);
     const row = result.rows[0];
     return row && toUser(row);
   },
 
-  async softDelete(db: Queryable, id: string): Promise<User> {
+  async softDelete(db: Queryable, id: string, now: Date): Promise<User> {
     const result = await db.query<UserRow>(
-      `UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id],
+      `UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, now],
     );
     return toUser(onlyRow(result));
   },

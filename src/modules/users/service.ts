@@ -1,15 +1,14 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
-import { found, notFound } from "../../platform/errors.ts";
+import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { refuseCardsWithPendingHolds } from "../cards/service.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
+import { userNotFound } from "./errors.ts";
 import type { CreateUser, ListUsersQuery, UpdateUser, User } from "./model.ts";
 import { usersRepository } from "./repository.ts";
-
-const userNotFound = (id: string) => notFound("user", id);
 
 export class UsersService {
   constructor(
@@ -19,11 +18,11 @@ export class UsersService {
   ) {}
 
   create(input: CreateUser): Promise<User> {
-    return usersRepository.insert(this.db, {
-      id: Bun.randomUUIDv7(),
-      email: input.email.trim(),
-      name: input.name.trim(),
-    });
+    return usersRepository.insert(
+      this.db,
+      { id: Bun.randomUUIDv7(), email: input.email.trim(), name: input.name.trim() },
+      this.clock(),
+    );
   }
 
   async get(id: string): Promise<User> {
@@ -37,10 +36,12 @@ export class UsersService {
   }
 
   async update(id: string, changes: UpdateUser): Promise<User> {
-    const updated = await usersRepository.update(this.db, id, {
-      email: changes.email?.trim(),
-      name: changes.name?.trim(),
-    });
+    const updated = await usersRepository.update(
+      this.db,
+      id,
+      { email: changes.email?.trim(), name: changes.name?.trim() },
+      this.clock(),
+    );
     return found(updated, () => userNotFound(id));
   }
 
@@ -52,12 +53,15 @@ export class UsersService {
   delete(id: string): Promise<User> {
     return this.db.transaction(async (tx) => {
       if (!(await usersRepository.find(tx, id, "FOR UPDATE"))) throw userNotFound(id);
-      await this.wallets.deleteOwnedBy(tx, { userId: id });
+      // One "now" for the whole cascade: everything it deletes carries the same deletedAt.
+      const now = this.clock();
+      const cascadeClock = () => now;
+      await this.wallets.deleteOwnedBy(tx, { userId: id }, cascadeClock);
       const heldCards = { cardholderId: id };
-      await refuseCardsWithPendingHolds(tx, heldCards, this.clock());
-      await cardsRepository.softDelete(tx, heldCards, this.clock());
-      await membersRepository.softDeleteAll(tx, { userId: id });
-      return usersRepository.softDelete(tx, id);
+      await refuseCardsWithPendingHolds(tx, heldCards, cascadeClock);
+      await cardsRepository.softDelete(tx, heldCards, now);
+      await membersRepository.softDeleteAll(tx, { userId: id }, now);
+      return usersRepository.softDelete(tx, id, now);
     });
   }
 }

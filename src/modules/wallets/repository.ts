@@ -1,6 +1,7 @@
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { spentColumns } from "../authorizations/spend-windows.ts";
 import type { Wallet, WalletSortField } from "./model.ts";
 
 export interface WalletRow {
@@ -28,17 +29,6 @@ export interface WalletView extends WalletRow {
 
 const COLUMNS =
   "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
-
-/**
- * Spend of `scopeId` in the local day and month that contain the instant `$nowParameter` in `timezone`.
- * Both are SQL expressions of the surrounding query; the windows are kept by card authorizations.
- */
-export function spentColumns(scopeId: string, timezone: string, nowParameter: number): string {
-  const local = `($${nowParameter}::timestamptz AT TIME ZONE ${timezone})`;
-  const window = (period: string, startsOn: string) =>
-    `COALESCE((SELECT s.spent FROM spend_windows s WHERE s.scope_id = ${scopeId} AND s.period = '${period}' AND s.starts_on = ${startsOn}), 0)`;
-  return `${window("day", `${local}::date`)} AS spent_today, ${window("month", `date_trunc('month', ${local})::date`)} AS spent_this_month`;
-}
 
 /** The columns of a WalletView; `$nowParameter` is the instant "today" is measured at. */
 const viewColumns = (nowParameter: number) =>
@@ -93,8 +83,9 @@ export interface WalletChanges {
 export const walletsRepository = {
   async insert(db: Queryable, wallet: NewWallet, now: Date): Promise<WalletView> {
     const result = await db.query<WalletView>(
-      `INSERT INTO wallets (id, name, user_id, team_id, currency, timezone, daily_limit, monthly_limit)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${viewColumns(9)}`,
+      `INSERT INTO wallets (id, name, user_id, team_id, currency, timezone, daily_limit, monthly_limit,
+         created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${viewColumns(9)}`,
       [
         wallet.id,
         wallet.name,
@@ -164,6 +155,7 @@ export const walletsRepository = {
       changes,
       { name: "name", status: "status", dailyLimit: "daily_limit", monthlyLimit: "monthly_limit" },
       3,
+      2,
     );
     const result = await db.query<WalletView>(
       `UPDATE wallets SET ${set.sql} WHERE id = $1 RETURNING ${viewColumns(2)}`,
@@ -185,7 +177,7 @@ export const walletsRepository = {
   async softDeleteMany(db: Queryable, ids: string[], now: Date): Promise<WalletView[]> {
     if (ids.length === 0) return [];
     const result = await db.query<WalletView>(
-      `UPDATE wallets SET deleted_at = now(), updated_at = now() WHERE id = ANY($1::uuid[]) RETURNING ${viewColumns(2)}`,
+      `UPDATE wallets SET deleted_at = $2, updated_at = $2 WHERE id = ANY($1::uuid[]) RETURNING ${viewColumns(2)}`,
       [ids, now],
     );
     return result.rows;

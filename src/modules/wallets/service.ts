@@ -2,25 +2,23 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import { isCurrency } from "../../platform/currency.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
-import { badRequest, conflict, found, notFound, SqlState } from "../../platform/errors.ts";
+import { badRequest, found, SqlState } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
-import { expireDueHolds } from "../authorizations/service.ts";
 import { cardsRepository } from "../cards/repository.ts";
+import { teamNotFound } from "../teams/errors.ts";
 import { teamsRepository } from "../teams/repository.ts";
+import { userNotFound } from "../users/errors.ts";
 import { usersRepository } from "../users/repository.ts";
+import { invalidTimezone, walletNotEmpty, walletNotFound } from "./errors.ts";
 import { initialLimits, resolveLimits } from "./limits.ts";
 import type { CreateWallet, ListWalletsQuery, UpdateWallet, Wallet } from "./model.ts";
+import { lockWallet, lockWalletForMoney, lockWalletsForMoney } from "./money-gate.ts";
 import { toWallet, type WalletOwner, type WalletRow, walletsRepository } from "./repository.ts";
-
-export const walletNotFound = (id: string) => notFound("wallet", id);
 
 function checkCurrency(currency: string): string {
   if (!isCurrency(currency)) throw badRequest("invalid_currency", `${currency} is not an ISO 4217 currency.`);
   return currency;
 }
-
-const invalidTimezone = (timezone: string) =>
-  badRequest("invalid_timezone", `${timezone} is not an IANA time zone.`);
 
 /**
  * The canonical IANA name of a time zone ("asia/singapore" → "Asia/Singapore"), which the database
@@ -49,12 +47,6 @@ function ownerOf(input: { userId?: string; teamId?: string }): WalletOwner {
     "A wallet belongs to exactly one owner: give userId or teamId, not both.",
   );
 }
-
-const walletNotEmpty = (wallet: WalletRow) =>
-  conflict(
-    "wallet_not_empty",
-    `Wallet ${wallet.id} still holds money or pending card holds; settle and withdraw or transfer it first.`,
-  );
 
 export class WalletsService {
   constructor(
@@ -123,8 +115,9 @@ export class WalletsService {
 
   delete(id: string): Promise<Wallet> {
     return this.db.transaction(async (tx) => {
-      const wallet = found(await walletsRepository.find(tx, id, "FOR UPDATE"), () => walletNotFound(id));
-      const [deleted] = await this.deleteLocked(tx, [wallet]);
+      const locked = await lockWalletForMoney(tx, this.clock, (tx) => lockWallet(tx, id));
+      const wallet = found(locked.wallet, () => walletNotFound(id));
+      const [deleted] = await this.deleteEmpty(tx, [wallet], locked.now);
       return found(deleted, () => walletNotFound(id));
     });
   }
@@ -132,29 +125,30 @@ export class WalletsService {
   deleteAllOf(owner: WalletOwner): Promise<{ data: Wallet[] }> {
     return this.db.transaction(async (tx) => {
       await this.requireOwner(tx, owner, "FOR UPDATE");
-      return { data: await this.deleteOwnedBy(tx, owner) };
+      return { data: await this.deleteOwnedBy(tx, owner, this.clock) };
     });
   }
 
   /**
    * Inside the caller's transaction: soft-deletes every wallet of `owner` and their cards, all or
-   * nothing, refusing with 409 wallet_not_empty while any of them holds money.
+   * nothing, refusing with 409 wallet_not_empty while any of them holds money. `clock` is the
+   * transaction's: a cascade passes the one "now" all its deletions carry.
    */
-  async deleteOwnedBy(tx: Queryable, owner: WalletOwner): Promise<Wallet[]> {
-    return this.deleteLocked(tx, await walletsRepository.lockOwnedBy(tx, owner));
+  async deleteOwnedBy(tx: Queryable, owner: WalletOwner, clock: Clock): Promise<Wallet[]> {
+    const { wallets, now } = await lockWalletsForMoney(tx, clock, (tx) =>
+      walletsRepository.lockOwnedBy(tx, owner),
+    );
+    return this.deleteEmpty(tx, wallets, now);
   }
 
-  private async deleteLocked(tx: Queryable, wallets: WalletRow[]): Promise<Wallet[]> {
-    // Holds past their time no longer keep a wallet from being deleted.
-    for (const wallet of wallets) {
-      if (wallet.held > 0) wallet.held -= await expireDueHolds(tx, wallet.id, this.clock());
-    }
+  /** Deletes locked wallets that passed the money gate (their holds past their time are expired). */
+  private async deleteEmpty(tx: Queryable, wallets: WalletRow[], now: Date): Promise<Wallet[]> {
     const nonEmpty = wallets.find((wallet) => wallet.balance !== 0 || wallet.held !== 0);
-    if (nonEmpty) throw walletNotEmpty(nonEmpty);
+    if (nonEmpty) throw walletNotEmpty(nonEmpty.id);
     const ids = wallets.map((wallet) => wallet.id);
     // Empty wallets: none of their cards has a pending hold.
-    await cardsRepository.softDelete(tx, { walletIds: ids }, this.clock());
-    const deleted = await walletsRepository.softDeleteMany(tx, ids, this.clock());
+    await cardsRepository.softDelete(tx, { walletIds: ids }, now);
+    const deleted = await walletsRepository.softDeleteMany(tx, ids, now);
     return deleted.sort((a, b) => a.id.localeCompare(b.id)).map(toWallet);
   }
 
@@ -164,9 +158,9 @@ export class WalletsService {
     lock: "FOR SHARE" | "FOR UPDATE",
   ): Promise<void> {
     if ("userId" in owner) {
-      if (!(await usersRepository.find(tx, owner.userId, lock))) throw notFound("user", owner.userId);
+      if (!(await usersRepository.find(tx, owner.userId, lock))) throw userNotFound(owner.userId);
     } else if (!(await teamsRepository.find(tx, owner.teamId, lock))) {
-      throw notFound("team", owner.teamId);
+      throw teamNotFound(owner.teamId);
     }
   }
 }
