@@ -65,6 +65,16 @@ export type DatabaseKind = "postgres" | "pglite";
 /** What a readiness probe learns of the database. */
 export type DatabaseCheck = "ok" | "unavailable" | "storage_full";
 
+/** A readiness probe answers within this, whatever the database does. */
+export const PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * Writable: a primary that is neither in recovery (a standby, or a crashed primary restarted as one)
+ * nor read-only (a demoted primary). Either still answers SELECT 1, yet every write fails with 25006.
+ */
+const WRITABLE_CHECK =
+  "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable";
+
 /** What the database runs on, beyond the pool. */
 export interface Engine {
   close(): Promise<void>;
@@ -75,12 +85,26 @@ export interface Engine {
 export class Database implements Queryable {
   /** Set when tracing is on: every statement then gets a span. */
   private tracer: Tracer | undefined;
+  /** Clients whose connection failed: discarded when released, never reused. */
+  private readonly brokenClients = new WeakSet<pg.ClientBase>();
 
+  /** `probePool` is what readiness probes use: their own connection on PostgreSQL, so a busy `pool` cannot starve them. */
   constructor(
     readonly kind: DatabaseKind,
     readonly pool: pg.Pool,
     private readonly engine: Engine,
-  ) {}
+    private readonly probePool: pg.Pool = pool,
+  ) {
+    const pools = new Set([pool, probePool]);
+    for (const each of pools) {
+      // From its first moment to its last, a client's "error" has a listener: pg-pool listens only while
+      // the client is idle, and a FATAL arriving in the same chunk as the ReadyForQuery that handed it
+      // to a waiting request came between the two listeners and, unheard, ended the process.
+      each.on("connect", (client) => {
+        client.on("error", () => this.brokenClients.add(client));
+      });
+    }
+  }
 
   traceWith(tracer: Tracer): void {
     this.tracer = tracer;
@@ -116,35 +140,31 @@ export class Database implements Queryable {
       } catch (error) {
         throw translateUnavailable(error);
       }
-      let broken = false;
-      // A checked-out client whose socket dies emits "error"; unheard, that would end the process.
-      const markBroken = () => {
-        broken = true;
-      };
-      client.on("error", markBroken);
       try {
         const session = this.session(client);
         await session.query("BEGIN");
         const result = await ambientTransaction.run(session, () => work(session));
         // Sent but unanswered, a COMMIT may have been applied: a blind retry could apply it twice.
+        // statement_timeout never cancels it: PostgreSQL lifts the time-out before the commit work
+        // (deferred triggers, the wait for a synchronous standby), so a 2xx means replicated; only
+        // query_timeout bounds the wait, and its expiry is outcome_unknown.
         await session.query("COMMIT").catch((error: unknown) => {
           throw isUnavailable(error) ? outcomeUnknown() : error;
         });
         return result;
       } catch (error) {
         const failure = translateUnavailable(error);
-        if (broken || isUnavailable(failure)) {
+        if (this.brokenClients.has(client) || isUnavailable(failure)) {
           // No ROLLBACK on a dead connection (it would wait out another time-out): PostgreSQL rolls
           // back a transaction whose connection is gone, and the client is discarded.
-          broken = true;
+          this.brokenClients.add(client);
         } else {
-          await client.query("ROLLBACK").catch(markBroken);
+          await client.query("ROLLBACK").catch(() => this.brokenClients.add(client));
         }
         if (attempt < 3 && isRetryableTransactionError(error)) continue;
         throw failure;
       } finally {
-        client.off("error", markBroken);
-        client.release(broken);
+        client.release(this.brokenClients.has(client));
       }
     }
   }
@@ -175,20 +195,39 @@ export class Database implements Queryable {
   }
 
   /**
-   * "ok" when the database answers `SELECT 1` and has room to write, within `timeoutMs`; a probe must
-   * not hang with the database.
+   * "ok" when the database takes writes (see WRITABLE_CHECK) and has room for them, within
+   * PROBE_TIMEOUT_MS; a probe must not hang with the database.
    */
-  async check(timeoutMs: number): Promise<DatabaseCheck> {
-    const checked = this.pool.query("SELECT 1").then(
-      async () => ((await this.engine.storageFull()) ? "storage_full" : "ok"),
+  async check(): Promise<DatabaseCheck> {
+    const checked = this.writable().then(
+      async (writable) => {
+        if (!writable) return "unavailable";
+        return (await this.engine.storageFull()) ? "storage_full" : "ok";
+      },
       () => "unavailable" as const,
     );
-    const gaveUp = Bun.sleep(timeoutMs).then(() => "unavailable" as const);
+    const gaveUp = Bun.sleep(PROBE_TIMEOUT_MS).then(() => "unavailable" as const);
     return Promise.race([checked, gaveUp]);
+  }
+
+  private async writable(): Promise<boolean> {
+    const client = await this.probePool.connect();
+    let writable = false;
+    try {
+      const result = await client.query<{ writable: boolean }>(WRITABLE_CHECK);
+      writable = result.rows[0]?.writable === true;
+      return writable;
+    } finally {
+      // An unwritable server is not asked again on this connection: behind a proxy (HAProxy), a new
+      // one reaches whichever node is the primary by then, and a new session reads the server's
+      // read-only setting afresh.
+      client.release(!writable || this.brokenClients.has(client));
+    }
   }
 
   async close(): Promise<void> {
     await this.pool.end();
+    if (this.probePool !== this.pool) await this.probePool.end();
     await this.engine.close();
   }
 }
@@ -224,6 +263,8 @@ export async function openDatabase(
   logger: Logger,
 ): Promise<Database> {
   if (config.DATABASE_URL !== undefined) {
+    const onIdleConnectionLost = (error: Error) =>
+      logger.warn({ err: error }, "idle database connection lost");
     const pool = new pg.Pool({
       connectionString: config.DATABASE_URL,
       max: config.DB_POOL_MAX,
@@ -239,9 +280,27 @@ export async function openDatabase(
       types: typeParsers,
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
+    pool.on("error", onIdleConnectionLost);
+    // Readiness has a connection of its own, so that a request pool that is busy (every connection
+    // waiting on a lock) or just recovering never makes every instance look down at once.
+    const probePool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: 1,
+      connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+      statement_timeout: PROBE_TIMEOUT_MS,
+      query_timeout: PROBE_TIMEOUT_MS,
+      keepAlive: true,
+      application_name: "wallet-api-probe",
+      types: typeParsers,
+    });
+    probePool.on("error", onIdleConnectionLost);
     // The server's disk cannot be seen from here; a full one shows as storage_full on the writes.
-    return new Database("postgres", pool, { close: async () => {}, storageFull: async () => false });
+    return new Database(
+      "postgres",
+      pool,
+      { close: async () => {}, storageFull: async () => false },
+      probePool,
+    );
   }
   const embedded = await openEmbeddedDatabase(config.DATA_DIR, logger);
   // PGlite is a single connection: one pooled client serialises every transaction, which keeps

@@ -31,16 +31,37 @@ export const conflict = (code: string, detail: string) => new ApiError(409, code
 
 export const unprocessable = (code: string, detail: string) => new ApiError(422, code, detail);
 
-/** Thrown when the database cannot be reached or does not answer in time. */
+/**
+ * Retry-After on a 503 whose cause passes by itself (a failover, a restart, a network break): the pool
+ * reconnects as soon as the database answers, so a longer wait only adds latency, and a client backs
+ * off further on each failure anyway. A full disk waits for an operator: minutes, not seconds.
+ */
+const RETRY_AFTER_SECONDS = { transient: 1, storageFull: 30 } as const;
+
+const retryAfter = (seconds: number) => ({ "retry-after": String(seconds) });
+
+/** Thrown when the database cannot be reached, does not answer in time, or cannot take writes now. */
 export const databaseUnavailable = () =>
-  new ApiError(503, "database_unavailable", "The database is unavailable; retry shortly.");
+  new ApiError(
+    503,
+    "database_unavailable",
+    "The database is unavailable; retry shortly.",
+    undefined,
+    retryAfter(RETRY_AFTER_SECONDS.transient),
+  );
 
 /**
  * Thrown when the database's disk is full: nothing was written, and the same request may succeed once
  * room is made.
  */
 export const storageFull = () =>
-  new ApiError(503, "storage_full", "The database has no room left to write; retry later.");
+  new ApiError(
+    503,
+    "storage_full",
+    "The database has no room left to write; retry later.",
+    undefined,
+    retryAfter(RETRY_AFTER_SECONDS.storageFull),
+  );
 
 /**
  * Thrown when a COMMIT was sent but its answer never came: the change may be applied or not. Unlike
@@ -52,6 +73,8 @@ export const outcomeUnknown = () =>
     "outcome_unknown",
     "The database did not confirm the commit in time: the change may or may not have been applied. " +
       "Retry only with the same Idempotency-Key, or check whether it was applied before retrying.",
+    undefined,
+    retryAfter(RETRY_AFTER_SECONDS.transient),
   );
 
 /** PostgreSQL's SQLSTATE codes this service reacts to. */
@@ -64,8 +87,10 @@ export const SqlState = {
   untranslatableCharacter: "22P05",
   serializationFailure: "40001",
   deadlockDetected: "40P01",
+  readOnlySqlTransaction: "25006",
   queryCanceled: "57014",
   adminShutdown: "57P01",
+  crashShutdown: "57P02",
   cannotConnectNow: "57P03",
   diskFull: "53100",
 } as const;
@@ -100,7 +125,11 @@ const CONNECTION_ERROR_CODES = new Set([
   "ConnectionRefused",
   SqlState.queryCanceled,
   SqlState.adminShutdown,
+  SqlState.crashShutdown,
   SqlState.cannotConnectNow,
+  // A demoted primary (or a standby) still reached after a failover: no write can succeed on this
+  // connection, and a new one may reach the new primary.
+  SqlState.readOnlySqlTransaction,
   "08000",
   "08003",
   "08006",
@@ -108,12 +137,15 @@ const CONNECTION_ERROR_CODES = new Set([
   "08004",
 ]);
 
-/** Connection loss, refused connections, pool and statement time-outs: the database is the problem, not the request. */
+/**
+ * Connection loss, refused connections, a server shutting down, starting up or read-only, pool and
+ * statement time-outs: the database is the problem, not the request.
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const state = sqlStateOf(error);
   if (state !== undefined && CONNECTION_ERROR_CODES.has(state)) return true;
   const message = error instanceof Error ? error.message : "";
-  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED|Client has encountered a connection error|Client was closed and is not queryable/i.test(
     message,
   );
 }

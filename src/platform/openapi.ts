@@ -19,7 +19,8 @@ const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   "422": "Refused by a business rule",
   "429": "Rate limited; see Retry-After",
   "500": "Unexpected error",
-  "503": "Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)",
+  "503":
+    "Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After",
 };
 
 const TAGS = [
@@ -225,7 +226,7 @@ const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 function responseHeaders(status: string, traits: OperationTraits): JsonObject {
   const names = ["X-Request-Id"];
   if (traits.api) names.push("RateLimit", "RateLimit-Policy");
-  if (status === "429") names.push("Retry-After");
+  if (status === "429" || status === "503") names.push("Retry-After");
   if (traits.idempotent && status !== "429" && !status.startsWith("5")) names.push("Idempotent-Replayed");
   return Object.fromEntries(names.map((name) => [name, headerRef(name)]));
 }

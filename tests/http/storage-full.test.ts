@@ -36,6 +36,8 @@ describe("a full disk", () => {
       });
       const problem = await expectProblem(response, 503, "storage_full");
       expect(problem.detail).not.toContain("base/5");
+      // Room is made by an operator, in minutes: clients are told not to come back every second.
+      expect(response.headers.get("retry-after")).toBe("30");
     }
     expect((await getWallet(server.api, wallet.id)).balance).toBe(1_000);
 

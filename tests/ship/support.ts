@@ -125,7 +125,48 @@ export function throughPort(databaseUrl: string, port: number): string {
   return url.toString();
 }
 
-type ProxyMode = "up" | "closed" | "blackhole" | "stalled";
+type ProxyMode = "up" | "closed" | "blackhole" | "stalled" | "refusing";
+
+/** The server's message for each SQLSTATE a test makes the proxy answer with. */
+const FATAL_MESSAGES: Record<string, string> = {
+  "57P01": "terminating connection due to administrator command",
+  "57P02": "terminating connection because of crash of another server process",
+  "57P03": "the database system is starting up",
+};
+
+/** A PostgreSQL ErrorResponse of severity FATAL: the server ends the connection after it. */
+export function fatalErrorMessage(sqlState: string): Uint8Array {
+  const fields = [
+    ["S", "FATAL"],
+    ["V", "FATAL"],
+    ["C", sqlState],
+    ["M", FATAL_MESSAGES[sqlState] ?? "fatal error"],
+  ];
+  const body = Buffer.from(`${fields.map(([type, value]) => `${type}${value}\0`).join("")}\0`);
+  const header = Buffer.alloc(5);
+  header.write("E", 0);
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+/** True when `chunk` ends with a ReadyForQuery message ('Z', length 5, a status byte). */
+const endsWithReadyForQuery = (chunk: Uint8Array) => {
+  const at = chunk.length - 6;
+  return at >= 0 && chunk[at] === 0x5a && Buffer.from(chunk.subarray(at + 1, at + 5)).readInt32BE() === 5;
+};
+
+/**
+ * What happens to the server's answers on a connection a test singled out:
+ * - deaf: they are lost, and the connection stays open;
+ * - broken: the next one is replaced by `fatal` (an ErrorResponse), or by nothing, and the
+ *   connection closes (it broke mid-request);
+ * - brokenAfterReady: the next one ending in ReadyForQuery is delivered with `fatal` in the same
+ *   chunk, and the connection closes (the server went away right after answering).
+ */
+type AnswerFate =
+  | { kind: "deaf" }
+  | { kind: "broken"; fatal: Uint8Array | undefined }
+  | { kind: "brokenAfterReady"; fatal: Uint8Array };
 
 interface Side {
   socket: Socket<Pair> | undefined;
@@ -138,28 +179,33 @@ interface Pair {
   upstream: Side;
   /** Traffic is silently discarded, both ways, for the rest of this connection's life. */
   dropped: boolean;
-  /** The server's answers are discarded for the rest of this connection's life; requests still go through. */
-  deaf: boolean;
+  /** Set by a trap (see AnswerFate); requests still go through. */
+  fate: AnswerFate | undefined;
   closed: boolean;
 }
 
 /**
- * A TCP proxy from a local port to `target` that a test can break in three ways:
+ * A TCP proxy from a local port to `target` that a test can break in these ways:
  * - cut(): every connection is closed and new ones are refused (the database went away);
  * - blackhole(): every byte is silently dropped, on open connections and on new ones, which are
  *   accepted but never answered (a firewall dropping packets); those connections stay dead;
  * - stall(): nothing is forwarded but everything is kept, and restore() delivers it late (a network
  *   partition that heals before TCP gives up);
  * - loseAnswersAfter(pattern): the next connection to send `pattern` keeps delivering what it sends,
- *   but from then on the server's answers on it are lost (a link that fails one way, mid-statement).
+ *   but from then on the server's answers on it are lost (a link that fails one way, mid-statement);
+ * - breakAnswerTo(pattern, sqlState?) and breakAfterAnswerTo(pattern, sqlState): see AnswerFate;
+ * - refuseStartup(sqlState): it plays a server that answers every new connection's startup with a
+ *   FATAL error (57P03: starting up or shutting down); open connections are closed.
  * restore() makes it forward again, on the same port.
  */
 export class TcpProxy {
   private listener: TCPSocketListener<Pair> | undefined;
   private readonly pairs = new Set<Pair>();
   private mode: ProxyMode = "up";
-  /** Bytes that, once a client sends them, make its connection deaf (see loseAnswersAfter). */
-  private deafAfter: Buffer | undefined;
+  /** Bytes that, once a client sends them, give its connection a fate (see AnswerFate). */
+  private trap: { pattern: Buffer; fate: AnswerFate } | undefined;
+  /** What refuseStartup answers. */
+  private startupRefusal: Uint8Array | undefined;
   port = 0;
 
   constructor(
@@ -180,12 +226,12 @@ export class TcpProxy {
             client: { socket: client, pending: [] },
             upstream: { socket: undefined, pending: [] },
             dropped: proxy.mode === "blackhole",
-            deaf: false,
+            fate: undefined,
             closed: false,
           };
           client.data = pair;
           proxy.pairs.add(pair);
-          if (pair.dropped) return;
+          if (pair.dropped || proxy.mode === "refusing") return;
           void Bun.connect<Pair>({
             hostname: proxy.target.hostname,
             port: proxy.target.port,
@@ -211,9 +257,14 @@ export class TcpProxy {
           }).catch(() => proxy.closePair(pair));
         },
         data(client, chunk) {
-          if (proxy.deafAfter !== undefined && Buffer.from(chunk).includes(proxy.deafAfter)) {
-            proxy.deafAfter = undefined;
-            client.data.deaf = true;
+          if (proxy.mode === "refusing" && proxy.startupRefusal !== undefined) {
+            client.write(proxy.startupRefusal);
+            proxy.closePair(client.data);
+            return;
+          }
+          if (proxy.trap !== undefined && Buffer.from(chunk).includes(proxy.trap.pattern)) {
+            client.data.fate = proxy.trap.fate;
+            proxy.trap = undefined;
           }
           proxy.forward(client.data, client.data.upstream, chunk);
         },
@@ -264,7 +315,34 @@ export class TcpProxy {
    * on its connection after that is lost; other connections are untouched.
    */
   loseAnswersAfter(pattern: string): void {
-    this.deafAfter = Buffer.from(pattern);
+    this.trap = { pattern: Buffer.from(pattern), fate: { kind: "deaf" } };
+  }
+
+  /**
+   * The next client chunk containing `pattern` is delivered; the server's answer to it is replaced by
+   * a FATAL `sqlState` (or by nothing), and the connection closes.
+   */
+  breakAnswerTo(pattern: string, sqlState?: string): void {
+    const fatal = sqlState === undefined ? undefined : fatalErrorMessage(sqlState);
+    this.trap = { pattern: Buffer.from(pattern), fate: { kind: "broken", fatal } };
+  }
+
+  /**
+   * The next client chunk containing `pattern` is delivered and answered; a FATAL `sqlState` follows
+   * the answer's ReadyForQuery in the same chunk, and the connection closes.
+   */
+  breakAfterAnswerTo(pattern: string, sqlState: string): void {
+    this.trap = {
+      pattern: Buffer.from(pattern),
+      fate: { kind: "brokenAfterReady", fatal: fatalErrorMessage(sqlState) },
+    };
+  }
+
+  /** Open connections close; new ones are answered with a FATAL `sqlState` until restore(). */
+  refuseStartup(sqlState: string): void {
+    this.mode = "refusing";
+    this.startupRefusal = fatalErrorMessage(sqlState);
+    for (const pair of this.pairs) this.closePair(pair);
   }
 
   restore(): void {
@@ -288,7 +366,19 @@ export class TcpProxy {
   }
 
   private forward(pair: Pair, to: Side, chunk: Uint8Array): void {
-    if (pair.dropped || pair.closed || (pair.deaf && to === pair.client)) return;
+    if (pair.dropped || pair.closed) return;
+    const fate = to === pair.client ? pair.fate : undefined;
+    if (fate?.kind === "deaf") return;
+    if (fate?.kind === "broken") {
+      if (fate.fatal !== undefined) pair.client.socket?.write(fate.fatal);
+      this.closePair(pair);
+      return;
+    }
+    if (fate?.kind === "brokenAfterReady" && endsWithReadyForQuery(chunk)) {
+      pair.client.socket?.write(Buffer.concat([chunk, fate.fatal]));
+      this.closePair(pair);
+      return;
+    }
     to.pending.push(new Uint8Array(chunk));
     this.flush(pair, to);
   }

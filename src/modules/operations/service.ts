@@ -11,9 +11,6 @@ export interface Lifecycle {
   draining: boolean;
 }
 
-/** A readiness probe answers within this, whatever the database does. */
-const PROBE_TIMEOUT_MS = 1000;
-
 /** What a load balancer and a scraper ask of the process. */
 export class OperationsService {
   constructor(
@@ -23,11 +20,11 @@ export class OperationsService {
   ) {}
 
   /**
-   * Ready when the database answers and has room to write, and the process is not draining; migrations
-   * ran before the server started listening.
+   * Ready when the database takes writes and has room for them, and the process is not draining;
+   * migrations ran before the server started listening.
    */
   async readiness(): Promise<ReadinessReport> {
-    const database = await this.db.check(PROBE_TIMEOUT_MS);
+    const database = await this.db.check();
     const status = this.lifecycle.draining ? "draining" : database === "ok" ? "ok" : "unavailable";
     return { ready: status === "ok", body: { status, checks: { database } } };
   }

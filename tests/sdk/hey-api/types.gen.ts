@@ -495,7 +495,7 @@ export type GetReadinessErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Readiness;
 };
@@ -592,7 +592,7 @@ export type ListUsersErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -660,7 +660,7 @@ export type CreateUserErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -714,7 +714,7 @@ export type DeleteUserErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -764,7 +764,7 @@ export type GetUserErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -838,7 +838,7 @@ export type UpdateUserErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -900,7 +900,7 @@ export type ListTeamsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -964,7 +964,7 @@ export type CreateTeamErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1018,7 +1018,7 @@ export type DeleteTeamErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1068,7 +1068,7 @@ export type GetTeamErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1138,7 +1138,7 @@ export type UpdateTeamErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1188,7 +1188,7 @@ export type RemoveAllTeamMembersErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1259,7 +1259,7 @@ export type ListTeamMembersErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1336,7 +1336,7 @@ export type AddTeamMemberErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1390,7 +1390,7 @@ export type RemoveTeamMemberErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1444,7 +1444,7 @@ export type GetTeamMemberErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1511,7 +1511,7 @@ export type UpdateTeamMemberErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1585,7 +1585,7 @@ export type ListMembershipsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1635,7 +1635,7 @@ export type RemoveAllUserMembershipsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1706,7 +1706,7 @@ export type ListUserTeamsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1780,7 +1780,7 @@ export type ListWalletsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1875,7 +1875,7 @@ export type CreateWalletErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1929,7 +1929,7 @@ export type DeleteWalletErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -1979,7 +1979,7 @@ export type GetWalletErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2065,7 +2065,7 @@ export type UpdateWalletErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2119,7 +2119,7 @@ export type DeleteUserWalletsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2173,7 +2173,7 @@ export type DeleteTeamWalletsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2247,7 +2247,7 @@ export type ListCardsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2350,7 +2350,7 @@ export type CreateCardErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2404,7 +2404,7 @@ export type DeleteCardErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2454,7 +2454,7 @@ export type GetCardErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2557,7 +2557,7 @@ export type UpdateCardErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2607,7 +2607,7 @@ export type GetCardSensitiveErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2661,7 +2661,7 @@ export type DeleteWalletCardsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2742,7 +2742,7 @@ export type TopUpWalletErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2823,7 +2823,7 @@ export type WithdrawFromWalletErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2907,7 +2907,7 @@ export type CreateTransferErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -2994,7 +2994,7 @@ export type ListWalletTransactionsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -3044,7 +3044,7 @@ export type GetTransactionErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -3125,7 +3125,7 @@ export type RefundTransactionErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -3200,7 +3200,7 @@ export type ListCardAuthorizationsErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -3287,7 +3287,7 @@ export type AuthorizeCardSpendErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -3364,7 +3364,7 @@ export type CaptureAuthorizationErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -3434,7 +3434,7 @@ export type VoidAuthorizationErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
@@ -3484,7 +3484,7 @@ export type GetAuthorizationErrors = {
      */
     500: Problem;
     /**
-     * Database unavailable (database_unavailable), or a write's outcome unknown (outcome_unknown)
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
      */
     503: Problem;
 };
