@@ -12,6 +12,10 @@ const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(
     Type.String({ pattern: "^postgres(ql)?://", description: "a postgres:// or postgresql:// URL" }),
   ),
+  DATABASE_READ_URL: Type.Optional(
+    Type.String({ pattern: "^postgres(ql)?://", description: "a postgres:// or postgresql:// URL" }),
+  ),
+  DATABASE_READ_MAX_LAG_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000 }),
   DATA_DIR: Type.String({ minLength: 1, default: "./data" }),
   DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   ADMIN_API_KEY: Type.Optional(
@@ -58,6 +62,7 @@ export type Config = Static<typeof EnvSchema>;
 /** Never echoed back in an error: they are secrets or may carry a password. */
 const SECRET_VARIABLES = new Set([
   "DATABASE_URL",
+  "DATABASE_READ_URL",
   "ADMIN_API_KEY",
   "CARD_ENCRYPTION_KEY",
   "CARD_ENCRYPTION_KEY_PREVIOUS",
@@ -112,6 +117,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (raw.ADMIN_API_KEY === undefined) problems.push("ADMIN_API_KEY: required when DATABASE_URL is set");
     if (raw.CARD_ENCRYPTION_KEY === undefined)
       problems.push("CARD_ENCRYPTION_KEY: required when DATABASE_URL is set");
+  }
+  // Embedded PGlite has no replicas: a read URL without a primary would be silently ignored.
+  if (raw.DATABASE_READ_URL !== undefined && raw.DATABASE_URL === undefined) {
+    problems.push("DATABASE_READ_URL: set only together with DATABASE_URL (embedded mode has no replicas)");
   }
   // A rotation names both keys: the new one must not silently come from a key file.
   if (raw.CARD_ENCRYPTION_KEY_PREVIOUS !== undefined) {

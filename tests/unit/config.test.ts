@@ -38,6 +38,8 @@ describe("loadConfig defaults", () => {
     expect(config.RATE_LIMIT_BURST).toBe(200);
     expect(config.DB_QUERY_TIMEOUT).toBe(5000);
     expect(config.SHUTDOWN_TIMEOUT).toBe(15000);
+    expect(config.DATABASE_READ_URL).toBeUndefined();
+    expect(config.DATABASE_READ_MAX_LAG_MS).toBe(1000);
   });
 
   test("empty and blank values count as unset", () => {
@@ -88,6 +90,25 @@ describe("loadConfig defaults", () => {
     expect(config.ADMIN_API_KEY).toBe(VALID_ADMIN_KEY);
     expect(config.CARD_ENCRYPTION_KEY).toBe(VALID_CARD_KEY);
   });
+
+  test("DATABASE_READ_URL and DATABASE_READ_MAX_LAG_MS are accepted with DATABASE_URL", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgresql://app:pw@primary.internal:5432/wallet",
+      DATABASE_READ_URL: "postgresql://app:pw@replica.internal:5432/wallet",
+      DATABASE_READ_MAX_LAG_MS: "250",
+      ADMIN_API_KEY: VALID_ADMIN_KEY,
+      CARD_ENCRYPTION_KEY: VALID_CARD_KEY,
+    });
+    expect(config.DATABASE_READ_URL).toBe("postgresql://app:pw@replica.internal:5432/wallet");
+    expect(config.DATABASE_READ_MAX_LAG_MS).toBe(250);
+  });
+
+  test("DATABASE_READ_URL in embedded mode is refused: PGlite has no replicas", () => {
+    const problems = problemsOf({ DATA_DIR: "memory://", DATABASE_READ_URL: "postgres://replica/wallet" });
+    expect(problems).toEqual([
+      "DATABASE_READ_URL: set only together with DATABASE_URL (embedded mode has no replicas)",
+    ]);
+  });
 });
 
 describe("loadConfig refuses bad values with one readable line naming the variable", () => {
@@ -116,6 +137,8 @@ describe("loadConfig refuses bad values with one readable line naming the variab
     ["DB_QUERY_TIMEOUT", "abc"],
     ["DB_QUERY_TIMEOUT", "50"],
     ["SHUTDOWN_TIMEOUT", "-5"],
+    ["DATABASE_READ_MAX_LAG_MS", "-1"],
+    ["DATABASE_READ_MAX_LAG_MS", "1.5"],
     ["DATABASE_URL", "mysql://root@localhost/wallet"],
     ["ADMIN_API_KEY", "short"],
     ["CARD_ENCRYPTION_KEY", "not-base64"],
