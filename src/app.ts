@@ -35,6 +35,7 @@ import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 import { docsPage, openapiDocument, renderOpenApi } from "./platform/openapi.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
+import { readRouting } from "./platform/read-routing.ts";
 import { sharedModels } from "./platform/schemas.ts";
 import { loadSecrets, type Secrets } from "./platform/secrets.ts";
 import { startTelemetry, type Telemetry, traceService } from "./platform/telemetry.ts";
@@ -129,6 +130,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
     handler: { standardHostname: false },
   })
     .use(httpPlatform({ logger, metrics, telemetry, routeMethods }))
+    .use(readRouting(db, metrics))
     .use(
       new Elysia({ name: "reference" })
         .use(publicAccess(rateLimiter))

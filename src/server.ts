@@ -1,7 +1,7 @@
 import { createApp, createServices, loadVerifiedSecrets } from "./app.ts";
 import type { Lifecycle } from "./modules/operations/service.ts";
 import type { Config } from "./platform/config.ts";
-import { openDatabase } from "./platform/db.ts";
+import { openDatabase, openReadReplica } from "./platform/db.ts";
 import { every } from "./platform/jobs.ts";
 import type { Logger } from "./platform/logger.ts";
 import { applyMigrations } from "./platform/migrate.ts";
@@ -14,6 +14,8 @@ import type { Telemetry } from "./platform/telemetry.ts";
  */
 export async function serve(config: Config, logger: Logger, telemetry: Telemetry): Promise<void> {
   const db = await openDatabase(config, logger);
+  const replica = openReadReplica(config, logger);
+  if (replica !== undefined) db.readFrom(replica);
   await applyMigrations(db, logger);
   const secrets = await loadVerifiedSecrets(config, logger, db);
   const lifecycle: Lifecycle = { draining: false };

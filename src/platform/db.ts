@@ -16,6 +16,7 @@ import {
 } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { openEmbeddedDatabase } from "./pglite.ts";
+import { currentReadIntent, type ReadIntent, ReadReplica, type ReplicaCheck } from "./read-replica.ts";
 import { inSpan, sqlSpanAttributes } from "./telemetry.ts";
 
 /** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
@@ -87,6 +88,8 @@ export class Database implements Queryable {
   private tracer: Tracer | undefined;
   /** Clients whose connection failed: discarded when released, never reused. */
   private readonly brokenClients = new WeakSet<pg.ClientBase>();
+  /** The streaming replica GET requests read from (DATABASE_READ_URL), if any. */
+  private replica: ReadReplica | undefined;
 
   /** `probePool` is what readiness probes use: their own connection on PostgreSQL, so a busy `pool` cannot starve them. */
   constructor(
@@ -95,15 +98,16 @@ export class Database implements Queryable {
     private readonly engine: Engine,
     private readonly probePool: pg.Pool = pool,
   ) {
-    const pools = new Set([pool, probePool]);
-    for (const each of pools) {
-      // From its first moment to its last, a client's "error" has a listener: pg-pool listens only while
-      // the client is idle, and a FATAL arriving in the same chunk as the ReadyForQuery that handed it
-      // to a waiting request came between the two listeners and, unheard, ended the process.
-      each.on("connect", (client) => {
-        client.on("error", () => this.brokenClients.add(client));
-      });
-    }
+    for (const each of new Set([pool, probePool])) this.listenForErrors(each);
+  }
+
+  private listenForErrors(pool: pg.Pool): void {
+    // From its first moment to its last, a client's "error" has a listener: pg-pool listens only while
+    // the client is idle, and a FATAL arriving in the same chunk as the ReadyForQuery that handed it
+    // to a waiting request came between the two listeners and, unheard, ended the process.
+    pool.on("connect", (client) => {
+      client.on("error", () => this.brokenClients.add(client));
+    });
   }
 
   traceWith(tracer: Tracer): void {
@@ -117,12 +121,81 @@ export class Database implements Queryable {
     if (ambient === undefined && !READ_ONLY_STATEMENT.test(text)) {
       return this.transaction((tx) => tx.query<Row>(text, values));
     }
+    const intent = ambient === undefined ? currentReadIntent() : undefined;
+    if (intent !== undefined && this.replica !== undefined) {
+      return this.routedRead<Row>(intent, this.replica, text, values);
+    }
     try {
       // The ambient transaction's session is traced already (see transaction()); the pool is not.
       return await (ambient ?? this.session(this.pool)).query<Row>(text, values);
     } catch (error) {
       throw translateUnavailable(error);
     }
+  }
+
+  /**
+   * A GET's plain read: on the replica when the request's intent chose it, on the primary otherwise.
+   * A read the replica fails is read again from the primary: a replica going away costs no request.
+   */
+  private async routedRead<Row extends pg.QueryResultRow>(
+    intent: ReadIntent,
+    replica: ReadReplica,
+    text: string,
+    values: unknown[] | undefined,
+  ): Promise<pg.QueryResult<Row>> {
+    if ((await intent.target(replica)) === "replica") {
+      try {
+        const result = await this.session(replica.pool).query<Row>(text, values);
+        intent.record("replica");
+        return result;
+      } catch (error) {
+        if (isUnavailable(error)) replica.markUnavailable();
+      }
+    }
+    intent.record("primary");
+    return this.session(this.pool).query<Row>(text, values);
+  }
+
+  /** Reads go to `replica` where contract §9 allows; its lag checks start now. */
+  readFrom(replica: ReadReplica): void {
+    this.replica = replica;
+    this.listenForErrors(replica.pool);
+    this.listenForErrors(replica.probePool);
+    // The primary's side of the measurement is on the probe connection: a saturated request pool
+    // must not starve the lag check into calling a healthy replica unavailable.
+    replica.start(() => this.walPosition(this.probePool));
+  }
+
+  /** The replica's pool, for its gauges; undefined without DATABASE_READ_URL. */
+  get replicaPool(): pg.Pool | undefined {
+    return this.replica?.pool;
+  }
+
+  /** The replica's last measured replay lag in milliseconds; undefined when unknown or off. */
+  get replicaLagMs(): number | undefined {
+    return this.replica?.lagMs;
+  }
+
+  /** What readiness reports of the replica, from the last lag check (no query of its own). */
+  get replicaCheck(): ReplicaCheck {
+    return this.replica?.check ?? "off";
+  }
+
+  /**
+   * The primary's WAL position, for X-Read-After after a write has committed; undefined without a
+   * replica (nobody needs it, and it costs a query) or when the primary does not answer.
+   */
+  async positionAfterWrite(): Promise<string | undefined> {
+    if (this.replica === undefined) return undefined;
+    return this.walPosition(this.pool).catch(() => undefined);
+  }
+
+  /** The primary's current WAL position, as PostgreSQL prints a pg_lsn. */
+  private async walPosition(pool: pg.Pool): Promise<string> {
+    const { rows } = await pool.query<{ position: string }>("SELECT pg_current_wal_lsn()::text AS position");
+    const position = rows[0]?.position;
+    if (position === undefined) throw new Error("pg_current_wal_lsn() returned no row");
+    return position;
   }
 
   /**
@@ -226,6 +299,7 @@ export class Database implements Queryable {
   }
 
   async close(): Promise<void> {
+    await this.replica?.close();
     await this.pool.end();
     if (this.probePool !== this.pool) await this.probePool.end();
     await this.engine.close();
@@ -254,6 +328,66 @@ function translateUnavailable(error: unknown): unknown {
   return error;
 }
 
+/** The pool requests use on a PostgreSQL server. */
+function requestPool(
+  url: string,
+  config: Pick<Config, "DB_POOL_MAX" | "DB_QUERY_TIMEOUT">,
+  applicationName: string,
+  logger: Logger,
+): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.DB_POOL_MAX,
+    // No request waits on the database longer than DB_QUERY_TIMEOUT: not for a pooled connection
+    // (a queue slot or a new one), not for a statement on the server, nor for an answer that a
+    // cut network never delivers (query_timeout, on the client).
+    connectionTimeoutMillis: config.DB_QUERY_TIMEOUT,
+    statement_timeout: config.DB_QUERY_TIMEOUT,
+    query_timeout: config.DB_QUERY_TIMEOUT,
+    idle_in_transaction_session_timeout: config.DB_QUERY_TIMEOUT * 2,
+    keepAlive: true,
+    application_name: applicationName,
+    types: typeParsers,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on("error", (error) => logger.warn({ err: error, applicationName }, "idle database connection lost"));
+  return pool;
+}
+
+/** One connection for probes (readiness, lag checks), every wait on it bounded by PROBE_TIMEOUT_MS. */
+function probeConnection(url: string, applicationName: string, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+    statement_timeout: PROBE_TIMEOUT_MS,
+    query_timeout: PROBE_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: applicationName,
+    types: typeParsers,
+  });
+  pool.on("error", (error) => logger.warn({ err: error, applicationName }, "idle database connection lost"));
+  return pool;
+}
+
+/**
+ * The streaming replica of DATABASE_READ_URL, which GET requests may read from (contract §9); pass it
+ * to `Database.readFrom`. Its read pool has the request pool's size and limits; a replica that does
+ * not answer within them costs a read its retry on the primary, never an error.
+ */
+export function openReadReplica(
+  config: Pick<Config, "DATABASE_READ_URL" | "DATABASE_READ_MAX_LAG_MS" | "DB_POOL_MAX" | "DB_QUERY_TIMEOUT">,
+  logger: Logger,
+): ReadReplica | undefined {
+  if (config.DATABASE_READ_URL === undefined) return undefined;
+  return new ReadReplica(
+    requestPool(config.DATABASE_READ_URL, config, "wallet-api-reads", logger),
+    probeConnection(config.DATABASE_READ_URL, "wallet-api-replica-probe", logger),
+    config.DATABASE_READ_MAX_LAG_MS,
+    logger,
+  );
+}
+
 /**
  * PostgreSQL when DATABASE_URL is set, otherwise embedded PGlite in DATA_DIR. Both are reached through
  * the same pg.Pool, so every query in the service is one code path.
@@ -263,37 +397,10 @@ export async function openDatabase(
   logger: Logger,
 ): Promise<Database> {
   if (config.DATABASE_URL !== undefined) {
-    const onIdleConnectionLost = (error: Error) =>
-      logger.warn({ err: error }, "idle database connection lost");
-    const pool = new pg.Pool({
-      connectionString: config.DATABASE_URL,
-      max: config.DB_POOL_MAX,
-      // No request waits on the database longer than DB_QUERY_TIMEOUT: not for a pooled connection
-      // (a queue slot or a new one), not for a statement on the server, nor for an answer that a
-      // cut network never delivers (query_timeout, on the client).
-      connectionTimeoutMillis: config.DB_QUERY_TIMEOUT,
-      statement_timeout: config.DB_QUERY_TIMEOUT,
-      query_timeout: config.DB_QUERY_TIMEOUT,
-      idle_in_transaction_session_timeout: config.DB_QUERY_TIMEOUT * 2,
-      keepAlive: true,
-      application_name: "wallet-api",
-      types: typeParsers,
-    });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on("error", onIdleConnectionLost);
+    const pool = requestPool(config.DATABASE_URL, config, "wallet-api", logger);
     // Readiness has a connection of its own, so that a request pool that is busy (every connection
     // waiting on a lock) or just recovering never makes every instance look down at once.
-    const probePool = new pg.Pool({
-      connectionString: config.DATABASE_URL,
-      max: 1,
-      connectionTimeoutMillis: PROBE_TIMEOUT_MS,
-      statement_timeout: PROBE_TIMEOUT_MS,
-      query_timeout: PROBE_TIMEOUT_MS,
-      keepAlive: true,
-      application_name: "wallet-api-probe",
-      types: typeParsers,
-    });
-    probePool.on("error", onIdleConnectionLost);
+    const probePool = probeConnection(config.DATABASE_URL, "wallet-api-probe", logger);
     // The server's disk cannot be seen from here; a full one shows as storage_full on the writes.
     return new Database(
       "postgres",

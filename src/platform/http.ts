@@ -7,6 +7,7 @@ import { ReplayedResponse } from "./idempotency.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
+import { checkReadAfter } from "./read-routing.ts";
 import { beginRequest, contextOf } from "./request-context.ts";
 import { DECIMAL_QUERY_PARAMETERS, ERROR_CODE_KEYWORD } from "./schemas.ts";
 import { endServerSpan, requestTraceContext, type Telemetry } from "./telemetry.ts";
@@ -299,6 +300,7 @@ export function httpPlatform({ logger, metrics, telemetry, routeMethods }: HttpP
       if (context.url === undefined) throw malformedRequest();
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) throw payloadTooLarge();
+      checkReadAfter(request);
     })
     .onTransform({ as: "global" }, ({ request, path }) => {
       // The route was matched on `path`. A request whose URL has another path (dot segments, a

@@ -10,6 +10,8 @@ export interface Metrics {
   ledgerTransactions: Counter<"type">;
   /** POSTs answered from a stored Idempotency-Key response. */
   idempotentReplays: Counter;
+  /** GET requests that read the database, by where they were read (primary or replica). */
+  readRequests: Counter<"target">;
 }
 
 /** Labels hold route templates and status codes only, never ids, so cardinality stays bounded. */
@@ -51,6 +53,37 @@ export function createMetrics(db: Database): Metrics {
     "Queries waiting for a pooled connection",
     () => db.pool.waitingCount,
   );
+  const replicaPool = db.replicaPool;
+  if (replicaPool !== undefined) {
+    poolGauge(
+      "db_replica_pool_connections",
+      "Connections open in the read replica's pool (busy and idle)",
+      () => replicaPool.totalCount,
+    );
+    poolGauge(
+      "db_replica_pool_connections_idle",
+      "Idle connections in the read replica's pool",
+      () => replicaPool.idleCount,
+    );
+    poolGauge(
+      "db_replica_pool_requests_waiting",
+      "Reads waiting for a connection of the read replica's pool",
+      () => replicaPool.waitingCount,
+    );
+    // NaN while the replica does not answer: a last known value would look healthy.
+    poolGauge("db_replica_lag_seconds", "Replay lag of the read replica at its last check", () =>
+      db.replicaLagMs === undefined ? Number.NaN : db.replicaLagMs / 1000,
+    );
+    poolGauge("db_replica_available", "1 when the read replica answered its last check, else 0", () =>
+      db.replicaCheck === "unavailable" ? 0 : 1,
+    );
+  }
+  const readRequests = new Counter({
+    name: "db_read_requests_total",
+    help: "GET requests that read the database, by where they were read (primary or replica)",
+    labelNames: ["target"] as const,
+    registers: [registry],
+  });
   const authorizations = new Counter({
     name: "wallet_authorizations_total",
     help: "Card authorization decisions, by result and decline reason",
@@ -68,5 +101,5 @@ export function createMetrics(db: Database): Metrics {
     help: "Requests answered with the stored response of an earlier request with the same Idempotency-Key",
     registers: [registry],
   });
-  return { registry, httpDuration, authorizations, ledgerTransactions, idempotentReplays };
+  return { registry, httpDuration, authorizations, ledgerTransactions, idempotentReplays, readRequests };
 }

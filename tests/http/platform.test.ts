@@ -293,7 +293,7 @@ describe("operations", () => {
   test("GET /ready is 200 with the database check", async () => {
     const response = await bare("/ready");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: "ok", checks: { database: "ok" } });
+    expect(await response.json()).toEqual({ status: "ok", checks: { database: "ok", replica: "off" } });
   });
 
   test("GET /metrics is Prometheus text with the request histogram labelled by route template, never by id", async () => {
@@ -327,6 +327,46 @@ describe("operations", () => {
     expect(response.headers.get("content-type") ?? "").toContain("text/html");
     expect((await response.text()).toLowerCase()).toContain("<html");
   });
+});
+
+describe("read routing without a replica (DATABASE_READ_URL unset)", () => {
+  const authorized = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
+
+  test("every GET says it was served by the primary, a read, an operational route and an error alike", async () => {
+    const user = await createUser(server.api);
+    for (const path of [`/v1/users/${user.id}`, "/v1/users", `/v1/users/${crypto.randomUUID()}`, "/ready"]) {
+      const response = await bare(path, { headers: authorized });
+      await response.arrayBuffer();
+      expect(response.headers.get("x-served-by"), path).toBe("primary");
+    }
+  });
+
+  test("a well-formed X-Read-After is served by the primary at once", async () => {
+    const user = await createUser(server.api);
+    const response = await bare(`/v1/users/${user.id}`, {
+      headers: { ...authorized, "x-read-after": "0/16B3748" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-served-by")).toBe("primary");
+  });
+
+  test("writes carry no X-Read-After: there is no replica to wait for", async () => {
+    const response = await bare("/v1/users", {
+      method: "POST",
+      headers: { ...authorized, "content-type": "application/json" },
+      body: JSON.stringify({ email: uniqueEmail(), name: "No Replica" }),
+    });
+    expect(response.status).toBe(201);
+    expect(response.headers.get("x-read-after")).toBeNull();
+  });
+
+  for (const malformed of ["0/16b3748", "16B3748", "0/", "/1", "123456789/0", "latest"]) {
+    test(`a GET with X-Read-After ${JSON.stringify(malformed)} is 400 validation_failed`, async () => {
+      const response = await bare("/v1/users", { headers: { ...authorized, "x-read-after": malformed } });
+      const problem = await expectProblem(response, 400, "validation_failed");
+      expect(problem.errors?.[0]?.path).toBe("header.x-read-after");
+    });
+  }
 });
 
 describe("methods a path does not have", () => {

@@ -725,13 +725,15 @@ export interface components {
          * @example {
          *       "status": "ok",
          *       "checks": {
-         *         "database": "ok"
+         *         "database": "ok",
+         *         "replica": "ok"
          *       }
          *     }
          * @example {
          *       "status": "unavailable",
          *       "checks": {
-         *         "database": "storage_full"
+         *         "database": "storage_full",
+         *         "replica": "off"
          *       }
          *     }
          */
@@ -747,6 +749,11 @@ export interface components {
                  * @enum {string}
                  */
                 database: "ok" | "unavailable" | "storage_full";
+                /**
+                 * @description the read replica (DATABASE_READ_URL): lagging past DATABASE_READ_MAX_LAG_MS or unavailable, reads go to the primary; off: none configured
+                 * @enum {string}
+                 */
+                replica: "ok" | "lagging" | "unavailable" | "off";
             };
         };
         /**

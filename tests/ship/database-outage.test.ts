@@ -169,7 +169,7 @@ describe.skipIf(serverUrl === undefined)("PostgreSQL goes away under load and co
           expect(check.status).toBe(503);
           expect(JSON.parse(check.body)).toEqual({
             status: "unavailable",
-            checks: { database: "unavailable" },
+            checks: { database: "unavailable", replica: "off" },
           });
         }
 

@@ -95,7 +95,10 @@ describe.skipIf(skipReason !== undefined)("embedded PGlite on a full disk", () =
 
       const ready = await call(baseUrl, KEY, "GET", "/ready");
       expect(ready.status).toBe(503);
-      expect(ready.body).toEqual({ status: "unavailable", checks: { database: "storage_full" } });
+      expect(ready.body).toEqual({
+        status: "unavailable",
+        checks: { database: "storage_full", replica: "off" },
+      });
 
       // Rows still fit in pages that have room; the first top-up that needs a new page is refused.
       let refused: Awaited<ReturnType<typeof call>> | undefined;

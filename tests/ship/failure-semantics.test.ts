@@ -195,7 +195,7 @@ describe.skipIf(serverUrl === undefined)("each failure of the database is 503 wi
       expect(notReady.status).toBe(503);
       expect(JSON.parse(notReady.body)).toEqual({
         status: "unavailable",
-        checks: { database: "unavailable" },
+        checks: { database: "unavailable", replica: "off" },
       });
     } finally {
       await admin.query(`ALTER DATABASE ${scratchName} RESET default_transaction_read_only`);

@@ -13,11 +13,15 @@ export const Readiness = withExamples(
       database: literalUnion(["ok", "unavailable", "storage_full"], {
         description: "storage_full: the database's disk has too little room left to write",
       }),
+      replica: literalUnion(["ok", "lagging", "unavailable", "off"], {
+        description:
+          "the read replica (DATABASE_READ_URL): lagging past DATABASE_READ_MAX_LAG_MS or unavailable, reads go to the primary; off: none configured",
+      }),
     }),
   }),
   [
-    { status: "ok", checks: { database: "ok" } },
-    { status: "unavailable", checks: { database: "storage_full" } },
+    { status: "ok", checks: { database: "ok", replica: "ok" } },
+    { status: "unavailable", checks: { database: "storage_full", replica: "off" } },
   ],
 );
 

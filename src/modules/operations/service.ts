@@ -1,9 +1,13 @@
 import type { Database, DatabaseCheck } from "../../platform/db.ts";
 import type { Metrics } from "../../platform/metrics.ts";
+import type { ReplicaCheck } from "../../platform/read-replica.ts";
 
 export interface ReadinessReport {
   ready: boolean;
-  body: { status: "ok" | "unavailable" | "draining"; checks: { database: DatabaseCheck } };
+  body: {
+    status: "ok" | "unavailable" | "draining";
+    checks: { database: DatabaseCheck; replica: ReplicaCheck };
+  };
 }
 
 /** Set when the process starts shutting down. */
@@ -21,12 +25,13 @@ export class OperationsService {
 
   /**
    * Ready when the database takes writes and has room for them, and the process is not draining;
-   * migrations ran before the server started listening.
+   * migrations ran before the server started listening. The replica is reported, never required:
+   * without it reads go to the primary.
    */
   async readiness(): Promise<ReadinessReport> {
     const database = await this.db.check();
     const status = this.lifecycle.draining ? "draining" : database === "ok" ? "ok" : "unavailable";
-    return { ready: status === "ok", body: { status, checks: { database } } };
+    return { ready: status === "ok", body: { status, checks: { database, replica: this.db.replicaCheck } } };
   }
 
   metricsText(): Promise<string> {

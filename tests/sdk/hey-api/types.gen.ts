@@ -40,6 +40,10 @@ export type Readiness = {
          * storage_full: the database's disk has too little room left to write
          */
         database: 'ok' | 'unavailable' | 'storage_full';
+        /**
+         * the read replica (DATABASE_READ_URL): lagging past DATABASE_READ_MAX_LAG_MS or unavailable, reads go to the primary; off: none configured
+         */
+        replica: 'ok' | 'lagging' | 'unavailable' | 'off';
     };
 };
 
