@@ -12,10 +12,10 @@ export type ReplicaCheck = "ok" | "lagging" | "unavailable" | "off";
 export const WAL_POSITION = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
 
 /** How often the replica's lag is measured; requests read the last measurement, never measure. */
-export const LAG_CHECK_INTERVAL_MS = 250;
+const LAG_CHECK_INTERVAL_MS = 250;
 
 /** A GET with X-Read-After waits at most this long for the replica to replay the position (contract §9). */
-export const READ_AFTER_WAIT_MS = 100;
+const READ_AFTER_WAIT_MS = 100;
 
 const READ_AFTER_POLL_MS = 10;
 
@@ -25,7 +25,7 @@ const READ_AFTER_POLL_MS = 10;
  */
 const MEASUREMENT_FRESH_MS = 4 * LAG_CHECK_INTERVAL_MS;
 
-export const parseWalPosition = (position: string): bigint => {
+const parseWalPosition = (position: string): bigint => {
   const [high = "0", low = "0"] = position.split("/");
   return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
 };
@@ -61,7 +61,7 @@ export class ReadIntent {
   }
 
   /** Whether the request read the database at all. */
-  get read(): boolean {
+  get readTheDatabase(): boolean {
     return this.readFromPrimary || this.readFromReplica;
   }
 }

@@ -35,7 +35,7 @@ export const readRouting = (db: Database, metrics: Metrics) =>
       return (...args: unknown[]) =>
         withReadIntent(intent, async () => {
           const response: unknown = await handle(...args);
-          if (intent.read) metrics.readRequests.inc({ target: intent.servedBy });
+          if (intent.readTheDatabase) metrics.readRequests.inc({ target: intent.servedBy });
           if (response instanceof Response) response.headers.set("x-served-by", intent.servedBy);
           return response;
         });

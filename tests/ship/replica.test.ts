@@ -197,6 +197,11 @@ describe.skipIf(!wanted)("read replicas (contract §9)", () => {
     expect(later.headers.get("x-served-by")).toBe("primary");
     const metrics = await (await fetch(`${base()}/metrics`)).text();
     expect(metrics).toMatch(/^db_replica_available 0$/m);
+    // prom-client writes NaN as "Nan"; Prometheus reads it in any case.
+    expect(metrics).toMatch(/^db_replica_lag_seconds nan$/im);
+    expect(metrics).toMatch(/^db_replica_pool_connections \d+$/m);
+    expect(metrics).toMatch(/^db_read_requests_total\{target="replica"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^db_read_requests_total\{target="primary"\} [1-9]\d*$/m);
 
     await replica?.start();
     await eventually(
