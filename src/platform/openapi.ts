@@ -175,6 +175,8 @@ interface OperationTraits {
   idempotent: boolean;
   /** GET /metrics, which asks for METRICS_TOKEN when one is set. */
   metrics: boolean;
+  /** A GET: it may be read from a replica, and says where it was read. */
+  read: boolean;
 }
 
 const problemResponse = () => ({ content: { "application/json": { schema: { $ref: PROBLEM_REF } } } });
@@ -196,6 +198,9 @@ function platformStatuses(traits: OperationTraits): string[] {
   ];
 }
 
+/** A primary WAL position, as X-Read-After carries it. */
+const WAL_POSITION = { type: "string", pattern: "^[0-9A-F]{1,8}/[0-9A-F]{1,8}$", examples: ["0/3A1B2C8"] };
+
 const HEADERS: JsonObject = {
   "X-Request-Id": {
     description:
@@ -214,6 +219,16 @@ const HEADERS: JsonObject = {
     description: "Seconds to wait before trying again",
     schema: { type: "integer", minimum: 1 },
   },
+  "X-Read-After": {
+    description:
+      "The primary's WAL position after this write committed; send it back as X-Read-After on a GET to read your own write. Present only when a read replica is deployed",
+    schema: WAL_POSITION,
+  },
+  "X-Served-By": {
+    description:
+      "Where this GET was read: the primary, or a streaming replica within DATABASE_READ_MAX_LAG_MS",
+    schema: { type: "string", enum: ["primary", "replica"] },
+  },
   "Idempotent-Replayed": {
     description: "true when this is the stored answer to an earlier request with the same Idempotency-Key",
     schema: { type: "string", enum: ["true"] },
@@ -222,12 +237,24 @@ const HEADERS: JsonObject = {
 
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
+/** Every GET takes the X-Read-After a write answered with, to read its own writes from a replica. */
+const READ_AFTER_PARAMETER: JsonObject = {
+  in: "header",
+  name: "x-read-after",
+  required: false,
+  description:
+    "The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed",
+  schema: WAL_POSITION,
+};
+
 /** The headers a response of this operation may carry. */
 function responseHeaders(status: string, traits: OperationTraits): JsonObject {
   const names = ["X-Request-Id"];
   if (traits.api) names.push("RateLimit", "RateLimit-Policy");
   if (status === "429" || status === "503") names.push("Retry-After");
   if (traits.idempotent && status !== "429" && !status.startsWith("5")) names.push("Idempotent-Replayed");
+  if (traits.read) names.push("X-Served-By");
+  if (!traits.read && status.startsWith("2")) names.push("X-Read-After");
   return Object.fromEntries(names.map((name) => [name, headerRef(name)]));
 }
 
@@ -276,9 +303,14 @@ export function finishDocument(source: JsonObject): JsonObject {
         isObject(requestBody) && isObject(requestBody.content)
           ? requestBody.content["application/json"]
           : undefined;
+      const read = method === "get";
+      const allParameters = [
+        ...(Array.isArray(parameters) ? parameters : []),
+        ...(read ? [READ_AFTER_PARAMETER] : []),
+      ];
       operations[method] = {
         ...rest,
-        ...(Array.isArray(parameters) && parameters.length > 0 ? { parameters } : {}),
+        ...(allParameters.length > 0 ? { parameters: allParameters } : {}),
         ...(body === undefined
           ? {}
           : { requestBody: { required: bodyIsRequired(body), content: { "application/json": body } } }),
@@ -287,6 +319,7 @@ export function finishDocument(source: JsonObject): JsonObject {
           hasBody: body !== undefined,
           idempotent: method === "post",
           metrics: path === "/metrics",
+          read,
         }),
       };
     }

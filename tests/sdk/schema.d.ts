@@ -1651,6 +1651,10 @@ export interface components {
         "RateLimit-Policy": string;
         /** @description Seconds to wait before trying again */
         "Retry-After": number;
+        /** @description The primary's WAL position after this write committed; send it back as X-Read-After on a GET to read your own write. Present only when a read replica is deployed */
+        "X-Read-After": string;
+        /** @description Where this GET was read: the primary, or a streaming replica within DATABASE_READ_MAX_LAG_MS */
+        "X-Served-By": "primary" | "replica";
         /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
         "Idempotent-Replayed": "true";
     };
@@ -1661,7 +1665,10 @@ export interface operations {
     getHealth: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1671,6 +1678,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1681,6 +1689,7 @@ export interface operations {
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1691,6 +1700,7 @@ export interface operations {
             500: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1702,7 +1712,10 @@ export interface operations {
     getReadiness: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1712,6 +1725,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1722,6 +1736,7 @@ export interface operations {
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1732,6 +1747,7 @@ export interface operations {
             500: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1743,6 +1759,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1754,7 +1771,10 @@ export interface operations {
     getMetrics: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1764,6 +1784,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1772,6 +1793,7 @@ export interface operations {
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1782,6 +1804,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1792,6 +1815,7 @@ export interface operations {
             500: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1814,7 +1838,10 @@ export interface operations {
                 /** @description exact e-mail, any case */
                 email?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1826,6 +1853,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1838,6 +1866,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1850,6 +1879,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1863,6 +1893,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1875,6 +1906,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1888,6 +1920,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1924,6 +1957,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2038,7 +2072,10 @@ export interface operations {
     getUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -2053,6 +2090,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2065,6 +2103,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2077,6 +2116,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2089,6 +2129,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2102,6 +2143,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2114,6 +2156,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2127,6 +2170,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2153,6 +2197,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2274,6 +2319,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2404,7 +2450,10 @@ export interface operations {
                 /** @description asc or desc, any case */
                 sort?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2416,6 +2465,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2428,6 +2478,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2440,6 +2491,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2453,6 +2505,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2465,6 +2518,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2478,6 +2532,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2512,6 +2567,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2626,7 +2682,10 @@ export interface operations {
     getTeam: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -2641,6 +2700,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2653,6 +2713,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2665,6 +2726,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2677,6 +2739,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2690,6 +2753,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2702,6 +2766,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2715,6 +2780,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2741,6 +2807,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2860,6 +2927,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2990,7 +3058,10 @@ export interface operations {
                 /** @description asc or desc, any case */
                 sort?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -3005,6 +3076,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3017,6 +3089,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3029,6 +3102,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3041,6 +3115,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3054,6 +3129,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3066,6 +3142,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3079,6 +3156,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3124,6 +3202,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3266,6 +3345,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3351,7 +3431,10 @@ export interface operations {
     getTeamMember: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -3368,6 +3451,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3380,6 +3464,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3392,6 +3477,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3404,6 +3490,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3417,6 +3504,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3429,6 +3517,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3442,6 +3531,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3470,6 +3560,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3582,6 +3673,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3706,7 +3798,10 @@ export interface operations {
                 /** @description admin or member */
                 role?: "admin" | "member";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3718,6 +3813,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3730,6 +3826,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3742,6 +3839,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3755,6 +3853,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3767,6 +3866,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3780,6 +3880,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3806,6 +3907,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3900,7 +4002,10 @@ export interface operations {
                 /** @description asc or desc, any case */
                 sort?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -3915,6 +4020,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3927,6 +4033,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3939,6 +4046,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3951,6 +4059,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3964,6 +4073,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3976,6 +4086,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3989,6 +4100,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4015,7 +4127,10 @@ export interface operations {
                 /** @description active or frozen */
                 status?: "active" | "frozen";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4027,6 +4142,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4039,6 +4155,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4051,6 +4168,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4064,6 +4182,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4076,6 +4195,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4089,6 +4209,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4147,6 +4268,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4274,7 +4396,10 @@ export interface operations {
     getWallet: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -4289,6 +4414,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4301,6 +4427,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4313,6 +4440,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4325,6 +4453,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4338,6 +4467,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4350,6 +4480,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4363,6 +4494,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4389,6 +4521,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4527,6 +4660,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4651,6 +4785,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4763,6 +4898,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4875,7 +5011,10 @@ export interface operations {
                 /** @description active, frozen or cancelled (final) */
                 status?: "active" | "frozen" | "cancelled";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4887,6 +5026,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4899,6 +5039,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4911,6 +5052,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4924,6 +5066,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4936,6 +5079,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4949,6 +5093,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5009,6 +5154,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5149,7 +5295,10 @@ export interface operations {
     getCard: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -5164,6 +5313,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5176,6 +5326,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5188,6 +5339,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5200,6 +5352,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5213,6 +5366,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5225,6 +5379,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5238,6 +5393,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5264,6 +5420,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5407,6 +5564,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5540,7 +5698,10 @@ export interface operations {
     getCardSensitive: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -5555,6 +5716,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5567,6 +5729,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5579,6 +5742,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5591,6 +5755,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5604,6 +5769,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5616,6 +5782,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5629,6 +5796,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5655,6 +5823,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5783,6 +5952,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5954,6 +6124,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6132,6 +6303,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6289,7 +6461,10 @@ export interface operations {
                 /** @description created before (RFC 3339) */
                 to?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -6304,6 +6479,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6316,6 +6492,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6328,6 +6505,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6340,6 +6518,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6353,6 +6532,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6365,6 +6545,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6378,6 +6559,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6389,7 +6571,10 @@ export interface operations {
     getTransaction: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -6404,6 +6589,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6416,6 +6602,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6428,6 +6615,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6440,6 +6628,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6453,6 +6642,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6465,6 +6655,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6478,6 +6669,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6520,6 +6712,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6671,7 +6864,10 @@ export interface operations {
                 /** @description pending, captured, voided, expired, declined */
                 status?: "pending" | "captured" | "voided" | "expired" | "declined";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -6686,6 +6882,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6698,6 +6895,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6710,6 +6908,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6722,6 +6921,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6735,6 +6935,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6747,6 +6948,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6760,6 +6962,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6811,6 +7014,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6967,6 +7171,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7130,6 +7335,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7257,7 +7463,10 @@ export interface operations {
     getAuthorization: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
             path: {
                 /** @description UUID */
                 id: string;
@@ -7272,6 +7481,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7284,6 +7494,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7296,6 +7507,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7308,6 +7520,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7321,6 +7534,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7333,6 +7547,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7346,6 +7561,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -455,6 +455,12 @@ export type AuthorizationPage = {
 
 export type GetHealthData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: never;
     url: '/health';
@@ -484,6 +490,12 @@ export type GetHealthResponse = GetHealthResponses[keyof GetHealthResponses];
 
 export type GetReadinessData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: never;
     url: '/ready';
@@ -517,6 +529,12 @@ export type GetReadinessResponse = GetReadinessResponses[keyof GetReadinessRespo
 
 export type GetMetricsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: never;
     url: '/metrics';
@@ -548,6 +566,12 @@ export type GetMetricsResponses = {
 
 export type ListUsersData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -736,6 +760,12 @@ export type DeleteUserResponse = DeleteUserResponses[keyof DeleteUserResponses];
 
 export type GetUserData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -860,6 +890,12 @@ export type UpdateUserResponse = UpdateUserResponses[keyof UpdateUserResponses];
 
 export type ListTeamsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -1040,6 +1076,12 @@ export type DeleteTeamResponse = DeleteTeamResponses[keyof DeleteTeamResponses];
 
 export type GetTeamData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -1210,6 +1252,12 @@ export type RemoveAllTeamMembersResponse = RemoveAllTeamMembersResponses[keyof R
 
 export type ListTeamMembersData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -1412,6 +1460,12 @@ export type RemoveTeamMemberResponse = RemoveTeamMemberResponses[keyof RemoveTea
 
 export type GetTeamMemberData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -1533,6 +1587,12 @@ export type UpdateTeamMemberResponse = UpdateTeamMemberResponses[keyof UpdateTea
 
 export type ListMembershipsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -1657,6 +1717,12 @@ export type RemoveAllUserMembershipsResponse = RemoveAllUserMembershipsResponses
 
 export type ListUserTeamsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -1728,6 +1794,12 @@ export type ListUserTeamsResponse = ListUserTeamsResponses[keyof ListUserTeamsRe
 
 export type ListWalletsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -1951,6 +2023,12 @@ export type DeleteWalletResponse = DeleteWalletResponses[keyof DeleteWalletRespo
 
 export type GetWalletData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -2195,6 +2273,12 @@ export type DeleteTeamWalletsResponse = DeleteTeamWalletsResponses[keyof DeleteT
 
 export type ListCardsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path?: never;
     query?: {
         /**
@@ -2426,6 +2510,12 @@ export type DeleteCardResponse = DeleteCardResponses[keyof DeleteCardResponses];
 
 export type GetCardData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -2579,6 +2669,12 @@ export type UpdateCardResponse = UpdateCardResponses[keyof UpdateCardResponses];
 
 export type GetCardSensitiveData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -2929,6 +3025,12 @@ export type CreateTransferResponse = CreateTransferResponses[keyof CreateTransfe
 
 export type ListWalletTransactionsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -3016,6 +3118,12 @@ export type ListWalletTransactionsResponse = ListWalletTransactionsResponses[key
 
 export type GetTransactionData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -3147,6 +3255,12 @@ export type RefundTransactionResponse = RefundTransactionResponses[keyof RefundT
 
 export type ListCardAuthorizationsData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
@@ -3456,6 +3570,12 @@ export type VoidAuthorizationResponse = VoidAuthorizationResponses[keyof VoidAut
 
 export type GetAuthorizationData = {
     body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
     path: {
         /**
          * UUID
