@@ -328,6 +328,20 @@ function translateUnavailable(error: unknown): unknown {
   return error;
 }
 
+/** A pool on a PostgreSQL server, named in pg_stat_activity, whose idle clients may die quietly. */
+function poolTo(url: string, applicationName: string, logger: Logger, limits: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    keepAlive: true,
+    application_name: applicationName,
+    types: typeParsers,
+    ...limits,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on("error", (error) => logger.warn({ err: error, applicationName }, "idle database connection lost"));
+  return pool;
+}
+
 /** The pool requests use on a PostgreSQL server. */
 function requestPool(
   url: string,
@@ -335,39 +349,26 @@ function requestPool(
   applicationName: string,
   logger: Logger,
 ): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url,
+  // No request waits on the database longer than DB_QUERY_TIMEOUT: not for a pooled connection
+  // (a queue slot or a new one), not for a statement on the server, nor for an answer that a
+  // cut network never delivers (query_timeout, on the client).
+  return poolTo(url, applicationName, logger, {
     max: config.DB_POOL_MAX,
-    // No request waits on the database longer than DB_QUERY_TIMEOUT: not for a pooled connection
-    // (a queue slot or a new one), not for a statement on the server, nor for an answer that a
-    // cut network never delivers (query_timeout, on the client).
     connectionTimeoutMillis: config.DB_QUERY_TIMEOUT,
     statement_timeout: config.DB_QUERY_TIMEOUT,
     query_timeout: config.DB_QUERY_TIMEOUT,
     idle_in_transaction_session_timeout: config.DB_QUERY_TIMEOUT * 2,
-    keepAlive: true,
-    application_name: applicationName,
-    types: typeParsers,
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on("error", (error) => logger.warn({ err: error, applicationName }, "idle database connection lost"));
-  return pool;
 }
 
 /** One connection for probes (readiness, lag checks), every wait on it bounded by PROBE_TIMEOUT_MS. */
 function probeConnection(url: string, applicationName: string, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url,
+  return poolTo(url, applicationName, logger, {
     max: 1,
     connectionTimeoutMillis: PROBE_TIMEOUT_MS,
     statement_timeout: PROBE_TIMEOUT_MS,
     query_timeout: PROBE_TIMEOUT_MS,
-    keepAlive: true,
-    application_name: applicationName,
-    types: typeParsers,
   });
-  pool.on("error", (error) => logger.warn({ err: error, applicationName }, "idle database connection lost"));
-  return pool;
 }
 
 /**

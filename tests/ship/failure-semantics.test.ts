@@ -76,6 +76,13 @@ async function startFixture(env: Record<string, string>, cleanups: (() => Promis
     expect(service.process.exitCode).toBeNull();
     expect(service.process.signalCode).toBeNull();
   };
+  /** Ready again, a top-up of 100 goes through on `walletId` (its first), and it is the same process. */
+  const expectRecoveredWithOneTopUp = async (walletId: string) => {
+    expect((await readyBecomes(200)).status).toBe(200);
+    expect((await topUp(walletId, { amount: 100 })).status).toBe(201);
+    expect(await stored(walletId)).toEqual({ balance: 100, topups: 1 });
+    expectSameProcess();
+  };
   return {
     service,
     proxy,
@@ -87,6 +94,7 @@ async function startFixture(env: Record<string, string>, cleanups: (() => Promis
     ready,
     readyBecomes,
     expectSameProcess,
+    expectRecoveredWithOneTopUp,
   };
 }
 
@@ -155,10 +163,7 @@ describe.skipIf(serverUrl === undefined)("each failure of the database is 503 wi
     } finally {
       proxy.restore();
     }
-    expect((await fixture.readyBecomes(200)).status).toBe(200);
-    expect((await fixture.topUp(walletId, { amount: 100 })).status).toBe(201);
-    expect(await fixture.stored(walletId)).toEqual({ balance: 100, topups: 1 });
-    fixture.expectSameProcess();
+    await fixture.expectRecoveredWithOneTopUp(walletId);
   }, 30_000);
 
   test("FATAL 57P03 (starting up) on connect: 503 with Retry-After, then recovery", async () => {
@@ -170,10 +175,7 @@ describe.skipIf(serverUrl === undefined)("each failure of the database is 503 wi
     } finally {
       proxy.restore();
     }
-    expect((await fixture.readyBecomes(200)).status).toBe(200);
-    expect((await fixture.topUp(walletId, { amount: 100 })).status).toBe(201);
-    expect(await fixture.stored(walletId)).toEqual({ balance: 100, topups: 1 });
-    fixture.expectSameProcess();
+    await fixture.expectRecoveredWithOneTopUp(walletId);
   }, 30_000);
 
   test("a read-only primary (25006): writes 503 with Retry-After, reads served, /ready 503; writable again, all recover", async () => {
