@@ -10,6 +10,11 @@
 #   deploy/cluster/cluster.sh psql primary|replica [psql args]
 #                                                 psql through HAProxy's primary or replica port
 #   deploy/cluster/cluster.sh measure-switchover  a planned switchover under a 50 ms write loop
+#   deploy/cluster/cluster.sh leader              the name of the node that is primary now
+#   deploy/cluster/cluster.sh switchover          a planned switchover to the synchronous standby
+#   deploy/cluster/cluster.sh kill-postmaster     kill -9 the primary's PostgreSQL (Patroni survives)
+#   deploy/cluster/cluster.sh kill-node           kill -9 the primary's Patroni and PostgreSQL at once
+#   deploy/cluster/cluster.sh start-node NODE     start a stopped node's Patroni again (it rejoins)
 #   deploy/cluster/cluster.sh down                stop everything it started, delete $CLUSTER_DIR
 #   deploy/cluster/cluster.sh render DIR          only write the configuration files into DIR
 #
@@ -269,11 +274,8 @@ cmd_down() {
   stop "$CLUSTER_DIR/haproxy.pid" haproxy 10
   # Replicas first, then the leader, so that stopping does not set off failovers. Patroni stops its
   # PostgreSQL (fast shutdown) before it exits.
-  local leader="" node i=0
-  for node in "${NODES[@]}"; do
-    i=$((i + 1))
-    if rest_get "$(rest_port $i)" /primary >/dev/null 2>&1; then leader="$node"; fi
-  done
+  local leader node
+  leader="$(leader)" || leader=""
   for node in "${NODES[@]}"; do
     [ "$node" = "$leader" ] || stop "$CLUSTER_DIR/$node/patroni.pid" "patroni $node" 60
   done
@@ -340,12 +342,77 @@ cmd_measure_switchover() {
   [ "$before" != "$after" ] || die "the primary port still reaches the same node"
 }
 
+# ----------------------------------------------------------------------------------------- drills
+# The failure drills of the failover test (tests/ship/failover.test.ts) and of an operator's rehearsal.
+
+leader() {  # prints the node whose Patroni answers /primary (nothing while there is none)
+  local i=0 node
+  for node in "${NODES[@]}"; do
+    i=$((i + 1))
+    if rest_get "$(rest_port $i)" /primary >/dev/null 2>&1; then echo "$node"; return 0; fi
+  done
+  return 1
+}
+
+postmaster_pid() { head -1 "$CLUSTER_DIR/$1/data/postmaster.pid"; }
+
+cmd_switchover() {
+  [ -f "$CLUSTER_DIR/$MARKER" ] || die "the cluster is not up"
+  wait_for 30 "a synchronous standby" has_sync_standby
+  patronictl_ switchover --force >&2
+}
+
+cmd_kill_postmaster() {
+  [ -f "$CLUSTER_DIR/$MARKER" ] || die "the cluster is not up"
+  local node pid
+  node="$(leader)" || die "no primary"
+  pid="$(postmaster_pid "$node")"
+  log "kill -9 the PostgreSQL of $node (postmaster pid $pid)"
+  kill -KILL "$pid"
+  echo "$node"
+}
+
+# The machine is gone: Patroni, the postmaster and every backend die in the same instant (the
+# backends too, or they would linger until they notice their postmaster is gone).
+cmd_kill_node() {
+  [ -f "$CLUSTER_DIR/$MARKER" ] || die "the cluster is not up"
+  local node patroni_pid postmaster children
+  node="$(leader)" || die "no primary"
+  patroni_pid="$(cat "$CLUSTER_DIR/$node/patroni.pid")"
+  postmaster="$(postmaster_pid "$node")"
+  children="$(pgrep -P "$postmaster" | tr '\n' ' ' || true)"
+  log "kill -9 node $node: patroni $patroni_pid, postmaster $postmaster and its children"
+  # shellcheck disable=SC2086
+  kill -KILL "$patroni_pid" "$postmaster" $children 2>/dev/null || true
+  rm -f "$CLUSTER_DIR/$node/patroni.pid"
+  echo "$node"
+}
+
+cmd_start_node() {
+  [ -f "$CLUSTER_DIR/$MARKER" ] || die "the cluster is not up"
+  local node="$1" i=0 index=0 each
+  for each in "${NODES[@]}"; do
+    i=$((i + 1))
+    [ "$each" = "$node" ] && index=$i
+  done
+  [ "$index" -gt 0 ] || die "no node $node"
+  alive "$CLUSTER_DIR/$node/patroni.pid" && die "$node is running"
+  log "starting $node again"
+  start_patroni "$index"
+  wait_for 60 "$node to replicate" rest_get "$(rest_port "$index")" /replica
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   psql) shift; run_psql "${1:?primary or replica}" "${@:2}" ;;
   measure-switchover) cmd_measure_switchover ;;
+  leader) leader ;;
+  switchover) cmd_switchover ;;
+  kill-postmaster) cmd_kill_postmaster ;;
+  kill-node) cmd_kill_node ;;
+  start-node) cmd_start_node "${2:?start-node NODE}" ;;
   render) render "${2:?render DIR}" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -64,14 +64,14 @@ export interface Running {
 }
 
 /**
- * Starts a long-running program (`serve`) with exactly `env` plus PORT and HOST, and waits until
- * GET /ready answers 200 (or throws after `timeoutMs`, killing it).
+ * Starts a long-running program (`serve`) with exactly `env` plus HOST and PORT (a free one, unless
+ * `env` names it), and waits until GET /ready answers 200 (or throws after `timeoutMs`, killing it).
  */
 export async function startProcess(
   command: string[],
   options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
 ): Promise<Running> {
-  const port = freePort();
+  const port = options.env.PORT === undefined ? freePort() : Number(options.env.PORT);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const startedAt = performance.now();
   const child = Bun.spawn(command, {

@@ -8,7 +8,7 @@ import pg from "pg";
 import { brokenInvariants } from "../helpers/invariants.ts";
 import { type Running, startServiceProcess, stopProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import { expectCall, idOf } from "../ship/support.ts";
+import { spendOnAWalletThatAffordsExactly } from "./exactly-affordable.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "instances-test-admin-key-0123456789";
@@ -44,63 +44,14 @@ describe("three instances on one PostgreSQL", () => {
   test.skipIf(serverUrl === undefined)(
     `${SPENDS} spends at once over the instances, on a wallet that affords exactly ${AFFORDABLE}: exactly ${AFFORDABLE} are approved`,
     async () => {
-      const [first] = instances;
-      if (first === undefined) throw new Error("no instance started");
-      const base = first.baseUrl;
-      const user = idOf(
-        await expectCall(201, base, ADMIN_KEY, "POST", "/v1/users", {
-          email: "many@example.com",
-          name: "Many",
-        }),
+      const run = await spendOnAWalletThatAffordsExactly(
+        instances.map((instance) => instance.baseUrl),
+        ADMIN_KEY,
+        { spends: SPENDS, amount: AMOUNT, affordable: AFFORDABLE },
       );
-      const wallet = idOf(
-        await expectCall(201, base, ADMIN_KEY, "POST", "/v1/wallets", {
-          userId: user,
-          dailyLimit: 1_000_000_000,
-          monthlyLimit: 1_000_000_000,
-        }),
-      );
-      // The balance allows AFFORDABLE spends and part of one more, which must be declined.
-      await expectCall(201, base, ADMIN_KEY, "POST", `/v1/wallets/${wallet}/topups`, {
-        amount: AFFORDABLE * AMOUNT + AMOUNT / 2,
-      });
-      const cards = await Promise.all(
-        Array.from({ length: 10 }, async () =>
-          idOf(
-            await expectCall(201, base, ADMIN_KEY, "POST", "/v1/cards", {
-              walletId: wallet,
-              dailyLimit: 1_000_000_000,
-              monthlyLimit: 1_000_000_000,
-            }),
-          ),
-        ),
-      );
-
-      const decisions = await Promise.all(
-        Array.from({ length: SPENDS }, async (_, index) => {
-          const instance = instances[index % instances.length] ?? first;
-          const card = cards[index % cards.length] ?? "";
-          const body = await expectCall(
-            201,
-            instance.baseUrl,
-            ADMIN_KEY,
-            "POST",
-            `/v1/cards/${card}/authorizations`,
-            {
-              amount: AMOUNT,
-              merchant: { name: "Everywhere" },
-            },
-          );
-          return body.status === "captured" ? "approved" : String(body.declineReason);
-        }),
-      );
-      expect(decisions.filter((decision) => decision === "approved")).toHaveLength(AFFORDABLE);
-      expect(new Set(decisions.filter((decision) => decision !== "approved"))).toEqual(
-        new Set(["insufficient_funds"]),
-      );
-
-      const after = await expectCall(200, base, ADMIN_KEY, "GET", `/v1/wallets/${wallet}`);
-      expect(after.balance).toBe(AMOUNT / 2);
+      expect(run.approved).toBe(AFFORDABLE);
+      expect(run.declineReasons).toEqual(new Set(["insufficient_funds"]));
+      expect(run.balanceAfter).toBe(AMOUNT / 2);
       const pool = new pg.Pool({ connectionString: scratch?.url, max: 1 });
       try {
         expect(await brokenInvariants(pool)).toEqual([]);
