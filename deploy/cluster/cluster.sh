@@ -6,6 +6,7 @@
 # See docs/scaling.md.
 #
 #   deploy/cluster/cluster.sh up                  install what is missing (apt-get), start everything
+#   deploy/cluster/cluster.sh install             only install what is missing (CI does this first)
 #   deploy/cluster/cluster.sh status              patronictl list and HAProxy's view
 #   deploy/cluster/cluster.sh psql primary|replica [psql args]
 #                                                 psql through HAProxy's primary or replica port
@@ -404,6 +405,7 @@ cmd_start_node() {
 
 case "${1:-}" in
   up) cmd_up ;;
+  install) [ "$(id -u)" = 0 ] || die "run as root"; ensure_packages ;;
   down) cmd_down ;;
   status) cmd_status ;;
   psql) shift; run_psql "${1:?primary or replica}" "${@:2}" ;;

@@ -14,7 +14,8 @@
  * with a 5xx, dropped a connection, or lost a 201 during the load.
  *
  * Options: --duration <s> (10), --connections <32-64> (32), --pgbench (also `pgbench -c 16 -T 15`
- * at scale 10 on a scratch database of the same server), --keep, --json, --help.
+ * at scale 10 on a scratch database of the same server), --instances <1-8> (1: that many service
+ * instances on the one database, behind HAProxy when more than one), --keep, --json, --help.
  *
  * `--startup [--runs <n>]` runs the start-up scenario instead, alone (tests/bench/startup.ts): spawn
  * to the first 200 on /ready on embedded PGlite, fresh and existing DATA_DIR, for `bun src/main.ts`
@@ -39,12 +40,14 @@ import { Api, fundTeamWallet, type Seeded, seed, TEAM_CARDS, teamSpend, USER_WAL
 import { runStartup, startupReport } from "./startup.ts";
 import { DEFAULT_SERVER_URL, externalTarget, spawnTarget, type Target } from "./target.ts";
 
-const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--keep] [--json]
+const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--keep] [--json]
        bun run bench -- --startup [--runs <n>] [--json]
 
   --duration      seconds per scenario (default 10)
   --connections   concurrent connections of the load generator, 32 to 64 (default 32)
   --pgbench       also run pgbench -i -s 10 and pgbench -c 16 -T 15 on a scratch database of the server
+  --instances     service instances on the one database (default 1); more than one are put behind
+                  HAProxy (Debian's haproxy package), round robin, and the load goes through it
   --keep          keep the wallet_bench_* database (spawned mode)
   --json          print the summary as JSON too
   --startup       only the start-up scenario: fresh and existing DATA_DIR on embedded PGlite, for
@@ -63,6 +66,7 @@ interface Options {
   json: boolean;
   startup: boolean;
   runs: number;
+  instances: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -84,6 +88,7 @@ function readOptions(argv: string[]): Options {
       json: { type: "boolean", default: false },
       startup: { type: "boolean", default: false },
       runs: { type: "string", default: "3" },
+      instances: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -105,7 +110,12 @@ function readOptions(argv: string[]): Options {
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
     fail(`--runs must be a whole number from 1 to 20; got ${values.runs}`);
   }
+  const instances = Number(values.instances);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 8) {
+    fail(`--instances must be a whole number from 1 to 8; got ${values.instances}`);
+  }
   return {
+    instances,
     durationSeconds,
     connections,
     pgbench: values.pgbench,
@@ -302,11 +312,12 @@ async function main(): Promise<number> {
   if (benchUrl !== undefined && benchUrl !== "") {
     if (!benchKey || !databaseUrl)
       fail("BENCH_URL needs BENCH_ADMIN_KEY and DATABASE_URL (the service's database)");
+    if (options.instances > 1) fail("--instances starts instances: it does not go with BENCH_URL");
     log(`using the running service at ${benchUrl}`);
     target = await externalTarget(benchUrl, benchKey, databaseUrl);
   } else {
-    log("starting the service on a new database");
-    target = await spawnTarget(databaseUrl || DEFAULT_SERVER_URL, options.keep);
+    log(`starting ${options.instances} service instance(s) on a new database`);
+    target = await spawnTarget(databaseUrl || DEFAULT_SERVER_URL, options.keep, options.instances);
   }
 
   let stopping = false;
@@ -407,6 +418,7 @@ async function main(): Promise<number> {
       cpus: cpus().length,
       bun: Bun.version,
       postgres: info.version,
+      instances: target.instances,
       service_pool: target.mode === "spawned" ? (target.poolMax ?? "20 (default)") : "?",
       seed_s: seedSeconds,
       team_wallet: `balance ${funding.balance}, daily=monthly limit ${funding.dailyLimit}`,

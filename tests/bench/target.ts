@@ -2,7 +2,10 @@
  * The service under test: either one this script starts on a fresh database (the default), or one
  * already running, named by BENCH_URL + BENCH_ADMIN_KEY with DATABASE_URL pointing at its database.
  */
-import { resolve } from "node:path";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
 import pg from "pg";
 import { drain, freePort } from "../helpers/process.ts";
 import { processCpuSeconds } from "./cpu.ts";
@@ -20,9 +23,11 @@ export interface Target {
   serverUrl: string;
   /** Pool size of the spawned service (undefined: the service's default, or unknown when external). */
   poolMax: string | undefined;
+  /** Service instances behind baseUrl (HAProxy spreads the load when more than one; 1 when external). */
+  instances: number;
   /** Warning and error lines the spawned service logged (empty when external: its logs are elsewhere). */
   serverLog(): ServerLog;
-  /** CPU seconds (user + system) the spawned service has used so far; undefined when external. */
+  /** CPU seconds (user + system) the spawned instances have used so far; undefined when external. */
   cpuSeconds(): number | undefined;
   /** True while the spawned service runs (always true when external). */
   alive(): boolean;
@@ -100,69 +105,148 @@ async function waitReady(baseUrl: string, isAlive: () => boolean, timeoutMs: num
   throw new Error(`the service was not ready after ${timeoutMs} ms (last: ${last})`);
 }
 
-/** Starts `bun src/main.ts` on a new database `wallet_bench_<random>` of `serverUrl`. */
-export async function spawnTarget(serverUrl: string, keep: boolean): Promise<Target> {
-  const database = await createDatabase(serverUrl, "wallet_bench");
-  const databaseUrl = withDatabase(serverUrl, database);
-  const adminKey = `bench-${crypto.randomUUID().replaceAll("-", "")}`;
-  const cardKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
-  const port = freePort();
-  const poolMax = process.env.DB_POOL_MAX;
-  const child = Bun.spawn([process.execPath, "src/main.ts"], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      ADMIN_API_KEY: adminKey,
-      CARD_ENCRYPTION_KEY: cardKey,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      RATE_LIMIT_PER_SECOND: "0",
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-      ...(poolMax === undefined ? {} : { DB_POOL_MAX: poolMax }),
-    },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+interface Instance {
+  child: Subprocess<"ignore", "pipe", "pipe">;
+  readers: Promise<void>[];
+  baseUrl: string;
+  exited(): boolean;
+}
+
+/** One `bun src/main.ts` (or any `command`) on `port`, its output collected into `log`. */
+function spawnInstance(
+  command: string[],
+  env: Record<string, string | undefined>,
+  port: number,
+  log: ServerLog,
+): Instance {
+  const child = Bun.spawn(command, { cwd: REPO_ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let exited = false;
   void child.exited.then(() => {
     exited = true;
   });
+  return {
+    child,
+    readers: [collectLines(child.stdout, log), collectLines(child.stderr, log)],
+    baseUrl: `http://127.0.0.1:${port}`,
+    exited: () => exited,
+  };
+}
+
+async function stopInstance(instance: Instance): Promise<void> {
+  if (!instance.exited()) {
+    instance.child.kill("SIGTERM");
+    const timer = setTimeout(() => instance.child.kill("SIGKILL"), 20_000);
+    await instance.child.exited;
+    clearTimeout(timer);
+  }
+  await Promise.allSettled(instance.readers);
+}
+
+/** HAProxy's configuration (round robin over `backends`, as in deploy/cluster/haproxy.cfg.in) in `dir`. */
+async function balancerConfig(dir: string, port: number, backends: string[]): Promise<string> {
+  const path = join(dir, "haproxy.cfg");
+  const servers = backends.map((url, index) => `    server api${index + 1} ${new URL(url).host}`).join("\n");
+  await writeFile(
+    path,
+    `global
+    maxconn 4000
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+frontend wallet_api
+    bind 127.0.0.1:${port}
+    default_backend wallet_api_instances
+backend wallet_api_instances
+    balance roundrobin
+${servers}
+`,
+  );
+  return path;
+}
+
+/**
+ * Starts `instances` × `bun src/main.ts` on a new database `wallet_bench_<random>` of `serverUrl`;
+ * with more than one, HAProxy spreads the load over them (the bench then talks to HAProxy).
+ */
+export async function spawnTarget(serverUrl: string, keep: boolean, instances = 1): Promise<Target> {
+  const database = await createDatabase(serverUrl, "wallet_bench");
+  const databaseUrl = withDatabase(serverUrl, database);
+  const adminKey = `bench-${crypto.randomUUID().replaceAll("-", "")}`;
+  const cardKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+  const poolMax = process.env.DB_POOL_MAX;
   const log: ServerLog = { lines: [], total: 0 };
-  const readers = [collectLines(child.stdout, log), collectLines(child.stderr, log)];
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const started: Instance[] = [];
+  const scratch = await mkdtemp(join(tmpdir(), "wallet-bench-"));
   const stop = async () => {
-    if (!exited) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await child.exited;
-      clearTimeout(timer);
-    }
-    await Promise.allSettled(readers);
+    await Promise.all(started.map(stopInstance));
+    await rm(scratch, { recursive: true, force: true });
     if (keep) console.error(`bench: kept database ${database} (${databaseUrl})`);
     else await dropDatabase(serverUrl, database);
   };
+  const services: Instance[] = [];
   try {
-    await waitReady(baseUrl, () => !exited, 60_000);
+    // One after the other: the first applies the migrations.
+    for (let index = 0; index < instances; index++) {
+      const port = freePort();
+      const instance = spawnInstance(
+        [process.execPath, "src/main.ts"],
+        {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          ADMIN_API_KEY: adminKey,
+          CARD_ENCRYPTION_KEY: cardKey,
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          RATE_LIMIT_PER_SECOND: "0",
+          LOG_LEVEL: "warn",
+          LOG_FORMAT: "json",
+          ...(poolMax === undefined ? {} : { DB_POOL_MAX: poolMax }),
+        },
+        port,
+        log,
+      );
+      started.push(instance);
+      services.push(instance);
+      await waitReady(instance.baseUrl, () => !instance.exited(), 60_000);
+    }
+    let baseUrl = services[0]?.baseUrl ?? "";
+    if (instances > 1) {
+      const port = freePort();
+      const config = await balancerConfig(
+        scratch,
+        port,
+        services.map((service) => service.baseUrl),
+      );
+      const balancer = spawnInstance(["haproxy", "-db", "-f", config], { PATH: process.env.PATH }, port, log);
+      started.push(balancer);
+      baseUrl = balancer.baseUrl;
+      await waitReady(baseUrl, () => !balancer.exited(), 10_000);
+    }
+    return {
+      mode: "spawned",
+      baseUrl,
+      adminKey,
+      databaseUrl,
+      serverUrl,
+      poolMax,
+      instances,
+      serverLog: () => log,
+      cpuSeconds: () => {
+        const each = services.map((service) => processCpuSeconds(service.child.pid));
+        return each.some((seconds) => seconds === undefined)
+          ? undefined
+          : each.reduce((sum: number, seconds) => sum + (seconds ?? 0), 0);
+      },
+      alive: () => started.every((instance) => !instance.exited()),
+      stop,
+    };
   } catch (error) {
     await stop();
     const output = log.lines.slice(-20).join("\n");
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output}`);
   }
-  return {
-    mode: "spawned",
-    baseUrl,
-    adminKey,
-    databaseUrl,
-    serverUrl,
-    poolMax,
-    serverLog: () => log,
-    cpuSeconds: () => processCpuSeconds(child.pid),
-    alive: () => !exited,
-    stop,
-  };
 }
 
 /** An already running service; nothing is started or stopped, and its data is left in place. */
@@ -180,6 +264,7 @@ export async function externalTarget(
     databaseUrl,
     serverUrl: databaseUrl,
     poolMax: undefined,
+    instances: 1,
     serverLog: () => ({ lines: [], total: 0 }),
     cpuSeconds: () => undefined,
     alive: () => true,

@@ -8,10 +8,19 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
-import { freePort, ROOT, type Running, run, startProcess, stopProcess } from "../helpers/process.ts";
+import {
+  buildBinary,
+  freePort,
+  ROOT,
+  type Running,
+  run,
+  SYSTEM_PATH,
+  startProcess,
+  stopProcess,
+} from "../helpers/process.ts";
 import { rawRequest, requestText } from "../helpers/raw-http.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import { buildBinary, call, expectCall, idOf, mib, randomCardKey, rssKiB, SYSTEM_PATH } from "./support.ts";
+import { call, expectCall, idOf, mib, randomCardKey, rssKiB } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 /** Building takes a second or two, a first start on PGlite a few more on a busy machine. */

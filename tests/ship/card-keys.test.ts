@@ -9,9 +9,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { uniqueCardNumber } from "../helpers/fixtures.ts";
-import { type Finished, ROOT, type Running, run, startProcess, stopProcess } from "../helpers/process.ts";
+import {
+  BUN,
+  type Finished,
+  ROOT,
+  type Running,
+  run,
+  SYSTEM_PATH,
+  startProcess,
+  stopProcess,
+} from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import { BUN, call, expectCall, idOf, randomCardKey, SYSTEM_PATH } from "./support.ts";
+import { call, expectCall, idOf, randomCardKey } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "card-keys-test-admin-key-0123456789";

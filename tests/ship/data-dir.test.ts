@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/platform/config.ts";
 import { openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
-import { ROOT, type Running, run, startProcess, stopProcess } from "../helpers/process.ts";
-import { BUN, call, expectCall, idOf, SYSTEM_PATH } from "./support.ts";
+import { BUN, ROOT, type Running, run, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
+import { call, expectCall, idOf } from "./support.ts";
 
 const skipReason =
   process.env.DATABASE_URL !== undefined ? "DATABASE_URL is set: DATA_DIR is embedded PGlite's" : undefined;

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, run, startProcess, stopProcess } from "../helpers/process.ts";
-import { BUN, call, expectCall, idOf, randomCardKey, SYSTEM_PATH } from "./support.ts";
+import { BUN, ROOT, run, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
+import { call, expectCall, idOf, randomCardKey } from "./support.ts";
 
 const KEY = "disk-full-test-admin-key-0123456789";
 /** Room for a fresh cluster (about 40 MiB, a 16 MiB WAL segment of it) and some to spare. */

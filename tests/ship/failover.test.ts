@@ -354,6 +354,8 @@ interface PhaseReport {
   event: string;
   outageMs: number;
   requests: number;
+  /** Requests sent per second over the phase, retries included. */
+  requestsPerSecond: number;
   acknowledged: number;
   answered503: number;
   outcomeUnknown: number;
@@ -408,10 +410,13 @@ async function phase(name: string, event: () => Promise<void>): Promise<PhaseRep
     }),
   );
   const failures = traffic.attempts.filter((attempt) => attempt.status >= 300 || attempt.status === 0);
+  const sentAt = traffic.attempts.map((attempt) => attempt.sentAt);
+  const seconds = (Math.max(...sentAt) - Math.min(...sentAt)) / 1_000;
   const report: PhaseReport = {
     event: name,
     outageMs: Math.round(outageMs(traffic.attempts, eventAt - 1_000)),
     requests: traffic.attempts.length,
+    requestsPerSecond: Math.round(traffic.attempts.length / seconds),
     acknowledged: traffic.acknowledged.length,
     answered503: failures.filter((attempt) => attempt.status === 503).length,
     outcomeUnknown: failures.filter((attempt) => attempt.code === "outcome_unknown").length,
@@ -427,7 +432,8 @@ async function phase(name: string, event: () => Promise<void>): Promise<PhaseRep
   };
   reports.push(report);
   console.log(
-    `failover: ${name}: outage ${report.outageMs} ms; ${report.requests} requests, ${report.acknowledged} acknowledged; ` +
+    `failover: ${name}: outage ${report.outageMs} ms; ${report.requests} requests (${report.requestsPerSecond}/s), ` +
+      `${report.acknowledged} acknowledged; ` +
       `503: ${report.answered503} (outcome_unknown ${report.outcomeUnknown}), 500: ${report.answered500}, ` +
       `no answer: ${report.noAnswer}, other: ${report.otherFailures.length}, unfinished: ${report.unfinished}; ` +
       `replay lag p50 ${percentile(replayLagMs, 50).toFixed(1)} ms, max ${Math.max(0, ...replayLagMs).toFixed(1)} ms`,
@@ -506,7 +512,8 @@ describe.skipIf(!enabled)("failover of the HA cluster under money traffic", () =
       for (const report of reports) {
         console.log(
           `  ${report.event}: outage ${report.outageMs} ms, 503 ${report.answered503}, 500 ${report.answered500}, ` +
-            `lost acknowledged ${report.books.length}, requests ${report.requests}`,
+            `problems in the books (acknowledged but missing, applied twice, invariants) ${report.books.length}, ` +
+            `requests ${report.requests}`,
         );
       }
     }

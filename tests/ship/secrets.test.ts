@@ -12,9 +12,9 @@ import { type Database, openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
 import { loadSecrets } from "../../src/platform/secrets.ts";
-import { ROOT, run, startProcess, stopProcess } from "../helpers/process.ts";
+import { BUN, ROOT, run, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
 import { SERVER_HOOK_TIMEOUT_MS } from "../helpers/server.ts";
-import { BUN, expectCall, randomCardKey, SYSTEM_PATH } from "./support.ts";
+import { expectCall, randomCardKey } from "./support.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import pg from "pg";
-import { ROOT, type Running, startProcess, stopProcess } from "../helpers/process.ts";
+import { BUN, ROOT, type Running, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import { BUN, connectionRefused, expectCall, idOf, randomCardKey, SYSTEM_PATH } from "./support.ts";
+import { connectionRefused, expectCall, idOf, randomCardKey } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "shutdown-test-admin-key-0123456789";
