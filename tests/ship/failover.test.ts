@@ -31,8 +31,40 @@ else if (!isRoot) console.log("failover.test.ts: skipped, it needs root (deploy/
 
 const SCRIPT = `${ROOT}deploy/cluster/cluster.sh`;
 const CLUSTER_DIR = `/tmp/wallet-failover-${process.pid}`;
-const HAPROXY = { primary: 25432, replica: 25433, stats: 25400, api: 25480 };
-const PATRONI_REST_PORTS = [28441, 28442, 28443];
+/**
+ * Every port of the cluster, from one block of consecutive ports free right now, below Linux's
+ * ephemeral range: two runs at once (two checkouts on one machine) do not collide.
+ */
+function clusterPorts() {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20_000 + 16 * Math.floor(Math.random() * 750);
+    const block = Array.from({ length: 12 }, (_, index) => base + index);
+    if (!block.every(portIsFree)) continue;
+    return {
+      etcdClient: base,
+      etcdPeer: base + 1,
+      haproxy: { primary: base + 2, replica: base + 3, stats: base + 4, api: base + 5 },
+      // cluster.sh puts node N on PG_PORT_BASE + N and REST_PORT_BASE + N (N = 1..3).
+      pgBase: base + 5,
+      restBase: base + 8,
+      patroniRest: [base + 9, base + 10, base + 11],
+    };
+  }
+  throw new Error("no free block of 12 ports");
+}
+
+function portIsFree(port: number): boolean {
+  try {
+    Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const PORTS = clusterPorts();
+const HAPROXY = PORTS.haproxy;
+const PATRONI_REST_PORTS = PORTS.patroniRest;
 const ADMIN_KEY = "failover-test-admin-key-0123456789";
 const INSTANCES = 3;
 
@@ -49,6 +81,14 @@ const PHASE_TIMEOUT_MS = 240_000;
 const clusterEnv = (apiPorts: number[]) => ({
   PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
   CLUSTER_DIR,
+  ETCD_CLIENT_PORT: String(PORTS.etcdClient),
+  ETCD_PEER_PORT: String(PORTS.etcdPeer),
+  PG_PORT_BASE: String(PORTS.pgBase),
+  REST_PORT_BASE: String(PORTS.restBase),
+  HAPROXY_PRIMARY_PORT: String(HAPROXY.primary),
+  HAPROXY_REPLICA_PORT: String(HAPROXY.replica),
+  HAPROXY_STATS_PORT: String(HAPROXY.stats),
+  HAPROXY_API_PORT: String(HAPROXY.api),
   WALLET_API_SERVERS: apiPorts.map((port) => `127.0.0.1:${port}`).join(" "),
 });
 
