@@ -1,3 +1,4 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
@@ -149,9 +150,10 @@ export class CardsService {
     return toCard(found(await cardsRepository.findView(this.db, id, this.clock()), () => cardNotFound(id)));
   }
 
-  async list(query: ListCardsQuery): Promise<Page<Card>> {
+  /** Live cards within `reach`. */
+  async list(query: ListCardsQuery, reach: Reach): Promise<Page<Card>> {
     const options = listOptions(query, "createdAt");
-    return toPage(await cardsRepository.list(this.db, query, options, this.clock()), options, toCard);
+    return toPage(await cardsRepository.list(this.db, query, reach, options, this.clock()), options, toCard);
   }
 
   /** The full number and CVV, decrypted: only this route ever shows them. */

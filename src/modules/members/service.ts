@@ -1,3 +1,4 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
@@ -49,20 +50,26 @@ export class MembersService {
     return found(await membersRepository.find(this.db, teamId, userId), memberNotFound);
   }
 
-  async list(query: ListMembershipsQuery): Promise<Page<Membership>> {
+  /** Live memberships within `reach`. */
+  async list(query: ListMembershipsQuery, reach: Reach): Promise<Page<Membership>> {
     const options = listOptions(query, "createdAt");
     const { teamId, userId, role } = query;
     return toPage(
-      await membersRepository.list(this.db, { teamId, userId, role }, options),
+      await membersRepository.list(this.db, { teamId, userId, role }, reach, options),
       options,
       (member) => member,
     );
   }
 
-  async teamsOfUser(userId: string, query: ListUserTeamsQuery): Promise<Page<UserTeam>> {
+  /** The user's teams within `reach`: a key bound to one team sees only that one of a member's teams. */
+  async teamsOfUser(userId: string, query: ListUserTeamsQuery, reach: Reach): Promise<Page<UserTeam>> {
     await this.requireUser(userId);
     const options = listOptions(query, "createdAt");
-    return toPage(await membersRepository.teamsOfUser(this.db, userId, options), options, (team) => team);
+    return toPage(
+      await membersRepository.teamsOfUser(this.db, userId, reach, options),
+      options,
+      (team) => team,
+    );
   }
 
   async changeRole(teamId: string, userId: string, role: Role): Promise<Membership> {

@@ -1,3 +1,4 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
@@ -23,9 +24,10 @@ export class TeamsService {
     return found(await teamsRepository.find(this.db, id), () => teamNotFound(id));
   }
 
-  async list(query: ListTeamsQuery): Promise<Page<Team>> {
+  /** Live teams within `reach`. */
+  async list(query: ListTeamsQuery, reach: Reach): Promise<Page<Team>> {
     const options = listOptions(query, "createdAt");
-    return toPage(await teamsRepository.list(this.db, options), options, (team) => team);
+    return toPage(await teamsRepository.list(this.db, reach, options), options, (team) => team);
   }
 
   async update(id: string, changes: UpdateTeam): Promise<Team> {

@@ -1,3 +1,4 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
@@ -29,9 +30,10 @@ export class UsersService {
     return found(await usersRepository.find(this.db, id), () => userNotFound(id));
   }
 
-  async list(query: ListUsersQuery): Promise<Page<User>> {
+  /** Live users within `reach`. */
+  async list(query: ListUsersQuery, reach: Reach): Promise<Page<User>> {
     const options = listOptions(query, "createdAt");
-    const rows = await usersRepository.list(this.db, { email: query.email }, options);
+    const rows = await usersRepository.list(this.db, { email: query.email }, reach, options);
     return toPage(rows, options, (user) => user);
   }
 

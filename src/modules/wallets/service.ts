@@ -1,3 +1,4 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import { isCurrency } from "../../platform/currency.ts";
@@ -85,9 +86,10 @@ export class WalletsService {
     );
   }
 
-  async list(query: ListWalletsQuery): Promise<Page<Wallet>> {
+  /** Live wallets within `reach`. */
+  async list(query: ListWalletsQuery, reach: Reach): Promise<Page<Wallet>> {
     const options = listOptions(query, "createdAt");
-    const rows = await walletsRepository.list(this.db, query, options, this.clock());
+    const rows = await walletsRepository.list(this.db, query, reach, options, this.clock());
     return toPage(rows, options, toWallet);
   }
 
