@@ -130,7 +130,8 @@ export class SqlReachGuard implements ReachGuard {
       reach.kind === "team" ? teamRule(kind, table, "$2", level) : userRule(kind, table, "$2", level);
     const { rows } = await this.db.query(
       `SELECT 1 FROM ${table} WHERE ${table}.id = $1${live ? ` AND ${table}.deleted_at IS NULL` : ""} AND ${rule}`,
-      [id, reach.kind === "team" ? reach.teamId : reach.userId],
+      // A rule that refuses outright ("FALSE") has no use for the binding.
+      rule.includes("$2") ? [id, reach.kind === "team" ? reach.teamId : reach.userId] : [id],
     );
     if (rows.length === 0) throw notFound(id);
   }
