@@ -3,6 +3,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { changedFields, recordAudit } from "../audit/repository.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
@@ -40,6 +41,17 @@ export async function refuseCardsWithPendingHolds(
   if (holding !== undefined) throw cardHasPendingHolds(holding);
   return now;
 }
+
+/** What card.updated records of a card: never its number or CVV (a new CVV is noted, not shown). */
+const auditedFields = (card: CardRow) => ({
+  status: card.status,
+  dailyLimit: card.daily_limit,
+  monthlyLimit: card.monthly_limit,
+  cardholderId: card.cardholder_id,
+  last4: card.last4,
+  expiryMonth: card.expiry_month,
+  expiryYear: card.expiry_year,
+});
 
 /** Plain card details as a client gives them (or as the service issues them), before sealing. */
 interface CardDetails {
@@ -156,9 +168,13 @@ export class CardsService {
     return toPage(await cardsRepository.list(this.db, query, reach, options, this.clock()), options, toCard);
   }
 
-  /** The full number and CVV, decrypted: only this route ever shows them. */
+  /** The full number and CVV, decrypted: only this route ever shows them, and each time is audited. */
   async reveal(id: string): Promise<SensitiveCard> {
-    const secrets = found(await cardsRepository.findSecrets(this.db, id), () => cardNotFound(id));
+    const secrets = await this.db.transaction(async (tx) => {
+      const sealed = found(await cardsRepository.findSecrets(tx, id), () => cardNotFound(id));
+      await recordAudit(tx, this.clock(), { action: "card.revealed", resourceType: "card", resourceId: id });
+      return sealed;
+    });
     return {
       number: await this.vault.open(secrets.number_ciphertext, id),
       cvv: await this.vault.open(secrets.cvv_ciphertext, id),
@@ -198,6 +214,15 @@ export class CardsService {
         },
         now,
       );
+      await recordAudit(tx, now, {
+        action: "card.updated",
+        resourceType: "card",
+        resourceId: id,
+        changes: {
+          ...changedFields(auditedFields(card), auditedFields(row)),
+          ...(changes.cvv === undefined ? {} : { cvv: "replaced" }),
+        },
+      });
       return toCard(row);
     });
   }
@@ -206,7 +231,9 @@ export class CardsService {
     return this.db.transaction(async (tx) => {
       const now = await refuseCardsWithPendingHolds(tx, { id }, this.clock);
       const [deleted] = await cardsRepository.softDelete(tx, { id }, now);
-      return toCard(found(deleted, () => cardNotFound(id)));
+      const card = toCard(found(deleted, () => cardNotFound(id)));
+      await recordAudit(tx, now, { action: "card.deleted", resourceType: "card", resourceId: id });
+      return card;
     });
   }
 
@@ -217,7 +244,14 @@ export class CardsService {
       const ofWallet = { walletIds: [walletId] };
       const now = await refuseCardsWithPendingHolds(tx, ofWallet, this.clock);
       const rows = await cardsRepository.softDelete(tx, ofWallet, now);
-      return { data: rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard) };
+      const data = rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard);
+      await recordAudit(tx, now, {
+        action: "wallet.cards_deleted",
+        resourceType: "wallet",
+        resourceId: walletId,
+        changes: { deletedCardIds: data.map((card) => card.id) },
+      });
+      return { data };
     });
   }
 

@@ -3,6 +3,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { recordAudit } from "../audit/repository.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
 import { teamNotFound } from "./errors.ts";
@@ -43,6 +44,7 @@ export class TeamsService {
       const now = this.clock();
       await this.wallets.deleteOwnedBy(tx, { teamId: id }, () => now);
       await membersRepository.softDeleteAll(tx, { teamId: id }, now);
+      await recordAudit(tx, now, { action: "team.deleted", resourceType: "team", resourceId: id });
       return teamsRepository.softDelete(tx, id, now);
     });
   }

@@ -3,6 +3,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { recordAudit } from "../audit/repository.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { refuseCardsWithPendingHolds } from "../cards/service.ts";
 import { membersRepository } from "../members/repository.ts";
@@ -63,6 +64,7 @@ export class UsersService {
       await refuseCardsWithPendingHolds(tx, heldCards, cascadeClock);
       await cardsRepository.softDelete(tx, heldCards, now);
       await membersRepository.softDeleteAll(tx, { userId: id }, now);
+      await recordAudit(tx, now, { action: "user.deleted", resourceType: "user", resourceId: id });
       return usersRepository.softDelete(tx, id, now);
     });
   }
