@@ -6,8 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, startProcess, stopProcess } from "../helpers/process.ts";
-import { BUN, buildBinary, SYSTEM_PATH } from "../ship/support.ts";
+import { BUN, buildBinary, ROOT, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
 
 export interface StartupResult {
   program: string;

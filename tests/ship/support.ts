@@ -4,23 +4,13 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import pg from "pg";
-import { ROOT, type Running, run, startProcess, stopProcess } from "../helpers/process.ts";
+import { BUN, ROOT, type Running, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
 
-export const BUN = `${ROOT}node_modules/.bin/bun`;
-
-/** A PATH with the system's directories only: nothing of the project (node_modules, bun) is on it. */
-export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// Defined with the process helpers, which the bench imports without the test runner's hooks.
+export { BUN, buildBinary, SYSTEM_PATH } from "../helpers/process.ts";
 
 export const randomCardKey = () => crypto.getRandomValues(new Uint8Array(32)).toBase64();
-
-/** Builds the single-file binary of src/main.ts at `outfile`, as `npm run build` does (prepared cluster included). */
-export async function buildBinary(outfile: string): Promise<void> {
-  const build = await run([BUN, "scripts/build.ts", "--outfile", outfile], {
-    timeoutMs: 180_000,
-  });
-  if (build.exitCode !== 0) throw new Error(`scripts/build.ts failed (${build.exitCode}): ${build.stderr}`);
-}
 
 /** The resident set size of a process, in KiB (VmRSS of /proc/<pid>/status). */
 export async function rssKiB(pid: number): Promise<number> {
