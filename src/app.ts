@@ -1,4 +1,12 @@
 import { Elysia } from "elysia";
+import { SqlReachGuard } from "./modules/access/reach.ts";
+import { ApiKeyCache } from "./modules/api-keys/cache.ts";
+import { apiKeysController } from "./modules/api-keys/index.ts";
+import { apiKeysModels } from "./modules/api-keys/model.ts";
+import { ApiKeysService } from "./modules/api-keys/service.ts";
+import { auditController } from "./modules/audit/index.ts";
+import { auditModels } from "./modules/audit/model.ts";
+import { AuditService } from "./modules/audit/service.ts";
 import { authorizationsController } from "./modules/authorizations/index.ts";
 import { authorizationsModels } from "./modules/authorizations/model.ts";
 import { AuthorizationsService } from "./modules/authorizations/service.ts";
@@ -25,6 +33,7 @@ import { UsersService } from "./modules/users/service.ts";
 import { walletsController } from "./modules/wallets/index.ts";
 import { walletsModels } from "./modules/wallets/model.ts";
 import { WalletsService } from "./modules/wallets/service.ts";
+import { RouteAccessRules } from "./platform/access.ts";
 import { Authenticator, BearerSecret } from "./platform/auth.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import type { Config } from "./platform/config.ts";
@@ -51,6 +60,8 @@ export const DOCUMENTED_MODELS = {
   ...cardsModels,
   ...ledgerModels,
   ...authorizationsModels,
+  ...apiKeysModels,
+  ...auditModels,
 };
 
 export interface AppDependencies {
@@ -90,6 +101,7 @@ export async function createServices(dependencies: AppDependencies) {
     telemetry.enabled ? traceService(telemetry.tracer, name, service) : service;
   if (telemetry.enabled) db.traceWith(telemetry.tracer);
   const wallets = new WalletsService(db, config, clock);
+  const keyCache = new ApiKeyCache(db, dependencies.logger);
   return {
     users: traced("users", new UsersService(db, wallets, clock)),
     teams: traced("teams", new TeamsService(db, wallets, clock)),
@@ -98,6 +110,10 @@ export async function createServices(dependencies: AppDependencies) {
     cards: traced("cards", new CardsService(db, await cardVaultOf(secrets), clock)),
     ledger: traced("ledger", new LedgerService(db, clock, metrics)),
     authorizations: traced("authorizations", new AuthorizationsService(db, clock, config, metrics)),
+    apiKeys: traced("apiKeys", new ApiKeysService(db, keyCache, clock)),
+    audit: traced("audit", new AuditService(db)),
+    keyCache,
+    clock,
     idempotency: new Idempotency(db, clock, metrics, [
       await requestHashKey(secrets.cardEncryptionKey),
       ...(secrets.previousCardEncryptionKey === undefined
@@ -114,9 +130,11 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
 /** The whole HTTP application: platform pipeline, every module's routes and the OpenAPI document. */
 export async function createApp(dependencies: AppDependencies, services?: Services) {
   const { config, logger, db, secrets } = dependencies;
-  const { idempotency, metrics, telemetry, ...modules } = services ?? (await createServices(dependencies));
+  const { idempotency, metrics, telemetry, keyCache, clock, ...modules } =
+    services ?? (await createServices(dependencies));
   const rateLimiter = new RateLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
-  const authenticator = await Authenticator.create(secrets.adminApiKey);
+  const authenticator = await Authenticator.create(secrets.adminApiKey, keyCache, clock);
+  const accessRules = new RouteAccessRules();
   const routeMethods = new RouteMethods();
   let document = "";
   const app = new Elysia({
@@ -145,16 +163,27 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
     )
     .use(
       new Elysia({ name: "v1" })
-        .use(apiAccess({ authenticator, rateLimiter, bodyTimeoutMs: config.BODY_TIMEOUT }))
+        .use(
+          apiAccess({
+            authenticator,
+            accessRules,
+            reachGuard: new SqlReachGuard(db),
+            rateLimiter,
+            bodyTimeoutMs: config.BODY_TIMEOUT,
+          }),
+        )
         .use(usersController(modules.users, idempotency))
         .use(teamsController(modules.teams, idempotency))
         .use(membersController(modules.members, idempotency))
         .use(walletsController(modules.wallets, idempotency))
         .use(cardsController(modules.cards, idempotency))
         .use(ledgerController(modules.ledger, idempotency))
-        .use(authorizationsController(modules.authorizations, idempotency)),
+        .use(authorizationsController(modules.authorizations, idempotency))
+        .use(apiKeysController(modules.apiKeys, idempotency))
+        .use(auditController(modules.audit)),
     );
   routeMethods.load(app.routes);
+  accessRules.load(app.routes);
   document = renderOpenApi(app.routes, DOCUMENTED_MODELS);
   return app;
 }

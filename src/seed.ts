@@ -24,6 +24,7 @@ export async function seedDemoData(db: Database, services: Services): Promise<Se
   const existing = await usersRepository.list(
     db,
     { email: DEMO_USERS[0].email },
+    { kind: "all" },
     { limit: 1, skip: 0, sortBy: "createdAt", direction: "ASC" },
   );
   if (existing.length > 0) return { created: false };

@@ -1,10 +1,49 @@
+import type { Clock } from "./clock.ts";
 import { ApiError } from "./errors.ts";
 
-export interface ApiKeyIdentity {
-  /** Loggable name of the key (never the key). */
+/** What a key may do (contract §6); `admin` covers every other scope. */
+export const SCOPES = ["read", "write", "money", "authorize", "cards:reveal", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/**
+ * What a key reaches: everything, one team (its memberships, members, wallets and everything under
+ * them), or one user (that user, their teams and wallets, and their teams' wallets and cards as their
+ * role there allows).
+ */
+export type Reach = { kind: "all" } | { kind: "team"; teamId: string } | { kind: "user"; userId: string };
+
+/** Who is calling: the key's loggable id (never the secret), its scopes and its reach. */
+export interface Caller {
   id: string;
-  role: "admin";
+  scopes: readonly Scope[];
+  reach: Reach;
 }
+
+/** The admin key of ADMIN_API_KEY: every scope, everything. */
+export const ADMIN_CALLER: Caller = { id: "admin", scopes: ["admin"], reach: { kind: "all" } };
+
+/** A key made through the API, as the authenticator needs it to admit a request. */
+export interface StoredKey extends Caller {
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** Finds the key whose secret is `secret`, from a cache fresh enough for revocations (see api-keys). */
+export interface KeyLookup {
+  find(secret: string): Promise<StoredKey | undefined>;
+  /** Notes that the key was used at `now`; writing it down is the lookup's business, off the request. */
+  used(key: StoredKey, now: Date): void;
+}
+
+export const hasScope = (caller: Caller, scope: Scope) =>
+  caller.scopes.includes(scope) || caller.scopes.includes("admin");
+
+export const insufficientScope = (scope: Scope) =>
+  new ApiError(
+    403,
+    "insufficient_scope",
+    `This operation needs an API key with the scope ${scope} (or admin); this key does not have it.`,
+  );
 
 const sha256 = async (text: string) =>
   new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -27,6 +66,13 @@ export const unauthorized = () =>
     },
   );
 
+/** The token of `Authorization: Bearer <token>` (the scheme in any case); undefined when there is none. */
+function bearerToken(authorization: string | null): string | undefined {
+  const match = authorization === null ? null : /^Bearer +(\S+) *$/i.exec(authorization);
+  const presented = match?.[1];
+  return presented === undefined || presented.length > 1024 ? undefined : presented;
+}
+
 /**
  * A secret presented as `Authorization: Bearer <secret>`. Both sides are hashed first, so the
  * comparison takes the same time whatever the presented value's length or content.
@@ -38,25 +84,35 @@ export class BearerSecret {
     return new BearerSecret(await sha256(secret));
   }
 
-  /** True when `authorization` is `Bearer <this secret>` (the scheme in any case). */
+  /** True when `authorization` is `Bearer <this secret>`. */
   async matches(authorization: string | null): Promise<boolean> {
-    const match = authorization === null ? null : /^Bearer +(\S+) *$/i.exec(authorization);
-    const presented = match?.[1];
-    if (presented === undefined || presented.length > 1024) return false;
-    return digestsEqual(await sha256(presented), this.digest);
+    const presented = bearerToken(authorization);
+    return presented !== undefined && digestsEqual(await sha256(presented), this.digest);
   }
 }
 
-/** Checks `Authorization: Bearer <key>` against the admin key. */
+/** Checks `Authorization: Bearer <key>` against the admin key, then against the keys made through the API. */
 export class Authenticator {
-  private constructor(private readonly adminKey: BearerSecret) {}
+  private constructor(
+    private readonly adminKey: BearerSecret,
+    private readonly keys: KeyLookup,
+    private readonly clock: Clock,
+  ) {}
 
-  static async create(adminApiKey: string): Promise<Authenticator> {
-    return new Authenticator(await BearerSecret.of(adminApiKey));
+  static async create(adminApiKey: string, keys: KeyLookup, clock: Clock): Promise<Authenticator> {
+    return new Authenticator(await BearerSecret.of(adminApiKey), keys, clock);
   }
 
-  async authenticate(authorization: string | null): Promise<ApiKeyIdentity> {
-    if (!(await this.adminKey.matches(authorization))) throw unauthorized();
-    return { id: "admin", role: "admin" };
+  /** The caller; 401 for a missing, unknown, revoked or expired key. */
+  async authenticate(authorization: string | null): Promise<Caller> {
+    if (await this.adminKey.matches(authorization)) return ADMIN_CALLER;
+    const presented = bearerToken(authorization);
+    const key = presented === undefined ? undefined : await this.keys.find(presented);
+    const now = this.clock();
+    if (key === undefined || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now)) {
+      throw unauthorized();
+    }
+    this.keys.used(key, now);
+    return { id: key.id, scopes: key.scopes, reach: key.reach };
   }
 }

@@ -17,6 +17,8 @@ export const EXAMPLE_ID = {
   transferOut: "01a20cd2-cbe5-720d-ab25-f58e2a4c2c08",
   transferIn: "01a20cd3-ba34-769a-bb3c-0f263e199efe",
   request: "01a20cd4-a883-7e75-a575-e67668975372",
+  apiKey: "01a20cd5-96d2-7c1a-9e3b-2f5a8c7d1e40",
+  auditEvent: "01a20cd6-8521-7f0b-8c44-6b1d3e9a2f51",
 } as const;
 
 export const EXAMPLE_TIME = {

@@ -1,6 +1,7 @@
 import { context as otelContext } from "@opentelemetry/api";
 import type { Server } from "bun";
 import { type Context, Elysia, ValidationError } from "elysia";
+import type { ReachGuard, RouteAccessRules } from "./access.ts";
 import type { Authenticator } from "./auth.ts";
 import { ApiError, badRequest, type FieldError, problemBody } from "./errors.ts";
 import { ReplayedResponse } from "./idempotency.ts";
@@ -8,7 +9,7 @@ import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { checkReadAfter } from "./read-routing.ts";
-import { beginRequest, contextOf } from "./request-context.ts";
+import { beginRequest, callerOf, contextOf } from "./request-context.ts";
 import { DECIMAL_QUERY_PARAMETERS, ERROR_CODE_KEYWORD } from "./schemas.ts";
 import { endServerSpan, requestTraceContext, type Telemetry } from "./telemetry.ts";
 
@@ -33,6 +34,9 @@ interface HttpPlatformDeps {
 
 interface ApiAccessDeps {
   authenticator: Authenticator;
+  /** What each route requires of the key: its scope, and the resources that must be in reach. */
+  accessRules: RouteAccessRules;
+  reachGuard: ReachGuard;
   rateLimiter: RateLimiter;
   /** Milliseconds a client may take to send a whole request body. */
   bodyTimeoutMs: number;
@@ -361,35 +365,51 @@ const ipOf = (request: Request, server: Server<unknown> | null) =>
 
 /**
  * The gate of every `/v1` route, as hooks scoped to the instance that holds those routes: the route
- * that will run decides that a key is needed, never a second reading of the path. The key is checked
- * and the caller's token taken before the body is read (parse) or, for a request without a body,
- * before anything is validated (transform); then the query is checked.
+ * that will run decides that a key is needed, never a second reading of the path. The key is checked,
+ * the caller's token taken and the route's scope required before the body is read (parse) or, for a
+ * request without a body, before anything is validated (transform); then the query is checked. Once
+ * the parameters and body are valid, every resource they name must be in the key's reach (404).
  */
-export function apiAccess({ authenticator, rateLimiter, bodyTimeoutMs }: ApiAccessDeps) {
-  const admit = async (request: Request, set: Context["set"], server: Server<unknown> | null) => {
+export function apiAccess({
+  authenticator,
+  accessRules,
+  reachGuard,
+  rateLimiter,
+  bodyTimeoutMs,
+}: ApiAccessDeps) {
+  const admit = async (
+    request: Request,
+    route: string,
+    set: Context["set"],
+    server: Server<unknown> | null,
+  ) => {
     const context = contextOf(request);
-    if (context.admitted) return;
+    if (context.caller !== undefined) return;
     set.headers["cache-control"] = "no-store";
-    const identity = await authenticator.authenticate(request.headers.get("authorization")).catch((error) => {
+    const caller = await authenticator.authenticate(request.headers.get("authorization")).catch((error) => {
       // A failed attempt spends a token of the caller's IP, so guessing keys is rate limited too.
       if (rateLimiter.enabled) rateLimiter.take(ipOf(request, server));
       throw error;
     });
-    context.apiKeyId = identity.id;
-    if (rateLimiter.enabled) Object.assign(set.headers, rateLimiter.take(`key:${identity.id}`).headers);
-    context.admitted = true;
+    context.apiKeyId = caller.id;
+    context.caller = caller;
+    if (rateLimiter.enabled) Object.assign(set.headers, rateLimiter.take(`key:${caller.id}`).headers);
+    accessRules.checkScope(caller, request.method, route);
   };
   return new Elysia({ name: "api-access" })
-    .onParse({ as: "scoped" }, async ({ request, set, server }) => {
-      await admit(request, set, server);
+    .onParse({ as: "scoped" }, async ({ request, route, set, server }) => {
+      await admit(request, route, set, server);
       return readJsonBody(request, bodyTimeoutMs);
     })
-    .onTransform({ as: "scoped" }, async ({ request, set, server }) => {
-      await admit(request, set, server);
+    .onTransform({ as: "scoped" }, async ({ request, route, set, server }) => {
+      await admit(request, route, set, server);
       // After authentication and rate limiting: an unauthenticated caller learns nothing from a 400.
       const url = contextOf(request).url;
       if (url !== undefined) checkQueryParameters(url.searchParams);
-    });
+    })
+    .onBeforeHandle({ as: "scoped" }, ({ request, route, params, body }) =>
+      accessRules.checkReach(reachGuard, callerOf(request), request.method, route, { params, body }),
+    );
 }
 
 /** The gate of the public reference routes (/docs, /openapi.json): no key, a token of the caller's IP. */

@@ -66,9 +66,16 @@ export class Idempotency {
   /**
    * Runs `work` at most once per API key and Idempotency-Key. A business refusal (a 4xx ApiError) is
    * stored and replayed like a success, its partial writes rolled back; a 5xx is not stored, so the
-   * client may retry.
+   * client may retry. `kept` is what a replay answers with (the result itself unless told: a created
+   * key's secret is shown once and never stored).
    */
-  async run<T>(request: Request, body: unknown, work: () => Promise<T>, successStatus: number): Promise<T> {
+  async run<T>(
+    request: Request,
+    body: unknown,
+    work: () => Promise<T>,
+    successStatus: number,
+    kept: (result: T) => unknown = (result) => result,
+  ): Promise<T> {
     const key = request.headers.get("idempotency-key");
     if (key === null) return work();
     const context = contextOf(request);
@@ -116,7 +123,7 @@ export class Idempotency {
       const [status, responseBody] =
         result.kind === "refused"
           ? [result.error.status, JSON.stringify(problemBody(result.error, context.id))]
-          : [successStatus, JSON.stringify(result.kind === "done" ? result.value : null)];
+          : [successStatus, JSON.stringify(result.kind === "done" ? kept(result.value) : null)];
       await tx.query(
         `INSERT INTO idempotency_keys (api_key_id, key, request_hash, response_status, response_body, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)`,

@@ -2,6 +2,7 @@ import { filterPaths, registerSchemaPath } from "@elysiajs/swagger/utils";
 import type { TSchema } from "@sinclair/typebox";
 import { Elysia, type HTTPMethod, type InternalRoute } from "elysia";
 import packageJson from "../../package.json" with { type: "json" };
+import { ACCESS_DETAIL_KEY } from "./access.ts";
 import { docsAssets } from "./assets.ts";
 import { ApiError } from "./errors.ts";
 
@@ -10,7 +11,7 @@ const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   "201": "Created",
   "400": "Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read",
   "401": "Missing or wrong API key (on /metrics: METRICS_TOKEN)",
-  "403": "The key may not do this",
+  "403": "The key lacks the scope this operation needs (insufficient_scope)",
   "404": "No such resource",
   "408": "The request body did not arrive in time",
   "409":
@@ -37,6 +38,8 @@ const TAGS = [
     name: "authorizations",
     description: "Card spends: decided against limits and balance, captured, held, voided",
   },
+  { name: "api-keys", description: "Keys with scopes, bound to a team or a user, revocable" },
+  { name: "audit", description: "Who did what: the append-only audit trail" },
   { name: "operations", description: "Health, readiness and metrics" },
 ];
 
@@ -64,7 +67,14 @@ const DOCUMENTATION = {
   },
   tags: TAGS,
   components: {
-    securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "The admin API key" } },
+    securitySchemes: {
+      bearerAuth: {
+        type: "http",
+        scheme: "bearer",
+        description:
+          "The admin key (ADMIN_API_KEY), or a key made with POST /v1/api-keys; each operation names the scope it needs",
+      },
+    },
   },
   security: [{ bearerAuth: [] }],
 };
@@ -298,7 +308,7 @@ export function finishDocument(source: JsonObject): JsonObject {
     const operations: JsonObject = {};
     for (const [method, operation] of Object.entries(item)) {
       if (!isObject(operation)) continue;
-      const { requestBody, responses, parameters, ...rest } = operation;
+      const { requestBody, responses, parameters, [ACCESS_DETAIL_KEY]: _access, ...rest } = operation;
       const body =
         isObject(requestBody) && isObject(requestBody.content)
           ? requestBody.content["application/json"]

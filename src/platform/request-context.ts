@@ -1,4 +1,5 @@
 import type { Span } from "@opentelemetry/api";
+import type { Caller } from "./auth.ts";
 
 /** What the platform knows about one request while it is served. */
 export interface RequestContext {
@@ -11,8 +12,8 @@ export interface RequestContext {
   url: URL | undefined;
   /** A loggable id of the API key that authenticated the request; never the key itself. */
   apiKeyId?: string;
-  /** True once the request has passed authentication and rate limiting (see `apiAccess`). */
-  admitted?: boolean;
+  /** Set once the request has passed authentication and rate limiting (see `apiAccess`). */
+  caller?: Caller;
   /** The SERVER span, when tracing is on. */
   span?: Span;
 }
@@ -53,3 +54,11 @@ export function beginRequest(request: Request): RequestContext {
 
 /** The request's context; a request the platform never saw (it cannot happen in practice) gets a fresh one. */
 export const contextOf = (request: Request): RequestContext => contexts.get(request) ?? beginRequest(request);
+
+/** The caller of an admitted `/v1` request: its key's id, scopes and reach. */
+export function callerOf(request: Request): Caller {
+  const caller = contextOf(request).caller;
+  // Every /v1 route runs behind apiAccess, which sets the caller before any handler runs.
+  if (caller === undefined) throw new Error("callerOf: the request was not admitted by apiAccess");
+  return caller;
+}

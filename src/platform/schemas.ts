@@ -12,6 +12,7 @@ import {
   Type,
 } from "@sinclair/typebox";
 import { t } from "elysia";
+import { ACCESS_DETAIL_KEY, type RouteAccess } from "./access.ts";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "./examples.ts";
 import { literalUnion } from "./literals.ts";
 
@@ -136,11 +137,14 @@ export const sharedModels = { Problem };
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503;
 
-/** The problem responses a route declares: the ones every /v1 route can give, plus `statuses`. */
+/**
+ * The problem responses a route declares: the ones every /v1 route can give (403 insufficient_scope
+ * among them), plus `statuses`.
+ */
 export function errorResponses<Extra extends ErrorStatus>(...statuses: Extra[]) {
-  const all = [400, 401, 429, 500, 503, ...statuses] as const;
+  const all = [400, 401, 403, 429, 500, 503, ...statuses] as const;
   return Object.fromEntries(all.map((status) => [status, "Problem"])) as Record<
-    400 | 401 | 429 | 500 | 503 | Extra,
+    400 | 401 | 403 | 429 | 500 | 503 | Extra,
     "Problem"
   >;
 }
@@ -247,11 +251,29 @@ export function Deleted<Item extends TSchema>(item: Item, description: string) {
 }
 
 /**
- * Route metadata for the OpenAPI document: a tag, a stable operationId, a one-line summary and a
- * description of what the operation does and the rules a client meets.
+ * Route metadata for the OpenAPI document: a tag, a stable operationId, a one-line summary, a
+ * description of what the operation does and the rules a client meets, and what it requires of the
+ * key: its scope (shown as the operation's `security` and in its description) and the resources that
+ * must be in the key's reach (read by the gate, not published).
  */
-export const describe = (tag: string, operationId: string, summary: string, description: string) => ({
-  detail: { tags: [tag], operationId, summary, description },
+export const describe = (
+  tag: string,
+  operationId: string,
+  summary: string,
+  description: string,
+  access?: RouteAccess,
+) => ({
+  detail:
+    access === undefined
+      ? { tags: [tag], operationId, summary, description }
+      : {
+          tags: [tag],
+          operationId,
+          summary,
+          description: `${description}\n\nRequires an API key with the scope \`${access.scope}\`${access.scope === "admin" ? "" : " (or `admin`)"}.`,
+          security: [{ bearerAuth: [access.scope] }],
+          [ACCESS_DETAIL_KEY]: access,
+        },
 });
 
 /** The idempotency rule, in the description of every POST that creates or changes something. */

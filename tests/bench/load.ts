@@ -15,7 +15,8 @@ export interface LoadRequest {
 
 export interface LoadOptions {
   baseUrl: string;
-  adminKey: string;
+  /** The bearer key every request carries: the admin key, or a scoped key made through the API. */
+  apiKey: string;
   connections: number;
   durationSeconds: number;
   next(index: number): LoadRequest;
@@ -72,7 +73,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         duration: options.durationSeconds,
         timeout: 30,
         headers: {
-          authorization: `Bearer ${options.adminKey}`,
+          authorization: `Bearer ${options.apiKey}`,
           "content-type": "application/json",
         },
         requests: [

@@ -8,8 +8,12 @@
  *
  * Scenarios, each with autocannon for --duration seconds at --connections connections:
  *   (a) GET /v1/wallets/{id}, rotating over 501 wallets;
+ *   (a') the same with a key made through the API with the scope `read` only;
  *   (b) captured authorizations, rotating over 200 cards of 200 user wallets (all approved);
+ *   (b') the same with a key with the scope `authorize` only;
  *   (c) authorizations on one team wallet, rotating over its 50 cards (holds, limits and declines).
+ * The primed scenarios measure what scopes and the key cache cost against the admin key; the summary
+ * prints the difference.
  * Then every invariant is checked in SQL; the exit code is 1 if one fails, or if the service answered
  * with a 5xx, dropped a connection, or lost a 201 during the load.
  *
@@ -36,7 +40,16 @@ import {
 import { type CpuShare, startCpuMeter } from "./cpu.ts";
 import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import { findPgbench, type PgbenchResult, runPgbench } from "./pgbench.ts";
-import { Api, fundTeamWallet, type Seeded, seed, TEAM_CARDS, teamSpend, USER_WALLETS } from "./seed.ts";
+import {
+  Api,
+  fundTeamWallet,
+  type Seeded,
+  scopedKey,
+  seed,
+  TEAM_CARDS,
+  teamSpend,
+  USER_WALLETS,
+} from "./seed.ts";
 import { runStartup, startupReport } from "./startup.ts";
 import { DEFAULT_SERVER_URL, externalTarget, spawnTarget, type Target } from "./target.ts";
 
@@ -153,6 +166,7 @@ async function scenario(
   options: Options,
   name: string,
   next: (index: number) => LoadRequest,
+  apiKey = target.adminKey,
 ): Promise<ScenarioReport> {
   log(`${name}: ${options.durationSeconds}s at ${options.connections} connections`);
   const meter = await startCpuMeter({
@@ -161,7 +175,7 @@ async function scenario(
   });
   const load = await runLoad({
     baseUrl: target.baseUrl,
-    adminKey: target.adminKey,
+    apiKey,
     connections: options.connections,
     durationSeconds: options.durationSeconds,
     next,
@@ -212,6 +226,12 @@ function loadChecks(reports: ScenarioReport[]): LoadCheck[] {
 
 const pad = (value: string | number, width: number) => String(value).padStart(width);
 
+/** The change in throughput of `scoped` against `admin`, signed, e.g. "-1.8%". */
+function percentChange(scoped: ScenarioReport, admin: ScenarioReport): string {
+  const change = (scoped.load.requestsPerSecond / admin.load.requestsPerSecond - 1) * 100;
+  return `${change >= 0 ? "+" : ""}${change.toFixed(1)}%`;
+}
+
 function outcomeText(found: Outcome[] | undefined): string {
   if (found === undefined) return "";
   return found.map((outcome) => `${outcome.declineReason ?? outcome.status} ${outcome.count}`).join(", ");
@@ -226,6 +246,7 @@ function printSummary(
   checks: Check[],
   load: LoadCheck[],
   counters: DatabaseCounters,
+  notes: string[],
 ): void {
   const out: string[] = [];
   out.push("");
@@ -250,6 +271,7 @@ function printSummary(
   out.push(
     `  (CPU %: of one core, for the service / its PostgreSQL backends / the load generator / the whole machine of ${cpus().length} cores)`,
   );
+  for (const note of notes) out.push(note);
   for (const report of reports) {
     if (report.outcomes !== undefined)
       out.push(`  ${report.name.slice(0, 3)} outcomes: ${outcomeText(report.outcomes)}`);
@@ -349,23 +371,53 @@ async function main(): Promise<number> {
     log("warm-up: 2s of reads (not reported)");
     await runLoad({
       baseUrl: target.baseUrl,
-      adminKey: target.adminKey,
+      apiKey: target.adminKey,
       connections: options.connections,
       durationSeconds: 2,
       next: readWallet,
     });
 
+    const readKey = await scopedKey(api, "bench read", ["read"]);
+    const authorizeKey = await scopedKey(api, "bench authorize", ["authorize"]);
     const reports: ScenarioReport[] = [];
-    reports.push(await scenario(target, options, "(a) GET /v1/wallets/{id}", readWallet));
+    const a = await scenario(target, options, "(a) GET /v1/wallets/{id}", readWallet);
+    const aScoped = await scenario(
+      target,
+      options,
+      "(a') GET /v1/wallets/{id}, read-scoped key",
+      readWallet,
+      readKey,
+    );
+    reports.push(a, aScoped);
 
-    const merchantB = `bench-b-${runId}`;
     const userCards = seeded.userCardIds;
-    const b = await scenario(target, options, `(b) captured auths, ${USER_WALLETS} wallets`, (index) => ({
-      method: "POST",
-      path: `/v1/cards/${userCards[index % userCards.length]}/authorizations`,
-      body: { amount: 100 + ((index * 37) % 900), merchant: { name: merchantB }, capture: true },
-    }));
+    const spend =
+      (merchant: string) =>
+      (index: number): LoadRequest => ({
+        method: "POST",
+        path: `/v1/cards/${userCards[index % userCards.length]}/authorizations`,
+        body: { amount: 100 + ((index * 37) % 900), merchant: { name: merchant }, capture: true },
+      });
+    const merchantB = `bench-b-${runId}`;
+    const b = await scenario(
+      target,
+      options,
+      `(b) captured auths, ${USER_WALLETS} wallets`,
+      spend(merchantB),
+    );
     reports.push(await withOutcomes(target, b, userCards, merchantB));
+    const merchantBScoped = `bench-b-scoped-${runId}`;
+    const bScoped = await scenario(
+      target,
+      options,
+      "(b') the same, authorize-scoped key",
+      spend(merchantBScoped),
+      authorizeKey,
+    );
+    reports.push(await withOutcomes(target, bScoped, userCards, merchantBScoped));
+    const scopedCost = [
+      `scoped key vs admin key: read ${percentChange(aScoped, a)}, spend ${percentChange(bScoped, b)} req/s`,
+    ];
 
     const funding = await fundTeamWallet(
       api,
@@ -423,7 +475,7 @@ async function main(): Promise<number> {
       seed_s: seedSeconds,
       team_wallet: `balance ${funding.balance}, daily=monthly limit ${funding.dailyLimit}`,
     };
-    printSummary(target, options, environment, reports, pgbench, checks, load, counters);
+    printSummary(target, options, environment, reports, pgbench, checks, load, counters, scopedCost);
     const ok = checks.every((check) => check.ok) && load.every((check) => check.ok);
     if (options.json) {
       console.log(
@@ -434,6 +486,7 @@ async function main(): Promise<number> {
             durationSeconds: options.durationSeconds,
             environment,
             scenarios: reports,
+            scopedCost,
             pgbench: pgbench ?? null,
             invariants: checks,
             load,

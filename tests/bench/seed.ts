@@ -57,6 +57,14 @@ export class Api {
   }
 }
 
+/** Makes an unbound API key with `scopes` and gives its secret. */
+export async function scopedKey(api: Api, name: string, scopes: string[]): Promise<string> {
+  const answer = await api.call("POST", "/v1/api-keys", { name, scopes });
+  const secret = typeof answer === "object" && answer !== null ? Reflect.get(answer, "secret") : undefined;
+  if (typeof secret !== "string") throw new Error("POST /v1/api-keys answered without a secret");
+  return secret;
+}
+
 /** Runs `work` over `items` with at most `limit` at a time, keeping the order of the results. */
 export async function mapLimit<T, R>(
   items: readonly T[],

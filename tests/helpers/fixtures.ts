@@ -1,5 +1,6 @@
 /** Small builders for the resources most tests need; each asserts the create succeeded. */
 import { expect } from "bun:test";
+import createClient from "openapi-fetch";
 import { balanceDelta } from "../../src/modules/ledger/credits.ts";
 import type { paths } from "../sdk/schema";
 import type { ApiClient, Schemas } from "./server.ts";
@@ -232,4 +233,41 @@ export async function expectLedgerConsistent(api: ApiClient, walletId: string): 
   expect(wallet.availableBalance, "availableBalance = balance - pending holds").toBe(wallet.balance - held);
   expect(wallet.availableBalance).toBeGreaterThanOrEqual(0);
   return wallet;
+}
+
+/** A key made with the admin key, with the SDK and plain fetch speaking as it. */
+export interface KeyClient {
+  key: Schemas["CreatedApiKey"];
+  secret: string;
+  api: ApiClient;
+  /** Plain fetch as this key, against `baseUrl`. */
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+}
+
+/** Makes an API key (as the admin key) and gives clients that call as it. */
+export async function createKey(
+  server: { api: ApiClient; baseUrl: string },
+  body: JsonBody<"/v1/api-keys">,
+): Promise<KeyClient> {
+  const key = dataOf(await server.api.POST("/v1/api-keys", { body }), "API key");
+  const secret = key.secret;
+  if (secret === undefined) throw new Error("a created key came without its secret");
+  const authorization = `Bearer ${secret}`;
+  return {
+    key,
+    secret,
+    api: createClient<paths>({ baseUrl: server.baseUrl, headers: { authorization } }),
+    request(path, init = {}) {
+      const { json, headers, ...rest } = init;
+      return fetch(`${server.baseUrl}${path}`, {
+        ...rest,
+        headers: {
+          authorization,
+          ...(json === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      });
+    },
+  };
 }

@@ -12,14 +12,6 @@ export const BUN = `${ROOT}node_modules/.bin/bun`;
 /** A PATH with the system's directories only: nothing of the project (node_modules, bun) is on it. */
 export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** Builds the single-file binary of src/main.ts at `outfile`, as `npm run build` does (prepared cluster included). */
-export async function buildBinary(outfile: string): Promise<void> {
-  const build = await run([BUN, "scripts/build.ts", "--outfile", outfile], {
-    timeoutMs: 180_000,
-  });
-  if (build.exitCode !== 0) throw new Error(`scripts/build.ts failed (${build.exitCode}): ${build.stderr}`);
-}
-
 /** A port nothing listens on right now (the kernel's choice, released at once). */
 export function freePort(): number {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -151,4 +143,12 @@ export function startServiceProcess(
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", RATE_LIMIT_PER_SECOND: "0", ...env },
     timeoutMs,
   });
+}
+
+/** Builds the single-file binary of src/main.ts at `outfile`, as `npm run build` does (prepared cluster included). */
+export async function buildBinary(outfile: string): Promise<void> {
+  const build = await run([BUN, "scripts/build.ts", "--outfile", outfile], {
+    timeoutMs: 180_000,
+  });
+  if (build.exitCode !== 0) throw new Error(`scripts/build.ts failed (${build.exitCode}): ${build.stderr}`);
 }

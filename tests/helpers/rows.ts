@@ -11,6 +11,8 @@ const COUNTED_TABLES = [
   "transfers",
   "authorizations",
   "transactions",
+  "api_keys",
+  "audit_events",
 ] as const;
 export type CountedTable = (typeof COUNTED_TABLES)[number];
 

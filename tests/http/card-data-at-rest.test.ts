@@ -178,4 +178,54 @@ describe("card data at rest", () => {
     }
     expect(leaks).toEqual([]);
   });
+
+  test("no table holds an API key's secret, nor its random part in any encoding; only its SHA-256 and prefix", async () => {
+    const team = (
+      await server.api.POST("/v1/teams", { body: { name: `Keys ${crypto.randomUUID().slice(0, 8)}` } })
+    ).data;
+    const created: { id: string; secret: string }[] = [];
+    const make = async (body: Record<string, unknown>, idempotencyKey?: string) => {
+      const response = await server.request("/v1/api-keys", {
+        method: "POST",
+        json: body,
+        headers: idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey },
+      });
+      expect(response.status).toBe(201);
+      return (await response.json()) as { id: string; secret?: string };
+    };
+    // With and without an Idempotency-Key (whose stored answer is replayed), bound and unbound, used and revoked.
+    const idempotencyKey = crypto.randomUUID();
+    const keyed = await make({ name: "keyed", scopes: ["read"] }, idempotencyKey);
+    await make({ name: "keyed", scopes: ["read"] }, idempotencyKey);
+    for (const key of [keyed, await make({ name: "team", scopes: ["read", "money"], teamId: team?.id })]) {
+      if (key.secret === undefined) throw new Error("a created key came without its secret");
+      created.push({ id: key.id, secret: key.secret });
+      const used = await fetch(`${server.baseUrl}/v1/users`, {
+        headers: { authorization: `Bearer ${key.secret}` },
+      });
+      expect(used.status).toBe(200);
+    }
+    const revoked = created[1];
+    expect((await server.request(`/v1/api-keys/${revoked?.id}`, { method: "DELETE" })).status).toBe(200);
+
+    const forms = created.flatMap(({ secret }) => {
+      const random = secret.slice("wak_".length);
+      const bytes = Buffer.from(random, "hex");
+      return [
+        secret,
+        random,
+        random.toUpperCase(),
+        bytes.toString("base64"),
+        bytes.toString("base64url"),
+        bytes.toString("latin1"),
+      ];
+    });
+    const leaks: string[] = [];
+    for (const { where, text, bytes } of await everyStoredValue()) {
+      for (const form of forms) {
+        if (text.includes(form) || bytes?.includes(form)) leaks.push(`${where}: an API key's secret`);
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
 });

@@ -25,6 +25,7 @@ interface Ids {
   card: string;
   transaction: string;
   authorization: string;
+  apiKey: string;
 }
 
 /** The id that a path parameter names: by the parameter's name, else by the resource its path starts with. */
@@ -39,6 +40,7 @@ function idFor(template: string, parameter: string, ids: Ids): string {
     cards: ids.card,
     transactions: ids.transaction,
     authorizations: ids.authorization,
+    "api-keys": ids.apiKey,
   };
   const id = byResource[resource ?? ""];
   if (id === undefined) throw new Error(`no id for ${parameter} in ${template}`);
@@ -74,7 +76,9 @@ async function stateOfTheDatabase(): Promise<string> {
             (SELECT coalesce(sum(balance), 0) FROM wallets) AS balances,
             (SELECT coalesce(sum(held), 0) FROM wallets) AS held,
             (SELECT max(updated_at) FROM users) AS users_updated,
-            (SELECT max(updated_at) FROM cards) AS cards_updated`,
+            (SELECT max(updated_at) FROM cards) AS cards_updated,
+            (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL) AS live_keys,
+            (SELECT count(*) FROM audit_events) AS audit_events`,
   );
   return JSON.stringify(rows);
 }
@@ -119,7 +123,9 @@ describe("no /v1 operation runs without a key, whatever the Host and however the
     const team = await createTeam(server.api, `Target ${crypto.randomUUID().slice(0, 8)}`);
     const user = wallet.userId ?? "";
     await addMember(server.api, team.id, user);
+    const apiKey = await server.api.POST("/v1/api-keys", { body: { name: "target", scopes: ["read"] } });
     operations = await v1Operations({
+      apiKey: apiKey.data?.id ?? "",
       user,
       team: team.id,
       wallet: wallet.id,

@@ -70,12 +70,16 @@ export interface paths {
         /**
          * List users
          * @description Lists live users, newest first by default. Filter by `email` (exact, any case); sort by createdAt, updatedAt, email or name; page with limit and skip.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listUsers"];
         put?: never;
         /**
          * Create a user
          * @description Creates a user from an e-mail address and a name, both trimmed. The e-mail must not belong to another live user in any letter case (409 email_taken). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         post: operations["createUser"];
         delete?: never;
@@ -94,6 +98,8 @@ export interface paths {
         /**
          * Get a user
          * @description Returns a live user; a deleted or unknown id is 404 user_not_found.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["getUser"];
         put?: never;
@@ -101,6 +107,8 @@ export interface paths {
         /**
          * Delete a user, their memberships, wallets and cards
          * @description Soft-deletes a user (`deletedAt` set; afterwards 404 and gone from lists) with what exists only through them: their memberships, the wallets they own with those wallets' cards, and the cards they hold on team wallets. All or nothing: refused with 409 wallet_not_empty while one of their wallets holds money or pending holds, and 409 card_has_pending_holds while one of those cards has a pending hold.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -108,6 +116,8 @@ export interface paths {
         /**
          * Update a user's e-mail or name
          * @description Changes a user's e-mail, name or both; the body names at least one. A new e-mail must not belong to another live user in any letter case (409 email_taken).
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -122,12 +132,16 @@ export interface paths {
         /**
          * List teams
          * @description Lists live teams, newest first by default; sort by createdAt, updatedAt or name; page with limit and skip.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listTeams"];
         put?: never;
         /**
          * Create a team
          * @description Creates a team from a name (trimmed, 1-200 characters). Names are unique among live teams in any letter case (409 team_name_taken). It starts with no members and no wallets. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         post: operations["createTeam"];
         delete?: never;
@@ -146,6 +160,8 @@ export interface paths {
         /**
          * Get a team
          * @description Returns a live team; a deleted or unknown id is 404 team_not_found.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["getTeam"];
         put?: never;
@@ -153,6 +169,8 @@ export interface paths {
         /**
          * Delete a team, its memberships, wallets and cards
          * @description Soft-deletes a team (`deletedAt` set; afterwards 404 and gone from lists) with its memberships and its wallets and their cards. All or nothing: refused with 409 wallet_not_empty while one of its wallets holds money or pending holds.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["deleteTeam"];
         options?: never;
@@ -160,6 +178,8 @@ export interface paths {
         /**
          * Rename a team
          * @description Renames a team; the name is trimmed and 1-200 characters long. Another live team's name, in any case, is 409 team_name_taken. Its members and wallets are unchanged.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         patch: operations["updateTeam"];
         trace?: never;
@@ -174,17 +194,23 @@ export interface paths {
         /**
          * List a team's members
          * @description Lists the live memberships of a team; sort by createdAt or role; page with limit and skip. An unknown team is 404 team_not_found.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listTeamMembers"];
         put?: never;
         /**
          * Add a user to a team
          * @description Adds a user to a team with the role `member`, or `admin` when given. The team and the user must be live (404 team_not_found, 404 user_not_found); a user already in the team is 409 already_member. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         post: operations["addTeamMember"];
         /**
          * Remove every member of a team
          * @description Removes every member of a team and returns the removed memberships (an empty list if it had none); the team and the users stay. An unknown team is 404 team_not_found.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["removeAllTeamMembers"];
         options?: never;
@@ -202,6 +228,8 @@ export interface paths {
         /**
          * Whether a user belongs to a team: the membership, or 404
          * @description Tells whether a user belongs to a team: the membership, or 404 member_not_found when the user is not a live member of it.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["getTeamMember"];
         put?: never;
@@ -209,6 +237,8 @@ export interface paths {
         /**
          * Remove a user from a team
          * @description Removes a user from a team: the membership is soft-deleted and returned with `deletedAt` set; the user and the team stay. A user who is not a live member is 404 member_not_found.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["removeTeamMember"];
         options?: never;
@@ -216,6 +246,8 @@ export interface paths {
         /**
          * Change a member's role
          * @description Changes a member's role to `admin` or `member`. A user who is not a live member of the team is 404 member_not_found.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         patch: operations["updateTeamMember"];
         trace?: never;
@@ -230,6 +262,8 @@ export interface paths {
         /**
          * List every membership, by team, user or role
          * @description Lists live memberships across all teams; filter by teamId, userId and role; sort by createdAt or role; page with limit and skip.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listMemberships"];
         put?: never;
@@ -253,6 +287,8 @@ export interface paths {
         /**
          * Remove a user from every team
          * @description Removes a user from every team and returns the removed memberships (an empty list if there were none); the user and the teams stay. An unknown user is 404 user_not_found.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["removeAllUserMemberships"];
         options?: never;
@@ -270,6 +306,8 @@ export interface paths {
         /**
          * List the teams a user belongs to, with the user's role
          * @description Lists the live teams a user belongs to, each with the user's role in it; sort by createdAt or name; page with limit and skip. An unknown user is 404 user_not_found.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listUserTeams"];
         put?: never;
@@ -290,12 +328,16 @@ export interface paths {
         /**
          * List wallets
          * @description Lists live wallets; filter by userId, teamId and status; sort by createdAt, updatedAt, name or balance; page with limit and skip.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listWallets"];
         put?: never;
         /**
          * Create a wallet for a user or a team
          * @description Creates a wallet with a balance of 0 for exactly one owner, a user (`userId`) or a team (`teamId`): both or neither is 400 invalid_wallet_owner, an unknown owner 404. The currency defaults to the service's DEFAULT_CURRENCY and the time zone to UTC; both limits default to 500000 minor units, a limit given is at least 10000, and the daily limit is never above the monthly one. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         post: operations["createWallet"];
         delete?: never;
@@ -314,6 +356,8 @@ export interface paths {
         /**
          * Get a wallet with its balances and spend
          * @description Returns a live wallet: its balance, its available balance (the balance less pending holds), its limits, and the approved card spend of today and this month, measured in the wallet's time zone.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["getWallet"];
         put?: never;
@@ -321,6 +365,8 @@ export interface paths {
         /**
          * Delete an empty wallet and its cards
          * @description Soft-deletes a wallet with its cards. Refused with 409 wallet_not_empty while it holds money or pending holds: move the balance out and capture or void the holds first.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["deleteWallet"];
         options?: never;
@@ -328,6 +374,8 @@ export interface paths {
         /**
          * Rename a wallet, change its limits or freeze it
          * @description Renames a wallet, changes its limits (the daily one never above the monthly one), or freezes and unfreezes it. A frozen wallet still takes top-ups and incoming transfers, refuses withdrawals and outgoing transfers (422 wallet_frozen) and has its card spends declined (wallet_frozen). Balances never change here, and the owner never changes (400 wallet_owner_immutable).
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         patch: operations["updateWallet"];
         trace?: never;
@@ -345,6 +393,8 @@ export interface paths {
         /**
          * Delete every wallet of a user, with their cards
          * @description Soft-deletes every wallet a user owns, with their cards, and returns them; the user stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["deleteUserWallets"];
         options?: never;
@@ -365,6 +415,8 @@ export interface paths {
         /**
          * Delete every wallet of a team, with their cards
          * @description Soft-deletes every wallet of a team, with their cards, and returns them; the team stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["deleteTeamWallets"];
         options?: never;
@@ -382,12 +434,16 @@ export interface paths {
         /**
          * List cards
          * @description Lists live cards, never with their numbers or CVVs; filter by walletId, cardholderId and status; sort by createdAt, updatedAt or status; page with limit and skip.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listCards"];
         put?: never;
         /**
          * Add a card to a wallet, with a given number or an issued one
          * @description Adds a card to a live wallet: give `cardNo` (13-19 digits passing the Luhn check) with `expiryMonth`, `expiryYear` and `cvv`, or none of them to have a number, an expiry three years ahead and a CVV issued. A number on another live card is 409 card_number_taken; a cardholder must be the wallet's user or a member of its team (422 cardholder_not_allowed). Limits default to 500000 minor units. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         post: operations["createCard"];
         delete?: never;
@@ -406,6 +462,8 @@ export interface paths {
         /**
          * Get a card (never its number or CVV)
          * @description Returns a live card: brand, last four digits, expiry, status, limits and approved spend of today and this month, never the full number or the CVV.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["getCard"];
         put?: never;
@@ -413,6 +471,8 @@ export interface paths {
         /**
          * Delete a card (refused while it has pending holds)
          * @description Soft-deletes a card. Refused with 409 card_has_pending_holds while it has a pending hold: capture or void it, or let it expire, first.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["deleteCard"];
         options?: never;
@@ -420,6 +480,8 @@ export interface paths {
         /**
          * Change a card's details, limits, status or cardholder
          * @description Changes a card's number, expiry, CVV, limits, status or cardholder, with the same checks as when it was created. A card never moves to another wallet (400 card_wallet_immutable), and `cancelled` is final (409 card_cancelled). A frozen or cancelled card's spends are declined (card_inactive).
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         patch: operations["updateCard"];
         trace?: never;
@@ -434,6 +496,8 @@ export interface paths {
         /**
          * Reveal a card's full number and CVV
          * @description Returns a card's full number, CVV and expiry, decrypted from storage. This is the only route that shows them; they are in no other body, log line or trace.
+         *
+         *     Requires an API key with the scope `cards:reveal` (or `admin`).
          */
         get: operations["getCardSensitive"];
         put?: never;
@@ -457,6 +521,8 @@ export interface paths {
         /**
          * Delete every card of a wallet (refused while one has pending holds)
          * @description Soft-deletes every card of a wallet and returns them; the wallet stays. All or nothing: refused with 409 card_has_pending_holds while one of them has a pending hold.
+         *
+         *     Requires an API key with the scope `write` (or `admin`).
          */
         delete: operations["deleteWalletCards"];
         options?: never;
@@ -476,6 +542,8 @@ export interface paths {
         /**
          * Add money to a wallet
          * @description Adds `amount` minor units (1 to 10^12) to a wallet as one topup transaction; a frozen wallet takes top-ups too. A balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         *
+         *     Requires an API key with the scope `money` (or `admin`).
          */
         post: operations["topUpWallet"];
         delete?: never;
@@ -496,6 +564,8 @@ export interface paths {
         /**
          * Take money out of a wallet
          * @description Takes `amount` minor units out of a wallet as one withdrawal transaction, bound by the available balance (422 insufficient_funds), not by the spend limits. A frozen wallet refuses it (422 wallet_frozen). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         *
+         *     Requires an API key with the scope `money` (or `admin`).
          */
         post: operations["withdrawFromWallet"];
         delete?: never;
@@ -516,6 +586,8 @@ export interface paths {
         /**
          * Move money between two wallets of one currency
          * @description Moves `amount` between two wallets of one currency as a transfer_out and a transfer_in transaction, both or neither. Refused for one wallet on both sides (400 same_wallet), two currencies (422 currency_mismatch), past the sender's available balance (422 insufficient_funds), from a frozen wallet (422 wallet_frozen) or past 10^15 at the receiver (422 balance_limit_exceeded). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         *
+         *     Requires an API key with the scope `money` (or `admin`).
          */
         post: operations["createTransfer"];
         delete?: never;
@@ -534,6 +606,8 @@ export interface paths {
         /**
          * List a wallet's ledger, newest first
          * @description Lists a wallet's ledger, newest first by default: every top-up, withdrawal, transfer leg, card spend and refund with the balance after it. Filter by type, cardId and a creation window (`from` inclusive, `to` exclusive); sort by createdAt or amount; page with limit and skip.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listWalletTransactions"];
         put?: never;
@@ -554,6 +628,8 @@ export interface paths {
         /**
          * Get a ledger transaction
          * @description Returns one ledger transaction. The ledger is append-only: a transaction never changes, and a refund is a transaction of its own.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["getTransaction"];
         put?: never;
@@ -576,6 +652,8 @@ export interface paths {
         /**
          * Refund all or part of a card spend
          * @description Gives back all or part of a card_spend (by default all that is not refunded yet) as a refund transaction to its wallet; the refunded amount no longer counts toward the card's and wallet's limits. Refunds never add up past the spend (422 refund_exceeds_spend), any other type is 422 transaction_not_refundable, and a balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         *
+         *     Requires an API key with the scope `money` (or `admin`).
          */
         post: operations["refundTransaction"];
         delete?: never;
@@ -594,12 +672,16 @@ export interface paths {
         /**
          * List a card's authorizations, newest first
          * @description Lists a card's authorizations, newest first by default; filter by status; sort by createdAt or amount; page with limit and skip. An unknown card is 404 card_not_found.
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["listCardAuthorizations"];
         put?: never;
         /**
          * Decide a card spend: 201 with status captured, pending or declined (with its reason)
          * @description Decides a card spend and answers 201 whatever the decision, with `status` captured (approved: a card_spend transaction moves the money), pending (approved with `capture: false`: a hold lowers availableBalance and counts toward the limits at once) or declined, with the first `declineReason` that applies. A decline is not an error and moves nothing; only an unknown card is 404 card_not_found. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         *
+         *     Requires an API key with the scope `authorize` (or `admin`).
          */
         post: operations["authorizeCardSpend"];
         delete?: never;
@@ -620,6 +702,8 @@ export interface paths {
         /**
          * Capture all or part of a pending hold; the rest is released
          * @description Captures all or part of a pending hold (by default all of it) as a card_spend transaction; the rest is released. Only a pending hold before its `expiresAt` can be captured (409 authorization_not_pending, 409 authorization_expired), and never more than it holds (422 capture_exceeds_authorization). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         *
+         *     Requires an API key with the scope `authorize` (or `admin`).
          */
         post: operations["captureAuthorization"];
         delete?: never;
@@ -640,6 +724,8 @@ export interface paths {
         /**
          * Release a pending hold
          * @description Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         *
+         *     Requires an API key with the scope `authorize` (or `admin`).
          */
         post: operations["voidAuthorization"];
         delete?: never;
@@ -658,8 +744,88 @@ export interface paths {
         /**
          * Get a card authorization
          * @description Returns a card authorization: its status, decline reason, captured and refunded amounts, and when a pending hold expires (after AUTH_HOLD_TTL, 7 days by default, it becomes expired and its hold is released).
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
          */
         get: operations["getAuthorization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys, revoked and expired ones included
+         * @description Lists every API key made through the API, never with its secret; filter by teamId and userId; sort by createdAt or name; page with limit and skip.
+         *
+         *     Requires an API key with the scope `admin`.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Make an API key with scopes, bound to a team or a user or to neither
+         * @description Makes an API key and answers with its `secret` (`wak_` and 64 hex digits), shown in this response only: the service keeps a SHA-256 of it, never the secret. `scopes` are one or more of read, write, money, authorize, cards:reveal and admin. A key bound to a team (`teamId`) or a user (`userId`, not both: 400 invalid_key_binding) reaches only what contract §6 gives it, and cannot have the admin scope (400 bound_key_admin_scope); an unknown team or user is 404. From `expiresAt` (in the future, 400 invalid_expiry) the key is 401. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice. The replay leaves the secret out.
+         *
+         *     Requires an API key with the scope `admin`.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an API key (never its secret)
+         * @description Returns an API key: its name, prefix, scopes, binding, expiry, when it was last used (to the minute) and whether it is revoked.
+         *
+         *     Requires an API key with the scope `admin`.
+         */
+        get: operations["getApiKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Revokes an API key and returns it with `revokedAt` set: from then on it is 401 on every instance within 2 seconds. It stays listed. A key revoked already is 409 api_key_revoked.
+         *
+         *     Requires an API key with the scope `admin`.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the audit trail, newest first
+         * @description Lists audit events, newest first by default: keys created and revoked, card numbers revealed, cards, wallets and roles changed, and every delete, each with the key and request that did it. Filter by resourceType, resourceId, action, apiKeyId and a creation window (`from` inclusive, `to` exclusive); page with limit and skip. Events are appended in the transaction of their change and never altered.
+         *
+         *     Requires an API key with the scope `admin`.
+         */
+        get: operations["listAuditEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1638,6 +1804,199 @@ export interface components {
             limit: number;
             hasMore: boolean;
         };
+        /**
+         * @example {
+         *       "id": "01a20cd5-96d2-7c1a-9e3b-2f5a8c7d1e40",
+         *       "name": "Design team tooling",
+         *       "prefix": "wak_3f9c",
+         *       "scopes": [
+         *         "read",
+         *         "write"
+         *       ],
+         *       "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "userId": null,
+         *       "expiresAt": null,
+         *       "lastUsedAt": null,
+         *       "revokedAt": null,
+         *       "createdAt": "2026-11-24T09:00:00.000Z"
+         *     }
+         */
+        ApiKey: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            name: string;
+            /** @description The secret's first 8 characters, to recognise it */
+            prefix: string;
+            scopes: ("read" | "write" | "money" | "authorize" | "cards:reveal" | "admin")[];
+            /** @description The team the key is bound to, if any */
+            teamId: string | null;
+            /** @description The user the key is bound to, if any */
+            userId: string | null;
+            expiresAt: string | null;
+            /** @description When the key was last used, to the minute: written at most once a minute */
+            lastUsedAt: string | null;
+            revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            createdAt: string;
+        };
+        /**
+         * @example {
+         *       "id": "01a20cd5-96d2-7c1a-9e3b-2f5a8c7d1e40",
+         *       "name": "Design team tooling",
+         *       "prefix": "wak_3f9c",
+         *       "scopes": [
+         *         "read",
+         *         "write"
+         *       ],
+         *       "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *       "userId": null,
+         *       "expiresAt": null,
+         *       "lastUsedAt": null,
+         *       "revokedAt": null,
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "secret": "wak_3f9c0d6e8b1a4c7f2e5d9b3a6c8f1e4d7b2a5c9e3f6d8b1a4c7e2f5d9b3a6c8f1e"
+         *     }
+         */
+        CreatedApiKey: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            name: string;
+            /** @description The secret's first 8 characters, to recognise it */
+            prefix: string;
+            scopes: ("read" | "write" | "money" | "authorize" | "cards:reveal" | "admin")[];
+            /** @description The team the key is bound to, if any */
+            teamId: string | null;
+            /** @description The user the key is bound to, if any */
+            userId: string | null;
+            expiresAt: string | null;
+            /** @description When the key was last used, to the minute: written at most once a minute */
+            lastUsedAt: string | null;
+            revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            createdAt: string;
+            /** @description The bearer key: shown in this response only (a replay of an Idempotency-Key leaves it out), stored only as a SHA-256 hash */
+            secret?: string;
+        };
+        /**
+         * @description A page of API keys
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cd5-96d2-7c1a-9e3b-2f5a8c7d1e40",
+         *           "name": "Design team tooling",
+         *           "prefix": "wak_3f9c",
+         *           "scopes": [
+         *             "read",
+         *             "write"
+         *           ],
+         *           "teamId": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
+         *           "userId": null,
+         *           "expiresAt": null,
+         *           "lastUsedAt": null,
+         *           "revokedAt": null,
+         *           "createdAt": "2026-11-24T09:00:00.000Z"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
+        ApiKeyPage: {
+            data: components["schemas"]["ApiKey"][];
+            /** Format: int64 */
+            skip: number;
+            /** Format: int64 */
+            limit: number;
+            hasMore: boolean;
+        };
+        /**
+         * @example {
+         *       "id": "01a20cd6-8521-7f0b-8c44-6b1d3e9a2f51",
+         *       "action": "card.updated",
+         *       "apiKeyId": "01a20cd5-96d2-7c1a-9e3b-2f5a8c7d1e40",
+         *       "requestId": "01a20cd4-a883-7e75-a575-e67668975372",
+         *       "resourceType": "card",
+         *       "resourceId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *       "changes": {
+         *         "status": {
+         *           "from": "active",
+         *           "to": "frozen"
+         *         }
+         *       },
+         *       "createdAt": "2026-11-24T10:15:00.000Z"
+         *     }
+         */
+        AuditEvent: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            /** @description What was done, as `<resource>.<verb>`: api_key.created, card.revealed, … */
+            action: string;
+            /** @description The key that did it: an API key id, or `admin` for ADMIN_API_KEY */
+            apiKeyId: string;
+            /** @description The request's X-Request-Id */
+            requestId: string | null;
+            resourceType: string;
+            /** @description The resource's id (a membership's is `<teamId>:<userId>`) */
+            resourceId: string;
+            /** @description What changed, `{ field: { from, to } }`, or what was deleted; never a secret, card number or CVV */
+            changes: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            createdAt: string;
+        };
+        /**
+         * @description A page of audit events
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "01a20cd6-8521-7f0b-8c44-6b1d3e9a2f51",
+         *           "action": "card.updated",
+         *           "apiKeyId": "01a20cd5-96d2-7c1a-9e3b-2f5a8c7d1e40",
+         *           "requestId": "01a20cd4-a883-7e75-a575-e67668975372",
+         *           "resourceType": "card",
+         *           "resourceId": "01a20ccd-360b-7be5-81c0-dbabdc567f9f",
+         *           "changes": {
+         *             "status": {
+         *               "from": "active",
+         *               "to": "frozen"
+         *             }
+         *           },
+         *           "createdAt": "2026-11-24T10:15:00.000Z"
+         *         }
+         *       ],
+         *       "skip": 0,
+         *       "limit": 20,
+         *       "hasMore": false
+         *     }
+         */
+        AuditEventPage: {
+            data: components["schemas"]["AuditEvent"][];
+            /** Format: int64 */
+            skip: number;
+            /** Format: int64 */
+            limit: number;
+            hasMore: boolean;
+        };
     };
     responses: never;
     parameters: never;
@@ -1886,6 +2245,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -1979,6 +2351,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -2123,6 +2508,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -2218,6 +2616,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -2340,6 +2750,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -2498,6 +2920,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -2589,6 +3024,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -2733,6 +3181,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -2828,6 +3289,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -2948,6 +3421,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3109,6 +3594,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -3224,6 +3722,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3376,6 +3887,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -3473,6 +3996,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3591,6 +4127,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -3694,6 +4242,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3846,6 +4406,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -3928,6 +4501,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -4042,6 +4627,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -4175,6 +4773,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -4290,6 +4901,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -4447,6 +5071,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -4542,6 +5179,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -4691,6 +5340,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -4816,6 +5477,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -4919,6 +5592,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -5059,6 +5744,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -5176,6 +5874,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -5346,6 +6057,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -5441,6 +6165,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -5585,6 +6321,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -5749,6 +6497,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -5844,6 +6605,18 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -5974,6 +6747,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -6146,6 +6932,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -6336,6 +7135,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -6512,6 +7324,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -6611,6 +7436,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -6734,6 +7572,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -6915,6 +7766,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -7036,6 +7900,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -7193,6 +8070,19 @@ export interface operations {
             };
             /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
             401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -7368,6 +8258,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -7514,8 +8417,693 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description 1-100, default 20 */
+                limit?: number;
+                /** @description rows to skip, default 0 */
+                skip?: number;
+                /** @description one of createdAt, name */
+                sortBy?: "createdAt" | "name";
+                /** @description asc or desc, any case */
+                sort?: string;
+                /** @description UUID */
+                teamId?: string;
+                /** @description UUID */
+                userId?: string;
+            };
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-255 characters; a retry with the same key and body replays the first response */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 1-200 characters */
+                    name: string;
+                    scopes: ("read" | "write" | "money" | "authorize" | "cards:reveal" | "admin")[];
+                    /**
+                     * Format: uuid
+                     * @description UUID
+                     */
+                    teamId?: string;
+                    /**
+                     * Format: uuid
+                     * @description UUID
+                     */
+                    userId?: string;
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339, in the future; from then on the key is 401
+                     */
+                    expiresAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description 1-100, default 20 */
+                limit?: number;
+                /** @description rows to skip, default 0 */
+                skip?: number;
+                /** @description one of createdAt */
+                sortBy?: "createdAt";
+                /** @description asc or desc, any case */
+                sort?: string;
+                resourceType?: string;
+                resourceId?: string;
+                action?: string;
+                apiKeyId?: string;
+                /** @description created at or after (RFC 3339) */
+                from?: string;
+                /** @description created before (RFC 3339) */
+                to?: string;
+            };
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Idempotency } from "../../platform/idempotency.ts";
+import { callerOf } from "../../platform/request-context.ts";
 import {
   describe,
   errorResponses,
@@ -29,10 +30,11 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
           "createCard",
           "Add a card to a wallet, with a given number or an issued one",
           `Adds a card to a live wallet: give \`cardNo\` (13-19 digits passing the Luhn check) with \`expiryMonth\`, \`expiryYear\` and \`cvv\`, or none of them to have a number, an expiry three years ahead and a CVV issued. A number on another live card is 409 card_number_taken; a cardholder must be the wallet's user or a member of its team (422 cardholder_not_allowed). Limits default to 500000 minor units. ${RETRY_WITH_KEY}`,
+          { scope: "write", body: { walletId: "wallet" } },
         ),
       },
     )
-    .get("/v1/cards", ({ query }) => cards.list(query), {
+    .get("/v1/cards", ({ query, request }) => cards.list(query, callerOf(request).reach), {
       query: ListCardsQuery,
       response: { 200: "CardPage", ...errorResponses() },
       ...describe(
@@ -40,6 +42,7 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
         "listCards",
         "List cards",
         "Lists live cards, never with their numbers or CVVs; filter by walletId, cardholderId and status; sort by createdAt, updatedAt or status; page with limit and skip.",
+        { scope: "read" },
       ),
     })
     .get("/v1/cards/:id", ({ params }) => cards.get(params.id), {
@@ -50,6 +53,7 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
         "getCard",
         "Get a card (never its number or CVV)",
         "Returns a live card: brand, last four digits, expiry, status, limits and approved spend of today and this month, never the full number or the CVV.",
+        { scope: "read", params: { id: "card" } },
       ),
     })
     .get("/v1/cards/:id/sensitive", ({ params }) => cards.reveal(params.id), {
@@ -60,6 +64,7 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
         "getCardSensitive",
         "Reveal a card's full number and CVV",
         "Returns a card's full number, CVV and expiry, decrypted from storage. This is the only route that shows them; they are in no other body, log line or trace.",
+        { scope: "cards:reveal", params: { id: "heldCard" } },
       ),
     })
     .patch("/v1/cards/:id", ({ params, body }) => cards.update(params.id, body), {
@@ -71,6 +76,7 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
         "updateCard",
         "Change a card's details, limits, status or cardholder",
         "Changes a card's number, expiry, CVV, limits, status or cardholder, with the same checks as when it was created. A card never moves to another wallet (400 card_wallet_immutable), and `cancelled` is final (409 card_cancelled). A frozen or cancelled card's spends are declined (card_inactive).",
+        { scope: "write", params: { id: "card" } },
       ),
     })
     .delete("/v1/cards/:id", ({ params }) => cards.delete(params.id), {
@@ -81,6 +87,7 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
         "deleteCard",
         "Delete a card (refused while it has pending holds)",
         "Soft-deletes a card. Refused with 409 card_has_pending_holds while it has a pending hold: capture or void it, or let it expire, first.",
+        { scope: "write", params: { id: "card" } },
       ),
     })
     .delete("/v1/wallets/:id/cards", ({ params }) => cards.deleteAllOfWallet(params.id), {
@@ -91,5 +98,6 @@ export const cardsController = (cards: CardsService, idempotency: Idempotency) =
         "deleteWalletCards",
         "Delete every card of a wallet (refused while one has pending holds)",
         "Soft-deletes every card of a wallet and returns them; the wallet stays. All or nothing: refused with 409 card_has_pending_holds while one of them has a pending hold.",
+        { scope: "write", params: { id: "wallet" } },
       ),
     });

@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { reachCondition } from "../access/reach.ts";
 import { spentColumns } from "../authorizations/spend-windows.ts";
 import { cardNumberTaken } from "./errors.ts";
 import type { Card, CardSortField, CardStatus } from "./model.ts";
@@ -179,6 +181,7 @@ export const cardsRepository = {
   async list(
     db: Queryable,
     filter: { walletId?: string; cardholderId?: string; status?: string },
+    reach: Reach,
     options: ListOptions<CardSortField>,
     now: Date,
   ): Promise<CardView[]> {
@@ -193,6 +196,7 @@ export const cardsRepository = {
         ],
         values,
       ),
+      reachCondition(reach, "card", "cards", values) ?? "TRUE",
     ];
     values.push(now);
     const result = await db.query<CardView>(

@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { changedFields, recordAudit } from "../audit/repository.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
@@ -39,6 +41,17 @@ export async function refuseCardsWithPendingHolds(
   if (holding !== undefined) throw cardHasPendingHolds(holding);
   return now;
 }
+
+/** What card.updated records of a card: never its number or CVV (a new CVV is noted, not shown). */
+const auditedFields = (card: CardRow) => ({
+  status: card.status,
+  dailyLimit: card.daily_limit,
+  monthlyLimit: card.monthly_limit,
+  cardholderId: card.cardholder_id,
+  last4: card.last4,
+  expiryMonth: card.expiry_month,
+  expiryYear: card.expiry_year,
+});
 
 /** Plain card details as a client gives them (or as the service issues them), before sealing. */
 interface CardDetails {
@@ -149,14 +162,19 @@ export class CardsService {
     return toCard(found(await cardsRepository.findView(this.db, id, this.clock()), () => cardNotFound(id)));
   }
 
-  async list(query: ListCardsQuery): Promise<Page<Card>> {
+  /** Live cards within `reach`. */
+  async list(query: ListCardsQuery, reach: Reach): Promise<Page<Card>> {
     const options = listOptions(query, "createdAt");
-    return toPage(await cardsRepository.list(this.db, query, options, this.clock()), options, toCard);
+    return toPage(await cardsRepository.list(this.db, query, reach, options, this.clock()), options, toCard);
   }
 
-  /** The full number and CVV, decrypted: only this route ever shows them. */
+  /** The full number and CVV, decrypted: only this route ever shows them, and each time is audited. */
   async reveal(id: string): Promise<SensitiveCard> {
-    const secrets = found(await cardsRepository.findSecrets(this.db, id), () => cardNotFound(id));
+    const secrets = await this.db.transaction(async (tx) => {
+      const sealed = found(await cardsRepository.findSecrets(tx, id), () => cardNotFound(id));
+      await recordAudit(tx, this.clock(), { action: "card.revealed", resourceType: "card", resourceId: id });
+      return sealed;
+    });
     return {
       number: await this.vault.open(secrets.number_ciphertext, id),
       cvv: await this.vault.open(secrets.cvv_ciphertext, id),
@@ -196,6 +214,15 @@ export class CardsService {
         },
         now,
       );
+      await recordAudit(tx, now, {
+        action: "card.updated",
+        resourceType: "card",
+        resourceId: id,
+        changes: {
+          ...changedFields(auditedFields(card), auditedFields(row)),
+          ...(changes.cvv === undefined ? {} : { cvv: "replaced" }),
+        },
+      });
       return toCard(row);
     });
   }
@@ -204,7 +231,9 @@ export class CardsService {
     return this.db.transaction(async (tx) => {
       const now = await refuseCardsWithPendingHolds(tx, { id }, this.clock);
       const [deleted] = await cardsRepository.softDelete(tx, { id }, now);
-      return toCard(found(deleted, () => cardNotFound(id)));
+      const card = toCard(found(deleted, () => cardNotFound(id)));
+      await recordAudit(tx, now, { action: "card.deleted", resourceType: "card", resourceId: id });
+      return card;
     });
   }
 
@@ -215,7 +244,14 @@ export class CardsService {
       const ofWallet = { walletIds: [walletId] };
       const now = await refuseCardsWithPendingHolds(tx, ofWallet, this.clock);
       const rows = await cardsRepository.softDelete(tx, ofWallet, now);
-      return { data: rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard) };
+      const data = rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard);
+      await recordAudit(tx, now, {
+        action: "wallet.cards_deleted",
+        resourceType: "wallet",
+        resourceId: walletId,
+        changes: { deletedCardIds: data.map((card) => card.id) },
+      });
+      return { data };
     });
   }
 

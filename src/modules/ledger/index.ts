@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Idempotency } from "../../platform/idempotency.ts";
+import { callerOf } from "../../platform/request-context.ts";
 import {
   describe,
   errorResponses,
@@ -30,6 +31,7 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
           "topUpWallet",
           "Add money to a wallet",
           `Adds \`amount\` minor units (1 to 10^12) to a wallet as one topup transaction; a frozen wallet takes top-ups too. A balance that would pass 10^15 is 422 balance_limit_exceeded. ${RETRY_MONEY_WITH_KEY}`,
+          { scope: "money", params: { id: "wallet" } },
         ),
       },
     )
@@ -47,6 +49,7 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
           "withdrawFromWallet",
           "Take money out of a wallet",
           `Takes \`amount\` minor units out of a wallet as one withdrawal transaction, bound by the available balance (422 insufficient_funds), not by the spend limits. A frozen wallet refuses it (422 wallet_frozen). ${RETRY_MONEY_WITH_KEY}`,
+          { scope: "money", params: { id: "wallet" } },
         ),
       },
     )
@@ -63,20 +66,26 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
           "createTransfer",
           "Move money between two wallets of one currency",
           `Moves \`amount\` between two wallets of one currency as a transfer_out and a transfer_in transaction, both or neither. Refused for one wallet on both sides (400 same_wallet), two currencies (422 currency_mismatch), past the sender's available balance (422 insufficient_funds), from a frozen wallet (422 wallet_frozen) or past 10^15 at the receiver (422 balance_limit_exceeded). ${RETRY_MONEY_WITH_KEY}`,
+          { scope: "money", body: { fromWalletId: "wallet", toWalletId: "wallet" } },
         ),
       },
     )
-    .get("/v1/wallets/:id/transactions", ({ params, query }) => ledger.listOfWallet(params.id, query), {
-      params: IdParams,
-      query: ListTransactionsQuery,
-      response: { 200: "TransactionPage", ...errorResponses(404) },
-      ...describe(
-        tag,
-        "listWalletTransactions",
-        "List a wallet's ledger, newest first",
-        "Lists a wallet's ledger, newest first by default: every top-up, withdrawal, transfer leg, card spend and refund with the balance after it. Filter by type, cardId and a creation window (`from` inclusive, `to` exclusive); sort by createdAt or amount; page with limit and skip.",
-      ),
-    })
+    .get(
+      "/v1/wallets/:id/transactions",
+      ({ params, query, request }) => ledger.listOfWallet(params.id, query, callerOf(request).reach),
+      {
+        params: IdParams,
+        query: ListTransactionsQuery,
+        response: { 200: "TransactionPage", ...errorResponses(404) },
+        ...describe(
+          tag,
+          "listWalletTransactions",
+          "List a wallet's ledger, newest first",
+          "Lists a wallet's ledger, newest first by default: every top-up, withdrawal, transfer leg, card spend and refund with the balance after it. Filter by type, cardId and a creation window (`from` inclusive, `to` exclusive); sort by createdAt or amount; page with limit and skip.",
+          { scope: "read", params: { id: "wallet" } },
+        ),
+      },
+    )
     .get("/v1/transactions/:id", ({ params }) => ledger.get(params.id), {
       params: IdParams,
       response: { 200: "Transaction", ...errorResponses(404) },
@@ -85,6 +94,7 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
         "getTransaction",
         "Get a ledger transaction",
         "Returns one ledger transaction. The ledger is append-only: a transaction never changes, and a refund is a transaction of its own.",
+        { scope: "read", params: { id: "transaction" } },
       ),
     })
     .post(
@@ -101,6 +111,7 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
           "refundTransaction",
           "Refund all or part of a card spend",
           `Gives back all or part of a card_spend (by default all that is not refunded yet) as a refund transaction to its wallet; the refunded amount no longer counts toward the card's and wallet's limits. Refunds never add up past the spend (422 refund_exceeds_spend), any other type is 422 transaction_not_refundable, and a balance that would pass 10^15 is 422 balance_limit_exceeded. ${RETRY_MONEY_WITH_KEY}`,
+          { scope: "money", params: { id: "transaction" } },
         ),
       },
     );

@@ -1,6 +1,8 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
+import { reachCondition } from "../access/reach.ts";
 import { balanceDelta } from "./credits.ts";
 import type { Transaction, TransactionSortField, TransactionType } from "./model.ts";
 
@@ -104,6 +106,7 @@ export const ledgerRepository = {
     db: Queryable,
     walletId: string,
     filter: { type?: TransactionType; cardId?: string; from?: string; to?: string },
+    reach: Reach,
     options: ListOptions<TransactionSortField>,
   ): Promise<Transaction[]> {
     const values: unknown[] = [walletId];
@@ -118,6 +121,7 @@ export const ledgerRepository = {
         ],
         values,
       ),
+      reachCondition(reach, "transaction", "transactions", values) ?? "TRUE",
     ];
     const result = await db.query<TransactionRow>(
       `SELECT ${COLUMNS} FROM transactions WHERE ${conditions.join(" AND ")}

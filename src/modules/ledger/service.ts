@@ -1,3 +1,4 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, found, unprocessable } from "../../platform/errors.ts";
@@ -166,10 +167,15 @@ export class LedgerService {
     return found(await ledgerRepository.find(this.db, id), () => transactionNotFound(id));
   }
 
-  async listOfWallet(walletId: string, query: ListTransactionsQuery): Promise<Page<Transaction>> {
+  /** The wallet's transactions within `reach`: a team member's key sees those of the cards the member holds. */
+  async listOfWallet(
+    walletId: string,
+    query: ListTransactionsQuery,
+    reach: Reach,
+  ): Promise<Page<Transaction>> {
     if ((await walletsRepository.find(this.db, walletId)) === undefined) throw walletNotFound(walletId);
     const options = listOptions(query, "createdAt");
-    const rows = await ledgerRepository.listOfWallet(this.db, walletId, query, options);
+    const rows = await ledgerRepository.listOfWallet(this.db, walletId, query, reach, options);
     return toPage(rows, options, (row) => row);
   }
 

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Idempotency } from "../../platform/idempotency.ts";
+import { callerOf } from "../../platform/request-context.ts";
 import {
   describe,
   errorResponses,
@@ -39,6 +40,7 @@ export const membersController = (members: MembersService, idempotency: Idempote
           "addTeamMember",
           "Add a user to a team",
           `Adds a user to a team with the role \`member\`, or \`admin\` when given. The team and the user must be live (404 team_not_found, 404 user_not_found); a user already in the team is 409 already_member. ${RETRY_WITH_KEY}`,
+          { scope: "write", params: { id: "team" } },
         ),
       },
     )
@@ -51,6 +53,7 @@ export const membersController = (members: MembersService, idempotency: Idempote
         "listTeamMembers",
         "List a team's members",
         "Lists the live memberships of a team; sort by createdAt or role; page with limit and skip. An unknown team is 404 team_not_found.",
+        { scope: "read", params: { id: "team" } },
       ),
     })
     .get("/v1/teams/:id/members/:userId", ({ params }) => members.get(params.id, params.userId), {
@@ -61,9 +64,10 @@ export const membersController = (members: MembersService, idempotency: Idempote
         "getTeamMember",
         "Whether a user belongs to a team: the membership, or 404",
         "Tells whether a user belongs to a team: the membership, or 404 member_not_found when the user is not a live member of it.",
+        { scope: "read", params: { id: "team" } },
       ),
     })
-    .get("/v1/memberships", ({ query }) => members.list(query), {
+    .get("/v1/memberships", ({ query, request }) => members.list(query, callerOf(request).reach), {
       query: ListMembershipsQuery,
       response: { 200: "MembershipPage", ...errorResponses() },
       ...describe(
@@ -71,6 +75,7 @@ export const membersController = (members: MembersService, idempotency: Idempote
         "listMemberships",
         "List every membership, by team, user or role",
         "Lists live memberships across all teams; filter by teamId, userId and role; sort by createdAt or role; page with limit and skip.",
+        { scope: "read" },
       ),
     })
     .patch(
@@ -85,6 +90,7 @@ export const membersController = (members: MembersService, idempotency: Idempote
           "updateTeamMember",
           "Change a member's role",
           "Changes a member's role to `admin` or `member`. A user who is not a live member of the team is 404 member_not_found.",
+          { scope: "write", params: { id: "team" } },
         ),
       },
     )
@@ -96,6 +102,7 @@ export const membersController = (members: MembersService, idempotency: Idempote
         "removeTeamMember",
         "Remove a user from a team",
         "Removes a user from a team: the membership is soft-deleted and returned with `deletedAt` set; the user and the team stay. A user who is not a live member is 404 member_not_found.",
+        { scope: "write", params: { id: "team" } },
       ),
     })
     .delete("/v1/teams/:id/members", ({ params }) => members.removeAllOfTeam(params.id), {
@@ -106,6 +113,7 @@ export const membersController = (members: MembersService, idempotency: Idempote
         "removeAllTeamMembers",
         "Remove every member of a team",
         "Removes every member of a team and returns the removed memberships (an empty list if it had none); the team and the users stay. An unknown team is 404 team_not_found.",
+        { scope: "write", params: { id: "team" } },
       ),
     })
     .delete("/v1/users/:id/memberships", ({ params }) => members.removeAllOfUser(params.id), {
@@ -116,16 +124,22 @@ export const membersController = (members: MembersService, idempotency: Idempote
         "removeAllUserMemberships",
         "Remove a user from every team",
         "Removes a user from every team and returns the removed memberships (an empty list if there were none); the user and the teams stay. An unknown user is 404 user_not_found.",
+        { scope: "write", params: { id: "user" } },
       ),
     })
-    .get("/v1/users/:id/teams", ({ params, query }) => members.teamsOfUser(params.id, query), {
-      params: IdParams,
-      query: ListUserTeamsQuery,
-      response: { 200: "UserTeamPage", ...errorResponses(404) },
-      ...describe(
-        tag,
-        "listUserTeams",
-        "List the teams a user belongs to, with the user's role",
-        "Lists the live teams a user belongs to, each with the user's role in it; sort by createdAt or name; page with limit and skip. An unknown user is 404 user_not_found.",
-      ),
-    });
+    .get(
+      "/v1/users/:id/teams",
+      ({ params, query, request }) => members.teamsOfUser(params.id, query, callerOf(request).reach),
+      {
+        params: IdParams,
+        query: ListUserTeamsQuery,
+        response: { 200: "UserTeamPage", ...errorResponses(404) },
+        ...describe(
+          tag,
+          "listUserTeams",
+          "List the teams a user belongs to, with the user's role",
+          "Lists the live teams a user belongs to, each with the user's role in it; sort by createdAt or name; page with limit and skip. An unknown user is 404 user_not_found.",
+          { scope: "read", params: { id: "user" } },
+        ),
+      },
+    );

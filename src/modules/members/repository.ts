@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { conflict, isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow } from "../../platform/sql.ts";
+import { reachCondition } from "../access/reach.ts";
 import { TEAM_COLUMNS, type TeamRow, toTeam } from "../teams/repository.ts";
 import type { MemberSortField, Membership, Role, UserTeam, UserTeamSortField } from "./model.ts";
 
@@ -82,6 +84,7 @@ export const membersRepository = {
   async list(
     db: Queryable,
     filter: { teamId?: string; userId?: string; role?: Role },
+    reach: Reach,
     options: ListOptions<MemberSortField>,
   ): Promise<Membership[]> {
     const values: unknown[] = [];
@@ -95,6 +98,7 @@ export const membersRepository = {
         ],
         values,
       ),
+      reachCondition(reach, "membership", "team_members", values) ?? "TRUE",
     ];
     const result = await db.query<MembershipRow>(
       `SELECT ${COLUMNS} FROM team_members WHERE ${conditions.join(" AND ")}
@@ -108,16 +112,19 @@ export const membersRepository = {
   async teamsOfUser(
     db: Queryable,
     userId: string,
+    reach: Reach,
     options: ListOptions<UserTeamSortField>,
   ): Promise<UserTeam[]> {
+    const values: unknown[] = [userId];
+    const reachable = reachCondition(reach, "team", "t", values) ?? "TRUE";
     const result = await db.query<TeamRow & { role: Role }>(
       `SELECT ${TEAM_COLUMNS}, role FROM (
          SELECT t.*, m.role FROM teams t
          JOIN team_members m ON m.team_id = t.id AND m.deleted_at IS NULL
-         WHERE m.user_id = $1 AND t.deleted_at IS NULL
+         WHERE m.user_id = $1 AND t.deleted_at IS NULL AND ${reachable}
        ) AS user_teams
-       ${pageClause(options, USER_TEAM_SORT_COLUMNS, 2)}`,
-      [userId, ...pageValues(options)],
+       ${pageClause(options, USER_TEAM_SORT_COLUMNS, values.length + 1)}`,
+      [...values, ...pageValues(options)],
     );
     return result.rows.map((row) => ({ ...toTeam(row), role: row.role }));
   },

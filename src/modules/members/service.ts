@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
-import type { Database } from "../../platform/db.ts";
+import type { Database, Queryable } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { recordAudit } from "../audit/repository.ts";
 import { teamNotFound } from "../teams/errors.ts";
 import { teamsRepository } from "../teams/repository.ts";
 import { userNotFound } from "../users/errors.ts";
@@ -17,6 +19,9 @@ import type {
   UserTeam,
 } from "./model.ts";
 import { membersRepository } from "./repository.ts";
+
+/** A membership's id in the audit trail: it has none of its own in the API. */
+const membershipId = (teamId: string, userId: string) => `${teamId}:${userId}`;
 
 export class MembersService {
   constructor(
@@ -38,61 +43,106 @@ export class MembersService {
   }
 
   async listOfTeam(teamId: string, query: ListMembersQuery): Promise<Page<Membership>> {
-    await this.requireTeam(teamId);
+    await this.requireTeam(this.db, teamId);
     const options = listOptions(query, "createdAt");
     return toPage(await membersRepository.listOfTeam(this.db, teamId, options), options, (member) => member);
   }
 
   /** The user's membership of the team: whether, and as what, the user belongs to it. */
   async get(teamId: string, userId: string): Promise<Membership> {
-    await this.requireTeam(teamId);
+    await this.requireTeam(this.db, teamId);
     return found(await membersRepository.find(this.db, teamId, userId), memberNotFound);
   }
 
-  async list(query: ListMembershipsQuery): Promise<Page<Membership>> {
+  /** Live memberships within `reach`. */
+  async list(query: ListMembershipsQuery, reach: Reach): Promise<Page<Membership>> {
     const options = listOptions(query, "createdAt");
     const { teamId, userId, role } = query;
     return toPage(
-      await membersRepository.list(this.db, { teamId, userId, role }, options),
+      await membersRepository.list(this.db, { teamId, userId, role }, reach, options),
       options,
       (member) => member,
     );
   }
 
-  async teamsOfUser(userId: string, query: ListUserTeamsQuery): Promise<Page<UserTeam>> {
-    await this.requireUser(userId);
+  /** The user's teams within `reach`: a key bound to one team sees only that one of a member's teams. */
+  async teamsOfUser(userId: string, query: ListUserTeamsQuery, reach: Reach): Promise<Page<UserTeam>> {
+    await this.requireUser(this.db, userId);
     const options = listOptions(query, "createdAt");
-    return toPage(await membersRepository.teamsOfUser(this.db, userId, options), options, (team) => team);
-  }
-
-  async changeRole(teamId: string, userId: string, role: Role): Promise<Membership> {
-    await this.requireTeam(teamId);
-    return found(
-      await membersRepository.updateRole(this.db, teamId, userId, role, this.clock()),
-      memberNotFound,
+    return toPage(
+      await membersRepository.teamsOfUser(this.db, userId, reach, options),
+      options,
+      (team) => team,
     );
   }
 
-  async remove(teamId: string, userId: string): Promise<Membership> {
-    await this.requireTeam(teamId);
-    return found(await membersRepository.softDelete(this.db, teamId, userId, this.clock()), memberNotFound);
+  changeRole(teamId: string, userId: string, role: Role): Promise<Membership> {
+    return this.db.transaction(async (tx) => {
+      await this.requireTeam(tx, teamId);
+      const before = found(await membersRepository.find(tx, teamId, userId), memberNotFound);
+      const now = this.clock();
+      const after = found(await membersRepository.updateRole(tx, teamId, userId, role, now), memberNotFound);
+      await recordAudit(tx, now, {
+        action: "member.role_changed",
+        resourceType: "membership",
+        resourceId: membershipId(teamId, userId),
+        changes: { role: { from: before.role, to: after.role } },
+      });
+      return after;
+    });
   }
 
-  async removeAllOfTeam(teamId: string): Promise<{ data: Membership[] }> {
-    await this.requireTeam(teamId);
-    return { data: await membersRepository.softDeleteAll(this.db, { teamId }, this.clock()) };
+  remove(teamId: string, userId: string): Promise<Membership> {
+    return this.db.transaction(async (tx) => {
+      await this.requireTeam(tx, teamId);
+      const now = this.clock();
+      const removed = found(await membersRepository.softDelete(tx, teamId, userId, now), memberNotFound);
+      await recordAudit(tx, now, {
+        action: "member.removed",
+        resourceType: "membership",
+        resourceId: membershipId(teamId, userId),
+      });
+      return removed;
+    });
   }
 
-  async removeAllOfUser(userId: string): Promise<{ data: Membership[] }> {
-    await this.requireUser(userId);
-    return { data: await membersRepository.softDeleteAll(this.db, { userId }, this.clock()) };
+  removeAllOfTeam(teamId: string): Promise<{ data: Membership[] }> {
+    return this.db.transaction(async (tx) => {
+      await this.requireTeam(tx, teamId);
+      return { data: await this.removeAll(tx, { teamId }, "team", teamId) };
+    });
   }
 
-  private async requireTeam(teamId: string): Promise<void> {
-    if (!(await teamsRepository.find(this.db, teamId))) throw teamNotFound(teamId);
+  removeAllOfUser(userId: string): Promise<{ data: Membership[] }> {
+    return this.db.transaction(async (tx) => {
+      await this.requireUser(tx, userId);
+      return { data: await this.removeAll(tx, { userId }, "user", userId) };
+    });
   }
 
-  private async requireUser(userId: string): Promise<void> {
-    if (!(await usersRepository.find(this.db, userId))) throw userNotFound(userId);
+  /** Removes every membership of a team or a user, as one audited action. */
+  private async removeAll(
+    tx: Queryable,
+    owner: { teamId: string } | { userId: string },
+    resourceType: "team" | "user",
+    resourceId: string,
+  ): Promise<Membership[]> {
+    const now = this.clock();
+    const removed = await membersRepository.softDeleteAll(tx, owner, now);
+    await recordAudit(tx, now, {
+      action: `${resourceType}.${resourceType === "team" ? "members" : "memberships"}_removed`,
+      resourceType,
+      resourceId,
+      changes: { removed: removed.map((membership) => membershipId(membership.teamId, membership.userId)) },
+    });
+    return removed;
+  }
+
+  private async requireTeam(db: Queryable, teamId: string): Promise<void> {
+    if (!(await teamsRepository.find(db, teamId))) throw teamNotFound(teamId);
+  }
+
+  private async requireUser(db: Queryable, userId: string): Promise<void> {
+    if (!(await usersRepository.find(db, userId))) throw userNotFound(userId);
   }
 }

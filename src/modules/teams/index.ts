@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Idempotency } from "../../platform/idempotency.ts";
+import { callerOf } from "../../platform/request-context.ts";
 import {
   describe,
   errorResponses,
@@ -29,10 +30,11 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
           "createTeam",
           "Create a team",
           `Creates a team from a name (trimmed, 1-200 characters). Names are unique among live teams in any letter case (409 team_name_taken). It starts with no members and no wallets. ${RETRY_WITH_KEY}`,
+          { scope: "write" },
         ),
       },
     )
-    .get("", ({ query }) => teams.list(query), {
+    .get("", ({ query, request }) => teams.list(query, callerOf(request).reach), {
       query: ListTeamsQuery,
       response: { 200: "TeamPage", ...errorResponses() },
       ...describe(
@@ -40,6 +42,7 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
         "listTeams",
         "List teams",
         "Lists live teams, newest first by default; sort by createdAt, updatedAt or name; page with limit and skip.",
+        { scope: "read" },
       ),
     })
     .get("/:id", ({ params }) => teams.get(params.id), {
@@ -50,6 +53,7 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
         "getTeam",
         "Get a team",
         "Returns a live team; a deleted or unknown id is 404 team_not_found.",
+        { scope: "read", params: { id: "team" } },
       ),
     })
     .patch("/:id", ({ params, body }) => teams.update(params.id, body), {
@@ -61,6 +65,7 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
         "updateTeam",
         "Rename a team",
         "Renames a team; the name is trimmed and 1-200 characters long. Another live team's name, in any case, is 409 team_name_taken. Its members and wallets are unchanged.",
+        { scope: "write", params: { id: "team" } },
       ),
     })
     .delete("/:id", ({ params }) => teams.delete(params.id), {
@@ -71,5 +76,6 @@ export const teamsController = (teams: TeamsService, idempotency: Idempotency) =
         "deleteTeam",
         "Delete a team, its memberships, wallets and cards",
         "Soft-deletes a team (`deletedAt` set; afterwards 404 and gone from lists) with its memberships and its wallets and their cards. All or nothing: refused with 409 wallet_not_empty while one of its wallets holds money or pending holds.",
+        { scope: "write", params: { id: "team" } },
       ),
     });

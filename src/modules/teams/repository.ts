@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { conflict, isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { reachCondition } from "../access/reach.ts";
 import type { Team, TeamSortField } from "./model.ts";
 
 export interface TeamRow {
@@ -61,10 +63,13 @@ export const teamsRepository = {
     return row && toTeam(row);
   },
 
-  async list(db: Queryable, options: ListOptions<TeamSortField>): Promise<Team[]> {
+  async list(db: Queryable, reach: Reach, options: ListOptions<TeamSortField>): Promise<Team[]> {
+    const values: unknown[] = [];
+    const conditions = ["deleted_at IS NULL", reachCondition(reach, "team", "teams", values) ?? "TRUE"];
     const result = await db.query<TeamRow>(
-      `SELECT ${TEAM_COLUMNS} FROM teams WHERE deleted_at IS NULL ${pageClause(options, SORT_COLUMNS, 1)}`,
-      pageValues(options),
+      `SELECT ${TEAM_COLUMNS} FROM teams WHERE ${conditions.join(" AND ")}
+       ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
+      [...values, ...pageValues(options)],
     );
     return result.rows.map(toTeam);
   },

@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { recordAudit } from "../audit/repository.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
 import { teamNotFound } from "./errors.ts";
@@ -23,9 +25,10 @@ export class TeamsService {
     return found(await teamsRepository.find(this.db, id), () => teamNotFound(id));
   }
 
-  async list(query: ListTeamsQuery): Promise<Page<Team>> {
+  /** Live teams within `reach`. */
+  async list(query: ListTeamsQuery, reach: Reach): Promise<Page<Team>> {
     const options = listOptions(query, "createdAt");
-    return toPage(await teamsRepository.list(this.db, options), options, (team) => team);
+    return toPage(await teamsRepository.list(this.db, reach, options), options, (team) => team);
   }
 
   async update(id: string, changes: UpdateTeam): Promise<Team> {
@@ -41,6 +44,7 @@ export class TeamsService {
       const now = this.clock();
       await this.wallets.deleteOwnedBy(tx, { teamId: id }, () => now);
       await membersRepository.softDeleteAll(tx, { teamId: id }, now);
+      await recordAudit(tx, now, { action: "team.deleted", resourceType: "team", resourceId: id });
       return teamsRepository.softDelete(tx, id, now);
     });
   }

@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { isUniqueViolation } from "../../platform/errors.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { reachCondition } from "../access/reach.ts";
 import { emailTaken } from "./errors.ts";
 import type { User, UserSortField } from "./model.ts";
 
@@ -67,6 +69,7 @@ export const usersRepository = {
   async list(
     db: Queryable,
     filter: { email?: string },
+    reach: Reach,
     options: ListOptions<UserSortField>,
   ): Promise<User[]> {
     const values: unknown[] = [];
@@ -75,6 +78,8 @@ export const usersRepository = {
       values.push(filter.email.trim());
       where += ` AND lower(email) = lower($${values.length})`;
     }
+    const reachable = reachCondition(reach, "user", "users", values);
+    if (reachable !== undefined) where += ` AND ${reachable}`;
     const result = await db.query<UserRow>(
       `SELECT ${COLUMNS} FROM users WHERE ${where} ${pageClause(options, SORT_COLUMNS, values.length + 1)}`,
       [...values, ...pageValues(options)],

@@ -1,7 +1,9 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { recordAudit } from "../audit/repository.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { refuseCardsWithPendingHolds } from "../cards/service.ts";
 import { membersRepository } from "../members/repository.ts";
@@ -29,9 +31,10 @@ export class UsersService {
     return found(await usersRepository.find(this.db, id), () => userNotFound(id));
   }
 
-  async list(query: ListUsersQuery): Promise<Page<User>> {
+  /** Live users within `reach`. */
+  async list(query: ListUsersQuery, reach: Reach): Promise<Page<User>> {
     const options = listOptions(query, "createdAt");
-    const rows = await usersRepository.list(this.db, { email: query.email }, options);
+    const rows = await usersRepository.list(this.db, { email: query.email }, reach, options);
     return toPage(rows, options, (user) => user);
   }
 
@@ -61,6 +64,7 @@ export class UsersService {
       await refuseCardsWithPendingHolds(tx, heldCards, cascadeClock);
       await cardsRepository.softDelete(tx, heldCards, now);
       await membersRepository.softDeleteAll(tx, { userId: id }, now);
+      await recordAudit(tx, now, { action: "user.deleted", resourceType: "user", resourceId: id });
       return usersRepository.softDelete(tx, id, now);
     });
   }

@@ -1,6 +1,8 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
+import { reachCondition } from "../access/reach.ts";
 import { spentColumns } from "../authorizations/spend-windows.ts";
 import type { Wallet, WalletSortField } from "./model.ts";
 
@@ -126,6 +128,7 @@ export const walletsRepository = {
   async list(
     db: Queryable,
     filter: { userId?: string; teamId?: string; status?: string },
+    reach: Reach,
     options: ListOptions<WalletSortField>,
     now: Date,
   ): Promise<WalletView[]> {
@@ -140,6 +143,7 @@ export const walletsRepository = {
         ],
         values,
       ),
+      reachCondition(reach, "wallet", "wallets", values) ?? "TRUE",
     ];
     values.push(now);
     const result = await db.query<WalletView>(

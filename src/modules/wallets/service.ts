@@ -1,9 +1,11 @@
+import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import { isCurrency } from "../../platform/currency.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, found, SqlState } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { changedFields, recordAudit } from "../audit/repository.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { teamNotFound } from "../teams/errors.ts";
 import { teamsRepository } from "../teams/repository.ts";
@@ -38,6 +40,14 @@ async function canonicalTimezone(db: Queryable, timezone: string): Promise<strin
   });
   return canonical;
 }
+
+/** What wallet.updated records of a wallet. */
+const auditedFields = (wallet: WalletRow) => ({
+  name: wallet.name,
+  status: wallet.status,
+  dailyLimit: wallet.daily_limit,
+  monthlyLimit: wallet.monthly_limit,
+});
 
 function ownerOf(input: { userId?: string; teamId?: string }): WalletOwner {
   if (input.userId !== undefined && input.teamId === undefined) return { userId: input.userId };
@@ -85,9 +95,10 @@ export class WalletsService {
     );
   }
 
-  async list(query: ListWalletsQuery): Promise<Page<Wallet>> {
+  /** Live wallets within `reach`. */
+  async list(query: ListWalletsQuery, reach: Reach): Promise<Page<Wallet>> {
     const options = listOptions(query, "createdAt");
-    const rows = await walletsRepository.list(this.db, query, options, this.clock());
+    const rows = await walletsRepository.list(this.db, query, reach, options, this.clock());
     return toPage(rows, options, toWallet);
   }
 
@@ -103,12 +114,19 @@ export class WalletsService {
         { dailyLimit: current.daily_limit, monthlyLimit: current.monthly_limit },
         changes,
       );
+      const now = this.clock();
       const row = await walletsRepository.update(
         tx,
         id,
         { name: changes.name?.trim(), status: changes.status, ...limits },
-        this.clock(),
+        now,
       );
+      await recordAudit(tx, now, {
+        action: "wallet.updated",
+        resourceType: "wallet",
+        resourceId: id,
+        changes: changedFields(auditedFields(current), auditedFields(row)),
+      });
       return toWallet(row);
     });
   }
@@ -118,6 +136,7 @@ export class WalletsService {
       const locked = await lockWalletForMoney(tx, this.clock, (tx) => lockWallet(tx, id));
       const wallet = found(locked.wallet, () => walletNotFound(id));
       const [deleted] = await this.deleteEmpty(tx, [wallet], locked.now);
+      await recordAudit(tx, locked.now, { action: "wallet.deleted", resourceType: "wallet", resourceId: id });
       return found(deleted, () => walletNotFound(id));
     });
   }
@@ -125,7 +144,16 @@ export class WalletsService {
   deleteAllOf(owner: WalletOwner): Promise<{ data: Wallet[] }> {
     return this.db.transaction(async (tx) => {
       await this.requireOwner(tx, owner, "FOR UPDATE");
-      return { data: await this.deleteOwnedBy(tx, owner, this.clock) };
+      const now = this.clock();
+      const data = await this.deleteOwnedBy(tx, owner, () => now);
+      const [resourceType, resourceId] = "userId" in owner ? ["user", owner.userId] : ["team", owner.teamId];
+      await recordAudit(tx, now, {
+        action: `${resourceType}.wallets_deleted`,
+        resourceType,
+        resourceId,
+        changes: { deletedWalletIds: data.map((wallet) => wallet.id) },
+      });
+      return { data };
     });
   }
 

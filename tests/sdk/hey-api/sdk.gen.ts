@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, AuthorizeCardSpendData, AuthorizeCardSpendErrors, AuthorizeCardSpendResponses, CaptureAuthorizationData, CaptureAuthorizationErrors, CaptureAuthorizationResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateTeamData, CreateTeamErrors, CreateTeamResponses, CreateTransferData, CreateTransferErrors, CreateTransferResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWalletData, CreateWalletErrors, CreateWalletResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteTeamWalletsData, DeleteTeamWalletsErrors, DeleteTeamWalletsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteUserWalletsData, DeleteUserWalletsErrors, DeleteUserWalletsResponses, DeleteWalletCardsData, DeleteWalletCardsErrors, DeleteWalletCardsResponses, DeleteWalletData, DeleteWalletErrors, DeleteWalletResponses, GetAuthorizationData, GetAuthorizationErrors, GetAuthorizationResponses, GetCardData, GetCardErrors, GetCardResponses, GetCardSensitiveData, GetCardSensitiveErrors, GetCardSensitiveResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetTeamData, GetTeamErrors, GetTeamMemberData, GetTeamMemberErrors, GetTeamMemberResponses, GetTeamResponses, GetTransactionData, GetTransactionErrors, GetTransactionResponses, GetUserData, GetUserErrors, GetUserResponses, GetWalletData, GetWalletErrors, GetWalletResponses, ListCardAuthorizationsData, ListCardAuthorizationsErrors, ListCardAuthorizationsResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListMembershipsData, ListMembershipsErrors, ListMembershipsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListUserTeamsData, ListUserTeamsErrors, ListUserTeamsResponses, ListWalletsData, ListWalletsErrors, ListWalletsResponses, ListWalletTransactionsData, ListWalletTransactionsErrors, ListWalletTransactionsResponses, RefundTransactionData, RefundTransactionErrors, RefundTransactionResponses, RemoveAllTeamMembersData, RemoveAllTeamMembersErrors, RemoveAllTeamMembersResponses, RemoveAllUserMembershipsData, RemoveAllUserMembershipsErrors, RemoveAllUserMembershipsResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateCardData, UpdateCardErrors, UpdateCardResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWalletData, UpdateWalletErrors, UpdateWalletResponses, VoidAuthorizationData, VoidAuthorizationErrors, VoidAuthorizationResponses, WithdrawFromWalletData, WithdrawFromWalletErrors, WithdrawFromWalletResponses } from './types.gen';
+import type { AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, AuthorizeCardSpendData, AuthorizeCardSpendErrors, AuthorizeCardSpendResponses, CaptureAuthorizationData, CaptureAuthorizationErrors, CaptureAuthorizationResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateTeamData, CreateTeamErrors, CreateTeamResponses, CreateTransferData, CreateTransferErrors, CreateTransferResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWalletData, CreateWalletErrors, CreateWalletResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteTeamWalletsData, DeleteTeamWalletsErrors, DeleteTeamWalletsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteUserWalletsData, DeleteUserWalletsErrors, DeleteUserWalletsResponses, DeleteWalletCardsData, DeleteWalletCardsErrors, DeleteWalletCardsResponses, DeleteWalletData, DeleteWalletErrors, DeleteWalletResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetAuthorizationData, GetAuthorizationErrors, GetAuthorizationResponses, GetCardData, GetCardErrors, GetCardResponses, GetCardSensitiveData, GetCardSensitiveErrors, GetCardSensitiveResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetTeamData, GetTeamErrors, GetTeamMemberData, GetTeamMemberErrors, GetTeamMemberResponses, GetTeamResponses, GetTransactionData, GetTransactionErrors, GetTransactionResponses, GetUserData, GetUserErrors, GetUserResponses, GetWalletData, GetWalletErrors, GetWalletResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListCardAuthorizationsData, ListCardAuthorizationsErrors, ListCardAuthorizationsResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListMembershipsData, ListMembershipsErrors, ListMembershipsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListUserTeamsData, ListUserTeamsErrors, ListUserTeamsResponses, ListWalletsData, ListWalletsErrors, ListWalletsResponses, ListWalletTransactionsData, ListWalletTransactionsErrors, ListWalletTransactionsResponses, RefundTransactionData, RefundTransactionErrors, RefundTransactionResponses, RemoveAllTeamMembersData, RemoveAllTeamMembersErrors, RemoveAllTeamMembersResponses, RemoveAllUserMembershipsData, RemoveAllUserMembershipsErrors, RemoveAllUserMembershipsResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateCardData, UpdateCardErrors, UpdateCardResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWalletData, UpdateWalletErrors, UpdateWalletResponses, VoidAuthorizationData, VoidAuthorizationErrors, VoidAuthorizationResponses, WithdrawFromWalletData, WithdrawFromWalletErrors, WithdrawFromWalletResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -43,6 +43,8 @@ export const getMetrics = <ThrowOnError extends boolean = false>(options?: Optio
  * List users
  *
  * Lists live users, newest first by default. Filter by `email` (exact, any case); sort by createdAt, updatedAt, email or name; page with limit and skip.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listUsers = <ThrowOnError extends boolean = false>(options?: Options<ListUsersData, ThrowOnError>): RequestResult<ListUsersResponses, ListUsersErrors, ThrowOnError> => (options?.client ?? client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -54,6 +56,8 @@ export const listUsers = <ThrowOnError extends boolean = false>(options?: Option
  * Create a user
  *
  * Creates a user from an e-mail address and a name, both trimmed. The e-mail must not belong to another live user in any letter case (409 email_taken). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const createUser = <ThrowOnError extends boolean = false>(options: Options<CreateUserData, ThrowOnError>): RequestResult<CreateUserResponses, CreateUserErrors, ThrowOnError> => (options.client ?? client).post<CreateUserResponses, CreateUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -69,6 +73,8 @@ export const createUser = <ThrowOnError extends boolean = false>(options: Option
  * Delete a user, their memberships, wallets and cards
  *
  * Soft-deletes a user (`deletedAt` set; afterwards 404 and gone from lists) with what exists only through them: their memberships, the wallets they own with those wallets' cards, and the cards they hold on team wallets. All or nothing: refused with 409 wallet_not_empty while one of their wallets holds money or pending holds, and 409 card_has_pending_holds while one of those cards has a pending hold.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const deleteUser = <ThrowOnError extends boolean = false>(options: Options<DeleteUserData, ThrowOnError>): RequestResult<DeleteUserResponses, DeleteUserErrors, ThrowOnError> => (options.client ?? client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -80,6 +86,8 @@ export const deleteUser = <ThrowOnError extends boolean = false>(options: Option
  * Get a user
  *
  * Returns a live user; a deleted or unknown id is 404 user_not_found.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const getUser = <ThrowOnError extends boolean = false>(options: Options<GetUserData, ThrowOnError>): RequestResult<GetUserResponses, GetUserErrors, ThrowOnError> => (options.client ?? client).get<GetUserResponses, GetUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -91,6 +99,8 @@ export const getUser = <ThrowOnError extends boolean = false>(options: Options<G
  * Update a user's e-mail or name
  *
  * Changes a user's e-mail, name or both; the body names at least one. A new e-mail must not belong to another live user in any letter case (409 email_taken).
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const updateUser = <ThrowOnError extends boolean = false>(options: Options<UpdateUserData, ThrowOnError>): RequestResult<UpdateUserResponses, UpdateUserErrors, ThrowOnError> => (options.client ?? client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -106,6 +116,8 @@ export const updateUser = <ThrowOnError extends boolean = false>(options: Option
  * List teams
  *
  * Lists live teams, newest first by default; sort by createdAt, updatedAt or name; page with limit and skip.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listTeams = <ThrowOnError extends boolean = false>(options?: Options<ListTeamsData, ThrowOnError>): RequestResult<ListTeamsResponses, ListTeamsErrors, ThrowOnError> => (options?.client ?? client).get<ListTeamsResponses, ListTeamsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -117,6 +129,8 @@ export const listTeams = <ThrowOnError extends boolean = false>(options?: Option
  * Create a team
  *
  * Creates a team from a name (trimmed, 1-200 characters). Names are unique among live teams in any letter case (409 team_name_taken). It starts with no members and no wallets. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const createTeam = <ThrowOnError extends boolean = false>(options: Options<CreateTeamData, ThrowOnError>): RequestResult<CreateTeamResponses, CreateTeamErrors, ThrowOnError> => (options.client ?? client).post<CreateTeamResponses, CreateTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -132,6 +146,8 @@ export const createTeam = <ThrowOnError extends boolean = false>(options: Option
  * Delete a team, its memberships, wallets and cards
  *
  * Soft-deletes a team (`deletedAt` set; afterwards 404 and gone from lists) with its memberships and its wallets and their cards. All or nothing: refused with 409 wallet_not_empty while one of its wallets holds money or pending holds.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const deleteTeam = <ThrowOnError extends boolean = false>(options: Options<DeleteTeamData, ThrowOnError>): RequestResult<DeleteTeamResponses, DeleteTeamErrors, ThrowOnError> => (options.client ?? client).delete<DeleteTeamResponses, DeleteTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -143,6 +159,8 @@ export const deleteTeam = <ThrowOnError extends boolean = false>(options: Option
  * Get a team
  *
  * Returns a live team; a deleted or unknown id is 404 team_not_found.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const getTeam = <ThrowOnError extends boolean = false>(options: Options<GetTeamData, ThrowOnError>): RequestResult<GetTeamResponses, GetTeamErrors, ThrowOnError> => (options.client ?? client).get<GetTeamResponses, GetTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -154,6 +172,8 @@ export const getTeam = <ThrowOnError extends boolean = false>(options: Options<G
  * Rename a team
  *
  * Renames a team; the name is trimmed and 1-200 characters long. Another live team's name, in any case, is 409 team_name_taken. Its members and wallets are unchanged.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const updateTeam = <ThrowOnError extends boolean = false>(options: Options<UpdateTeamData, ThrowOnError>): RequestResult<UpdateTeamResponses, UpdateTeamErrors, ThrowOnError> => (options.client ?? client).patch<UpdateTeamResponses, UpdateTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -169,6 +189,8 @@ export const updateTeam = <ThrowOnError extends boolean = false>(options: Option
  * Remove every member of a team
  *
  * Removes every member of a team and returns the removed memberships (an empty list if it had none); the team and the users stay. An unknown team is 404 team_not_found.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const removeAllTeamMembers = <ThrowOnError extends boolean = false>(options: Options<RemoveAllTeamMembersData, ThrowOnError>): RequestResult<RemoveAllTeamMembersResponses, RemoveAllTeamMembersErrors, ThrowOnError> => (options.client ?? client).delete<RemoveAllTeamMembersResponses, RemoveAllTeamMembersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -180,6 +202,8 @@ export const removeAllTeamMembers = <ThrowOnError extends boolean = false>(optio
  * List a team's members
  *
  * Lists the live memberships of a team; sort by createdAt or role; page with limit and skip. An unknown team is 404 team_not_found.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listTeamMembers = <ThrowOnError extends boolean = false>(options: Options<ListTeamMembersData, ThrowOnError>): RequestResult<ListTeamMembersResponses, ListTeamMembersErrors, ThrowOnError> => (options.client ?? client).get<ListTeamMembersResponses, ListTeamMembersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -191,6 +215,8 @@ export const listTeamMembers = <ThrowOnError extends boolean = false>(options: O
  * Add a user to a team
  *
  * Adds a user to a team with the role `member`, or `admin` when given. The team and the user must be live (404 team_not_found, 404 user_not_found); a user already in the team is 409 already_member. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const addTeamMember = <ThrowOnError extends boolean = false>(options: Options<AddTeamMemberData, ThrowOnError>): RequestResult<AddTeamMemberResponses, AddTeamMemberErrors, ThrowOnError> => (options.client ?? client).post<AddTeamMemberResponses, AddTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -206,6 +232,8 @@ export const addTeamMember = <ThrowOnError extends boolean = false>(options: Opt
  * Remove a user from a team
  *
  * Removes a user from a team: the membership is soft-deleted and returned with `deletedAt` set; the user and the team stay. A user who is not a live member is 404 member_not_found.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const removeTeamMember = <ThrowOnError extends boolean = false>(options: Options<RemoveTeamMemberData, ThrowOnError>): RequestResult<RemoveTeamMemberResponses, RemoveTeamMemberErrors, ThrowOnError> => (options.client ?? client).delete<RemoveTeamMemberResponses, RemoveTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -217,6 +245,8 @@ export const removeTeamMember = <ThrowOnError extends boolean = false>(options: 
  * Whether a user belongs to a team: the membership, or 404
  *
  * Tells whether a user belongs to a team: the membership, or 404 member_not_found when the user is not a live member of it.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const getTeamMember = <ThrowOnError extends boolean = false>(options: Options<GetTeamMemberData, ThrowOnError>): RequestResult<GetTeamMemberResponses, GetTeamMemberErrors, ThrowOnError> => (options.client ?? client).get<GetTeamMemberResponses, GetTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -228,6 +258,8 @@ export const getTeamMember = <ThrowOnError extends boolean = false>(options: Opt
  * Change a member's role
  *
  * Changes a member's role to `admin` or `member`. A user who is not a live member of the team is 404 member_not_found.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const updateTeamMember = <ThrowOnError extends boolean = false>(options: Options<UpdateTeamMemberData, ThrowOnError>): RequestResult<UpdateTeamMemberResponses, UpdateTeamMemberErrors, ThrowOnError> => (options.client ?? client).patch<UpdateTeamMemberResponses, UpdateTeamMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -243,6 +275,8 @@ export const updateTeamMember = <ThrowOnError extends boolean = false>(options: 
  * List every membership, by team, user or role
  *
  * Lists live memberships across all teams; filter by teamId, userId and role; sort by createdAt or role; page with limit and skip.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listMemberships = <ThrowOnError extends boolean = false>(options?: Options<ListMembershipsData, ThrowOnError>): RequestResult<ListMembershipsResponses, ListMembershipsErrors, ThrowOnError> => (options?.client ?? client).get<ListMembershipsResponses, ListMembershipsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -254,6 +288,8 @@ export const listMemberships = <ThrowOnError extends boolean = false>(options?: 
  * Remove a user from every team
  *
  * Removes a user from every team and returns the removed memberships (an empty list if there were none); the user and the teams stay. An unknown user is 404 user_not_found.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const removeAllUserMemberships = <ThrowOnError extends boolean = false>(options: Options<RemoveAllUserMembershipsData, ThrowOnError>): RequestResult<RemoveAllUserMembershipsResponses, RemoveAllUserMembershipsErrors, ThrowOnError> => (options.client ?? client).delete<RemoveAllUserMembershipsResponses, RemoveAllUserMembershipsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -265,6 +301,8 @@ export const removeAllUserMemberships = <ThrowOnError extends boolean = false>(o
  * List the teams a user belongs to, with the user's role
  *
  * Lists the live teams a user belongs to, each with the user's role in it; sort by createdAt or name; page with limit and skip. An unknown user is 404 user_not_found.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listUserTeams = <ThrowOnError extends boolean = false>(options: Options<ListUserTeamsData, ThrowOnError>): RequestResult<ListUserTeamsResponses, ListUserTeamsErrors, ThrowOnError> => (options.client ?? client).get<ListUserTeamsResponses, ListUserTeamsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -276,6 +314,8 @@ export const listUserTeams = <ThrowOnError extends boolean = false>(options: Opt
  * List wallets
  *
  * Lists live wallets; filter by userId, teamId and status; sort by createdAt, updatedAt, name or balance; page with limit and skip.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listWallets = <ThrowOnError extends boolean = false>(options?: Options<ListWalletsData, ThrowOnError>): RequestResult<ListWalletsResponses, ListWalletsErrors, ThrowOnError> => (options?.client ?? client).get<ListWalletsResponses, ListWalletsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -287,6 +327,8 @@ export const listWallets = <ThrowOnError extends boolean = false>(options?: Opti
  * Create a wallet for a user or a team
  *
  * Creates a wallet with a balance of 0 for exactly one owner, a user (`userId`) or a team (`teamId`): both or neither is 400 invalid_wallet_owner, an unknown owner 404. The currency defaults to the service's DEFAULT_CURRENCY and the time zone to UTC; both limits default to 500000 minor units, a limit given is at least 10000, and the daily limit is never above the monthly one. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const createWallet = <ThrowOnError extends boolean = false>(options: Options<CreateWalletData, ThrowOnError>): RequestResult<CreateWalletResponses, CreateWalletErrors, ThrowOnError> => (options.client ?? client).post<CreateWalletResponses, CreateWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -302,6 +344,8 @@ export const createWallet = <ThrowOnError extends boolean = false>(options: Opti
  * Delete an empty wallet and its cards
  *
  * Soft-deletes a wallet with its cards. Refused with 409 wallet_not_empty while it holds money or pending holds: move the balance out and capture or void the holds first.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const deleteWallet = <ThrowOnError extends boolean = false>(options: Options<DeleteWalletData, ThrowOnError>): RequestResult<DeleteWalletResponses, DeleteWalletErrors, ThrowOnError> => (options.client ?? client).delete<DeleteWalletResponses, DeleteWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -313,6 +357,8 @@ export const deleteWallet = <ThrowOnError extends boolean = false>(options: Opti
  * Get a wallet with its balances and spend
  *
  * Returns a live wallet: its balance, its available balance (the balance less pending holds), its limits, and the approved card spend of today and this month, measured in the wallet's time zone.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const getWallet = <ThrowOnError extends boolean = false>(options: Options<GetWalletData, ThrowOnError>): RequestResult<GetWalletResponses, GetWalletErrors, ThrowOnError> => (options.client ?? client).get<GetWalletResponses, GetWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -324,6 +370,8 @@ export const getWallet = <ThrowOnError extends boolean = false>(options: Options
  * Rename a wallet, change its limits or freeze it
  *
  * Renames a wallet, changes its limits (the daily one never above the monthly one), or freezes and unfreezes it. A frozen wallet still takes top-ups and incoming transfers, refuses withdrawals and outgoing transfers (422 wallet_frozen) and has its card spends declined (wallet_frozen). Balances never change here, and the owner never changes (400 wallet_owner_immutable).
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const updateWallet = <ThrowOnError extends boolean = false>(options: Options<UpdateWalletData, ThrowOnError>): RequestResult<UpdateWalletResponses, UpdateWalletErrors, ThrowOnError> => (options.client ?? client).patch<UpdateWalletResponses, UpdateWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -339,6 +387,8 @@ export const updateWallet = <ThrowOnError extends boolean = false>(options: Opti
  * Delete every wallet of a user, with their cards
  *
  * Soft-deletes every wallet a user owns, with their cards, and returns them; the user stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const deleteUserWallets = <ThrowOnError extends boolean = false>(options: Options<DeleteUserWalletsData, ThrowOnError>): RequestResult<DeleteUserWalletsResponses, DeleteUserWalletsErrors, ThrowOnError> => (options.client ?? client).delete<DeleteUserWalletsResponses, DeleteUserWalletsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -350,6 +400,8 @@ export const deleteUserWallets = <ThrowOnError extends boolean = false>(options:
  * Delete every wallet of a team, with their cards
  *
  * Soft-deletes every wallet of a team, with their cards, and returns them; the team stays. All or nothing: refused with 409 wallet_not_empty while one of them holds money or pending holds.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const deleteTeamWallets = <ThrowOnError extends boolean = false>(options: Options<DeleteTeamWalletsData, ThrowOnError>): RequestResult<DeleteTeamWalletsResponses, DeleteTeamWalletsErrors, ThrowOnError> => (options.client ?? client).delete<DeleteTeamWalletsResponses, DeleteTeamWalletsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -361,6 +413,8 @@ export const deleteTeamWallets = <ThrowOnError extends boolean = false>(options:
  * List cards
  *
  * Lists live cards, never with their numbers or CVVs; filter by walletId, cardholderId and status; sort by createdAt, updatedAt or status; page with limit and skip.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listCards = <ThrowOnError extends boolean = false>(options?: Options<ListCardsData, ThrowOnError>): RequestResult<ListCardsResponses, ListCardsErrors, ThrowOnError> => (options?.client ?? client).get<ListCardsResponses, ListCardsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -372,6 +426,8 @@ export const listCards = <ThrowOnError extends boolean = false>(options?: Option
  * Add a card to a wallet, with a given number or an issued one
  *
  * Adds a card to a live wallet: give `cardNo` (13-19 digits passing the Luhn check) with `expiryMonth`, `expiryYear` and `cvv`, or none of them to have a number, an expiry three years ahead and a CVV issued. A number on another live card is 409 card_number_taken; a cardholder must be the wallet's user or a member of its team (422 cardholder_not_allowed). Limits default to 500000 minor units. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const createCard = <ThrowOnError extends boolean = false>(options: Options<CreateCardData, ThrowOnError>): RequestResult<CreateCardResponses, CreateCardErrors, ThrowOnError> => (options.client ?? client).post<CreateCardResponses, CreateCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -387,6 +443,8 @@ export const createCard = <ThrowOnError extends boolean = false>(options: Option
  * Delete a card (refused while it has pending holds)
  *
  * Soft-deletes a card. Refused with 409 card_has_pending_holds while it has a pending hold: capture or void it, or let it expire, first.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const deleteCard = <ThrowOnError extends boolean = false>(options: Options<DeleteCardData, ThrowOnError>): RequestResult<DeleteCardResponses, DeleteCardErrors, ThrowOnError> => (options.client ?? client).delete<DeleteCardResponses, DeleteCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -398,6 +456,8 @@ export const deleteCard = <ThrowOnError extends boolean = false>(options: Option
  * Get a card (never its number or CVV)
  *
  * Returns a live card: brand, last four digits, expiry, status, limits and approved spend of today and this month, never the full number or the CVV.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const getCard = <ThrowOnError extends boolean = false>(options: Options<GetCardData, ThrowOnError>): RequestResult<GetCardResponses, GetCardErrors, ThrowOnError> => (options.client ?? client).get<GetCardResponses, GetCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -409,6 +469,8 @@ export const getCard = <ThrowOnError extends boolean = false>(options: Options<G
  * Change a card's details, limits, status or cardholder
  *
  * Changes a card's number, expiry, CVV, limits, status or cardholder, with the same checks as when it was created. A card never moves to another wallet (400 card_wallet_immutable), and `cancelled` is final (409 card_cancelled). A frozen or cancelled card's spends are declined (card_inactive).
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const updateCard = <ThrowOnError extends boolean = false>(options: Options<UpdateCardData, ThrowOnError>): RequestResult<UpdateCardResponses, UpdateCardErrors, ThrowOnError> => (options.client ?? client).patch<UpdateCardResponses, UpdateCardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -424,6 +486,8 @@ export const updateCard = <ThrowOnError extends boolean = false>(options: Option
  * Reveal a card's full number and CVV
  *
  * Returns a card's full number, CVV and expiry, decrypted from storage. This is the only route that shows them; they are in no other body, log line or trace.
+ *
+ * Requires an API key with the scope `cards:reveal` (or `admin`).
  */
 export const getCardSensitive = <ThrowOnError extends boolean = false>(options: Options<GetCardSensitiveData, ThrowOnError>): RequestResult<GetCardSensitiveResponses, GetCardSensitiveErrors, ThrowOnError> => (options.client ?? client).get<GetCardSensitiveResponses, GetCardSensitiveErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -435,6 +499,8 @@ export const getCardSensitive = <ThrowOnError extends boolean = false>(options: 
  * Delete every card of a wallet (refused while one has pending holds)
  *
  * Soft-deletes every card of a wallet and returns them; the wallet stays. All or nothing: refused with 409 card_has_pending_holds while one of them has a pending hold.
+ *
+ * Requires an API key with the scope `write` (or `admin`).
  */
 export const deleteWalletCards = <ThrowOnError extends boolean = false>(options: Options<DeleteWalletCardsData, ThrowOnError>): RequestResult<DeleteWalletCardsResponses, DeleteWalletCardsErrors, ThrowOnError> => (options.client ?? client).delete<DeleteWalletCardsResponses, DeleteWalletCardsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -446,6 +512,8 @@ export const deleteWalletCards = <ThrowOnError extends boolean = false>(options:
  * Add money to a wallet
  *
  * Adds `amount` minor units (1 to 10^12) to a wallet as one topup transaction; a frozen wallet takes top-ups too. A balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+ *
+ * Requires an API key with the scope `money` (or `admin`).
  */
 export const topUpWallet = <ThrowOnError extends boolean = false>(options: Options<TopUpWalletData, ThrowOnError>): RequestResult<TopUpWalletResponses, TopUpWalletErrors, ThrowOnError> => (options.client ?? client).post<TopUpWalletResponses, TopUpWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -461,6 +529,8 @@ export const topUpWallet = <ThrowOnError extends boolean = false>(options: Optio
  * Take money out of a wallet
  *
  * Takes `amount` minor units out of a wallet as one withdrawal transaction, bound by the available balance (422 insufficient_funds), not by the spend limits. A frozen wallet refuses it (422 wallet_frozen). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+ *
+ * Requires an API key with the scope `money` (or `admin`).
  */
 export const withdrawFromWallet = <ThrowOnError extends boolean = false>(options: Options<WithdrawFromWalletData, ThrowOnError>): RequestResult<WithdrawFromWalletResponses, WithdrawFromWalletErrors, ThrowOnError> => (options.client ?? client).post<WithdrawFromWalletResponses, WithdrawFromWalletErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -476,6 +546,8 @@ export const withdrawFromWallet = <ThrowOnError extends boolean = false>(options
  * Move money between two wallets of one currency
  *
  * Moves `amount` between two wallets of one currency as a transfer_out and a transfer_in transaction, both or neither. Refused for one wallet on both sides (400 same_wallet), two currencies (422 currency_mismatch), past the sender's available balance (422 insufficient_funds), from a frozen wallet (422 wallet_frozen) or past 10^15 at the receiver (422 balance_limit_exceeded). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+ *
+ * Requires an API key with the scope `money` (or `admin`).
  */
 export const createTransfer = <ThrowOnError extends boolean = false>(options: Options<CreateTransferData, ThrowOnError>): RequestResult<CreateTransferResponses, CreateTransferErrors, ThrowOnError> => (options.client ?? client).post<CreateTransferResponses, CreateTransferErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -491,6 +563,8 @@ export const createTransfer = <ThrowOnError extends boolean = false>(options: Op
  * List a wallet's ledger, newest first
  *
  * Lists a wallet's ledger, newest first by default: every top-up, withdrawal, transfer leg, card spend and refund with the balance after it. Filter by type, cardId and a creation window (`from` inclusive, `to` exclusive); sort by createdAt or amount; page with limit and skip.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listWalletTransactions = <ThrowOnError extends boolean = false>(options: Options<ListWalletTransactionsData, ThrowOnError>): RequestResult<ListWalletTransactionsResponses, ListWalletTransactionsErrors, ThrowOnError> => (options.client ?? client).get<ListWalletTransactionsResponses, ListWalletTransactionsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -502,6 +576,8 @@ export const listWalletTransactions = <ThrowOnError extends boolean = false>(opt
  * Get a ledger transaction
  *
  * Returns one ledger transaction. The ledger is append-only: a transaction never changes, and a refund is a transaction of its own.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const getTransaction = <ThrowOnError extends boolean = false>(options: Options<GetTransactionData, ThrowOnError>): RequestResult<GetTransactionResponses, GetTransactionErrors, ThrowOnError> => (options.client ?? client).get<GetTransactionResponses, GetTransactionErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -513,6 +589,8 @@ export const getTransaction = <ThrowOnError extends boolean = false>(options: Op
  * Refund all or part of a card spend
  *
  * Gives back all or part of a card_spend (by default all that is not refunded yet) as a refund transaction to its wallet; the refunded amount no longer counts toward the card's and wallet's limits. Refunds never add up past the spend (422 refund_exceeds_spend), any other type is 422 transaction_not_refundable, and a balance that would pass 10^15 is 422 balance_limit_exceeded. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+ *
+ * Requires an API key with the scope `money` (or `admin`).
  */
 export const refundTransaction = <ThrowOnError extends boolean = false>(options: Options<RefundTransactionData, ThrowOnError>): RequestResult<RefundTransactionResponses, RefundTransactionErrors, ThrowOnError> => (options.client ?? client).post<RefundTransactionResponses, RefundTransactionErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -528,6 +606,8 @@ export const refundTransaction = <ThrowOnError extends boolean = false>(options:
  * List a card's authorizations, newest first
  *
  * Lists a card's authorizations, newest first by default; filter by status; sort by createdAt or amount; page with limit and skip. An unknown card is 404 card_not_found.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const listCardAuthorizations = <ThrowOnError extends boolean = false>(options: Options<ListCardAuthorizationsData, ThrowOnError>): RequestResult<ListCardAuthorizationsResponses, ListCardAuthorizationsErrors, ThrowOnError> => (options.client ?? client).get<ListCardAuthorizationsResponses, ListCardAuthorizationsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -539,6 +619,8 @@ export const listCardAuthorizations = <ThrowOnError extends boolean = false>(opt
  * Decide a card spend: 201 with status captured, pending or declined (with its reason)
  *
  * Decides a card spend and answers 201 whatever the decision, with `status` captured (approved: a card_spend transaction moves the money), pending (approved with `capture: false`: a hold lowers availableBalance and counts toward the limits at once) or declined, with the first `declineReason` that applies. A decline is not an error and moves nothing; only an unknown card is 404 card_not_found. Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+ *
+ * Requires an API key with the scope `authorize` (or `admin`).
  */
 export const authorizeCardSpend = <ThrowOnError extends boolean = false>(options: Options<AuthorizeCardSpendData, ThrowOnError>): RequestResult<AuthorizeCardSpendResponses, AuthorizeCardSpendErrors, ThrowOnError> => (options.client ?? client).post<AuthorizeCardSpendResponses, AuthorizeCardSpendErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -554,6 +636,8 @@ export const authorizeCardSpend = <ThrowOnError extends boolean = false>(options
  * Capture all or part of a pending hold; the rest is released
  *
  * Captures all or part of a pending hold (by default all of it) as a card_spend transaction; the rest is released. Only a pending hold before its `expiresAt` can be captured (409 authorization_not_pending, 409 authorization_expired), and never more than it holds (422 capture_exceeds_authorization). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+ *
+ * Requires an API key with the scope `authorize` (or `admin`).
  */
 export const captureAuthorization = <ThrowOnError extends boolean = false>(options: Options<CaptureAuthorizationData, ThrowOnError>): RequestResult<CaptureAuthorizationResponses, CaptureAuthorizationErrors, ThrowOnError> => (options.client ?? client).post<CaptureAuthorizationResponses, CaptureAuthorizationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -569,6 +653,8 @@ export const captureAuthorization = <ThrowOnError extends boolean = false>(optio
  * Release a pending hold
  *
  * Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ *
+ * Requires an API key with the scope `authorize` (or `admin`).
  */
 export const voidAuthorization = <ThrowOnError extends boolean = false>(options: Options<VoidAuthorizationData, ThrowOnError>): RequestResult<VoidAuthorizationResponses, VoidAuthorizationErrors, ThrowOnError> => (options.client ?? client).post<VoidAuthorizationResponses, VoidAuthorizationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -584,9 +670,80 @@ export const voidAuthorization = <ThrowOnError extends boolean = false>(options:
  * Get a card authorization
  *
  * Returns a card authorization: its status, decline reason, captured and refunded amounts, and when a pending hold expires (after AUTH_HOLD_TTL, 7 days by default, it becomes expired and its hold is released).
+ *
+ * Requires an API key with the scope `read` (or `admin`).
  */
 export const getAuthorization = <ThrowOnError extends boolean = false>(options: Options<GetAuthorizationData, ThrowOnError>): RequestResult<GetAuthorizationResponses, GetAuthorizationErrors, ThrowOnError> => (options.client ?? client).get<GetAuthorizationResponses, GetAuthorizationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/authorizations/{id}',
+    ...options
+});
+
+/**
+ * List API keys, revoked and expired ones included
+ *
+ * Lists every API key made through the API, never with its secret; filter by teamId and userId; sort by createdAt or name; page with limit and skip.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Options<ListApiKeysData, ThrowOnError>): RequestResult<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError> => (options?.client ?? client).get<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/api-keys',
+    ...options
+});
+
+/**
+ * Make an API key with scopes, bound to a team or a user or to neither
+ *
+ * Makes an API key and answers with its `secret` (`wak_` and 64 hex digits), shown in this response only: the service keeps a SHA-256 of it, never the secret. `scopes` are one or more of read, write, money, authorize, cards:reveal and admin. A key bound to a team (`teamId`) or a user (`userId`, not both: 400 invalid_key_binding) reaches only what contract §6 gives it, and cannot have the admin scope (400 bound_key_admin_scope); an unknown team or user is 404. From `expiresAt` (in the future, 400 invalid_expiry) the key is 401. A retry with the same Idempotency-Key and body replays the first answer instead of acting twice. The replay leaves the secret out.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const createApiKey = <ThrowOnError extends boolean = false>(options: Options<CreateApiKeyData, ThrowOnError>): RequestResult<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError> => (options.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/api-keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke an API key
+ *
+ * Revokes an API key and returns it with `revokedAt` set: from then on it is 401 on every instance within 2 seconds. It stays listed. A key revoked already is 409 api_key_revoked.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const revokeApiKey = <ThrowOnError extends boolean = false>(options: Options<RevokeApiKeyData, ThrowOnError>): RequestResult<RevokeApiKeyResponses, RevokeApiKeyErrors, ThrowOnError> => (options.client ?? client).delete<RevokeApiKeyResponses, RevokeApiKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/api-keys/{id}',
+    ...options
+});
+
+/**
+ * Get an API key (never its secret)
+ *
+ * Returns an API key: its name, prefix, scopes, binding, expiry, when it was last used (to the minute) and whether it is revoked.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const getApiKey = <ThrowOnError extends boolean = false>(options: Options<GetApiKeyData, ThrowOnError>): RequestResult<GetApiKeyResponses, GetApiKeyErrors, ThrowOnError> => (options.client ?? client).get<GetApiKeyResponses, GetApiKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/api-keys/{id}',
+    ...options
+});
+
+/**
+ * List the audit trail, newest first
+ *
+ * Lists audit events, newest first by default: keys created and revoked, card numbers revealed, cards, wallets and roles changed, and every delete, each with the key and request that did it. Filter by resourceType, resourceId, action, apiKeyId and a creation window (`from` inclusive, `to` exclusive); page with limit and skip. Events are appended in the transaction of their change and never altered.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const listAuditEvents = <ThrowOnError extends boolean = false>(options?: Options<ListAuditEventsData, ThrowOnError>): RequestResult<ListAuditEventsResponses, ListAuditEventsErrors, ThrowOnError> => (options?.client ?? client).get<ListAuditEventsResponses, ListAuditEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/audit-events',
     ...options
 });

@@ -453,6 +453,126 @@ export type AuthorizationPage = {
     hasMore: boolean;
 };
 
+export type ApiKey = {
+    /**
+     * UUID
+     */
+    id: string;
+    name: string;
+    /**
+     * The secret's first 8 characters, to recognise it
+     */
+    prefix: string;
+    scopes: Array<'read' | 'write' | 'money' | 'authorize' | 'cards:reveal' | 'admin'>;
+    /**
+     * The team the key is bound to, if any
+     */
+    teamId: string | null;
+    /**
+     * The user the key is bound to, if any
+     */
+    userId: string | null;
+    expiresAt: string | null;
+    /**
+     * When the key was last used, to the minute: written at most once a minute
+     */
+    lastUsedAt: string | null;
+    revokedAt: string | null;
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+};
+
+export type CreatedApiKey = {
+    /**
+     * UUID
+     */
+    id: string;
+    name: string;
+    /**
+     * The secret's first 8 characters, to recognise it
+     */
+    prefix: string;
+    scopes: Array<'read' | 'write' | 'money' | 'authorize' | 'cards:reveal' | 'admin'>;
+    /**
+     * The team the key is bound to, if any
+     */
+    teamId: string | null;
+    /**
+     * The user the key is bound to, if any
+     */
+    userId: string | null;
+    expiresAt: string | null;
+    /**
+     * When the key was last used, to the minute: written at most once a minute
+     */
+    lastUsedAt: string | null;
+    revokedAt: string | null;
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+    /**
+     * The bearer key: shown in this response only (a replay of an Idempotency-Key leaves it out), stored only as a SHA-256 hash
+     */
+    secret?: string;
+};
+
+/**
+ * A page of API keys
+ */
+export type ApiKeyPage = {
+    data: Array<ApiKey>;
+    skip: number;
+    limit: number;
+    hasMore: boolean;
+};
+
+export type AuditEvent = {
+    /**
+     * UUID
+     */
+    id: string;
+    /**
+     * What was done, as `<resource>.<verb>`: api_key.created, card.revealed, …
+     */
+    action: string;
+    /**
+     * The key that did it: an API key id, or `admin` for ADMIN_API_KEY
+     */
+    apiKeyId: string;
+    /**
+     * The request's X-Request-Id
+     */
+    requestId: string | null;
+    resourceType: string;
+    /**
+     * The resource's id (a membership's is `<teamId>:<userId>`)
+     */
+    resourceId: string;
+    /**
+     * What changed, `{ field: { from, to } }`, or what was deleted; never a secret, card number or CVV
+     */
+    changes: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+};
+
+/**
+ * A page of audit events
+ */
+export type AuditEventPage = {
+    data: Array<AuditEvent>;
+    skip: number;
+    limit: number;
+    hasMore: boolean;
+};
+
 export type GetHealthData = {
     body?: never;
     headers?: {
@@ -612,6 +732,10 @@ export type ListUsersErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * Rate limited; see Retry-After
      */
     429: Problem;
@@ -667,6 +791,10 @@ export type CreateUserErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * The request body did not arrive in time
      */
@@ -725,6 +853,10 @@ export type DeleteUserErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -785,6 +917,10 @@ export type GetUserErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -847,6 +983,10 @@ export type UpdateUserErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -932,6 +1072,10 @@ export type ListTeamsErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * Rate limited; see Retry-After
      */
     429: Problem;
@@ -983,6 +1127,10 @@ export type CreateTeamErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * The request body did not arrive in time
      */
@@ -1041,6 +1189,10 @@ export type DeleteTeamErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -1102,6 +1254,10 @@ export type GetTeamErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -1159,6 +1315,10 @@ export type UpdateTeamErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -1221,6 +1381,10 @@ export type RemoveAllTeamMembersErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -1299,6 +1463,10 @@ export type ListTeamMembersErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -1363,6 +1531,10 @@ export type AddTeamMemberErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -1430,6 +1602,10 @@ export type RemoveTeamMemberErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -1490,6 +1666,10 @@ export type GetTeamMemberErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -1548,6 +1728,10 @@ export type UpdateTeamMemberErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -1641,6 +1825,10 @@ export type ListMembershipsErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * Rate limited; see Retry-After
      */
     429: Problem;
@@ -1686,6 +1874,10 @@ export type RemoveAllUserMembershipsErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -1763,6 +1955,10 @@ export type ListUserTeamsErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -1848,6 +2044,10 @@ export type ListWalletsErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * Rate limited; see Retry-After
      */
     429: Problem;
@@ -1927,6 +2127,10 @@ export type CreateWalletErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -1989,6 +2193,10 @@ export type DeleteWalletErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -2048,6 +2256,10 @@ export type GetWalletErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -2127,6 +2339,10 @@ export type UpdateWalletErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -2185,6 +2401,10 @@ export type DeleteUserWalletsErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -2238,6 +2458,10 @@ export type DeleteTeamWalletsErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -2327,6 +2551,10 @@ export type ListCardsErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * Rate limited; see Retry-After
      */
     429: Problem;
@@ -2410,6 +2638,10 @@ export type CreateCardErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -2476,6 +2708,10 @@ export type DeleteCardErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -2535,6 +2771,10 @@ export type GetCardErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -2623,6 +2863,10 @@ export type UpdateCardErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -2695,6 +2939,10 @@ export type GetCardSensitiveErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -2744,6 +2992,10 @@ export type DeleteWalletCardsErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -2813,6 +3065,10 @@ export type TopUpWalletErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -2894,6 +3150,10 @@ export type WithdrawFromWalletErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -2978,6 +3238,10 @@ export type CreateTransferErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -3088,6 +3352,10 @@ export type ListWalletTransactionsErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -3143,6 +3411,10 @@ export type GetTransactionErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -3208,6 +3480,10 @@ export type RefundTransactionErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -3306,6 +3582,10 @@ export type ListCardAuthorizationsErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -3381,6 +3661,10 @@ export type AuthorizeCardSpendErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -3453,6 +3737,10 @@ export type CaptureAuthorizationErrors = {
      * Missing or wrong API key (on /metrics: METRICS_TOKEN)
      */
     401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
     /**
      * No such resource
      */
@@ -3528,6 +3816,10 @@ export type VoidAuthorizationErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -3596,6 +3888,10 @@ export type GetAuthorizationErrors = {
      */
     401: Problem;
     /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
      * No such resource
      */
     404: Problem;
@@ -3623,3 +3919,370 @@ export type GetAuthorizationResponses = {
 };
 
 export type GetAuthorizationResponse = GetAuthorizationResponses[keyof GetAuthorizationResponses];
+
+export type ListApiKeysData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * limit
+         *
+         * 1-100, default 20
+         */
+        limit?: number;
+        /**
+         * skip
+         *
+         * rows to skip, default 0
+         */
+        skip?: number;
+        /**
+         * one of createdAt, name
+         */
+        sortBy?: 'createdAt' | 'name';
+        /**
+         * asc or desc, any case
+         */
+        sort?: string;
+        /**
+         * UUID
+         */
+        teamId?: string;
+        /**
+         * UUID
+         */
+        userId?: string;
+    };
+    url: '/v1/api-keys';
+};
+
+export type ListApiKeysErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type ListApiKeysError = ListApiKeysErrors[keyof ListApiKeysErrors];
+
+export type ListApiKeysResponses = {
+    /**
+     * OK
+     */
+    200: ApiKeyPage;
+};
+
+export type ListApiKeysResponse = ListApiKeysResponses[keyof ListApiKeysResponses];
+
+export type CreateApiKeyData = {
+    body: {
+        /**
+         * 1-200 characters
+         */
+        name: string;
+        scopes: Array<'read' | 'write' | 'money' | 'authorize' | 'cards:reveal' | 'admin'>;
+        /**
+         * UUID
+         */
+        teamId?: string;
+        /**
+         * UUID
+         */
+        userId?: string;
+        /**
+         * RFC 3339, in the future; from then on the key is 401
+         */
+        expiresAt?: string;
+    };
+    headers?: {
+        /**
+         * 1-255 characters; a retry with the same key and body replays the first response
+         */
+        'idempotency-key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/api-keys';
+};
+
+export type CreateApiKeyErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type CreateApiKeyError = CreateApiKeyErrors[keyof CreateApiKeyErrors];
+
+export type CreateApiKeyResponses = {
+    /**
+     * Created
+     */
+    201: CreatedApiKey;
+};
+
+export type CreateApiKeyResponse = CreateApiKeyResponses[keyof CreateApiKeyResponses];
+
+export type RevokeApiKeyData = {
+    body?: never;
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/api-keys/{id}';
+};
+
+export type RevokeApiKeyErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type RevokeApiKeyError = RevokeApiKeyErrors[keyof RevokeApiKeyErrors];
+
+export type RevokeApiKeyResponses = {
+    /**
+     * OK
+     */
+    200: ApiKey;
+};
+
+export type RevokeApiKeyResponse = RevokeApiKeyResponses[keyof RevokeApiKeyResponses];
+
+export type GetApiKeyData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/api-keys/{id}';
+};
+
+export type GetApiKeyErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetApiKeyError = GetApiKeyErrors[keyof GetApiKeyErrors];
+
+export type GetApiKeyResponses = {
+    /**
+     * OK
+     */
+    200: ApiKey;
+};
+
+export type GetApiKeyResponse = GetApiKeyResponses[keyof GetApiKeyResponses];
+
+export type ListAuditEventsData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * limit
+         *
+         * 1-100, default 20
+         */
+        limit?: number;
+        /**
+         * skip
+         *
+         * rows to skip, default 0
+         */
+        skip?: number;
+        /**
+         * one of createdAt
+         */
+        sortBy?: 'createdAt';
+        /**
+         * asc or desc, any case
+         */
+        sort?: string;
+        resourceType?: string;
+        resourceId?: string;
+        action?: string;
+        apiKeyId?: string;
+        /**
+         * created at or after (RFC 3339)
+         */
+        from?: string;
+        /**
+         * created before (RFC 3339)
+         */
+        to?: string;
+    };
+    url: '/v1/audit-events';
+};
+
+export type ListAuditEventsErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type ListAuditEventsError = ListAuditEventsErrors[keyof ListAuditEventsErrors];
+
+export type ListAuditEventsResponses = {
+    /**
+     * OK
+     */
+    200: AuditEventPage;
+};
+
+export type ListAuditEventsResponse = ListAuditEventsResponses[keyof ListAuditEventsResponses];

@@ -1,0 +1,72 @@
+import type { KeyLookup, StoredKey } from "../../platform/auth.ts";
+import type { Database } from "../../platform/db.ts";
+import type { Logger } from "../../platform/logger.ts";
+import { apiKeysRepository, LAST_USED_RESOLUTION_MS } from "./repository.ts";
+import { looksLikeSecret, secretHash } from "./secrets.ts";
+
+/**
+ * How long an instance trusts what it read of a key. A revocation (or any change) made on any
+ * instance is seen by every instance within this time plus one lookup; a key costs each instance at
+ * most one lookup per this time, never one per request.
+ */
+export const KEY_CACHE_TTL_MS = 1000;
+
+interface Entry {
+  key: Promise<StoredKey | undefined>;
+  readAt: number;
+}
+
+/**
+ * The keys made through the API, as the gate sees them: looked up by the SHA-256 of the presented
+ * secret and kept for KEY_CACHE_TTL_MS. An unknown secret is not remembered (a key made a moment ago
+ * on another instance must work at once), and a lookup that fails is not either.
+ */
+export class ApiKeyCache implements KeyLookup {
+  private readonly entries = new Map<string, Entry>();
+  /** When this instance last wrote each key's lastUsedAt (epoch ms). */
+  private readonly lastWritten = new Map<string, number>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+  ) {}
+
+  async find(secret: string): Promise<StoredKey | undefined> {
+    if (!looksLikeSecret(secret)) return undefined;
+    const hash = await secretHash(secret);
+    const id = hash.toHex();
+    const now = performance.now();
+    const cached = this.entries.get(id);
+    if (cached !== undefined && now - cached.readAt < KEY_CACHE_TTL_MS) return cached.key;
+    // Concurrent requests with one key share one lookup.
+    const key = apiKeysRepository.findBySecretHash(this.db, hash);
+    this.entries.set(id, { key, readAt: now });
+    try {
+      const found = await key;
+      if (found === undefined) this.entries.delete(id);
+      return found;
+    } catch (error) {
+      this.entries.delete(id);
+      throw error;
+    }
+  }
+
+  /**
+   * Writes lastUsedAt at most once a minute per key, after the request's own work and without making
+   * it wait: a failed write is logged and tried again on a later use.
+   */
+  used(key: StoredKey, now: Date): void {
+    const last = this.lastWritten.get(key.id);
+    if (last !== undefined && now.getTime() - last < LAST_USED_RESOLUTION_MS) return;
+    this.lastWritten.set(key.id, now.getTime());
+    apiKeysRepository.touch(this.db, key.id, now).catch((error: unknown) => {
+      this.lastWritten.delete(key.id);
+      this.logger.warn({ err: error, apiKeyId: key.id }, "could not record an API key's last use");
+    });
+  }
+
+  /** Forgets every key read, so this instance sees a revocation it made at once. */
+  clear(): void {
+    this.entries.clear();
+  }
+}
