@@ -11,6 +11,8 @@
  *   (a') the same with a key made through the API with the scope `read` only;
  *   (b) captured authorizations, rotating over 200 cards of 200 user wallets (all approved);
  *   (b') the same with a key with the scope `authorize` only;
+ *   (r) the read ceiling: the reads of (a) against raw Bun.serve + pg on the same database
+ *       (tests/bench/ceiling.ts), to show what the service's read path costs;
  *   (c) authorizations on one team wallet, rotating over its 50 cards (holds, limits and declines).
  * The primed scenarios measure what scopes and the key cache cost against the admin key; the summary
  * prints the difference.
@@ -51,7 +53,7 @@ import {
   USER_WALLETS,
 } from "./seed.ts";
 import { runStartup, startupReport } from "./startup.ts";
-import { DEFAULT_SERVER_URL, externalTarget, spawnTarget, type Target } from "./target.ts";
+import { DEFAULT_SERVER_URL, externalTarget, spawnCeiling, spawnTarget, type Target } from "./target.ts";
 
 const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--keep] [--json]
        bun run bench -- --startup [--runs <n>] [--json]
@@ -389,6 +391,14 @@ async function main(): Promise<number> {
       readKey,
     );
     reports.push(a, aScoped);
+    const ceiling = await spawnCeiling(target.databaseUrl);
+    const r = await scenario(
+      { ...target, baseUrl: ceiling.baseUrl, cpuSeconds: ceiling.cpuSeconds },
+      options,
+      "(r) ceiling: raw Bun.serve + pg, same reads",
+      readWallet,
+    ).finally(() => ceiling.stop());
+    reports.push(r);
 
     const userCards = seeded.userCardIds;
     const spend =
@@ -415,8 +425,9 @@ async function main(): Promise<number> {
       authorizeKey,
     );
     reports.push(await withOutcomes(target, bScoped, userCards, merchantBScoped));
-    const scopedCost = [
+    const notes = [
       `scoped key vs admin key: read ${percentChange(aScoped, a)}, spend ${percentChange(bScoped, b)} req/s`,
+      `(a) ÷ (r), the read path against the raw ceiling: ${(a.load.requestsPerSecond / r.load.requestsPerSecond).toFixed(2)}`,
     ];
 
     const funding = await fundTeamWallet(
@@ -475,7 +486,7 @@ async function main(): Promise<number> {
       seed_s: seedSeconds,
       team_wallet: `balance ${funding.balance}, daily=monthly limit ${funding.dailyLimit}`,
     };
-    printSummary(target, options, environment, reports, pgbench, checks, load, counters, scopedCost);
+    printSummary(target, options, environment, reports, pgbench, checks, load, counters, notes);
     const ok = checks.every((check) => check.ok) && load.every((check) => check.ok);
     if (options.json) {
       console.log(
@@ -486,7 +497,7 @@ async function main(): Promise<number> {
             durationSeconds: options.durationSeconds,
             environment,
             scenarios: reports,
-            scopedCost,
+            notes,
             pgbench: pgbench ?? null,
             invariants: checks,
             load,

@@ -249,6 +249,36 @@ export async function spawnTarget(serverUrl: string, keep: boolean, instances = 
   }
 }
 
+/** The read ceiling (tests/bench/ceiling.ts) on `databaseUrl`, in its own process. */
+export async function spawnCeiling(
+  databaseUrl: string,
+): Promise<{ baseUrl: string; cpuSeconds(): number | undefined; stop(): Promise<void> }> {
+  const port = freePort();
+  const log: ServerLog = { lines: [], total: 0 };
+  const ceiling = spawnInstance(
+    [process.execPath, "tests/bench/ceiling.ts"],
+    {
+      PATH: process.env.PATH,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      DB_POOL_MAX: process.env.DB_POOL_MAX,
+    },
+    port,
+    log,
+  );
+  try {
+    await waitReady(ceiling.baseUrl, () => !ceiling.exited(), 10_000);
+  } catch (error) {
+    await stopInstance(ceiling);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${log.lines.join("\n")}`);
+  }
+  return {
+    baseUrl: ceiling.baseUrl,
+    cpuSeconds: () => processCpuSeconds(ceiling.child.pid),
+    stop: () => stopInstance(ceiling),
+  };
+}
+
 /** An already running service; nothing is started or stopped, and its data is left in place. */
 export async function externalTarget(
   baseUrl: string,
