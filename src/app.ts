@@ -1,4 +1,7 @@
 import { Elysia } from "elysia";
+import { authorizationHookController } from "./modules/authorization-hook/index.ts";
+import { authorizationHookModels } from "./modules/authorization-hook/model.ts";
+import { AuthorizationHookService } from "./modules/authorization-hook/service.ts";
 import { authorizationsController } from "./modules/authorizations/index.ts";
 import { authorizationsModels } from "./modules/authorizations/model.ts";
 import { AuthorizationsService } from "./modules/authorizations/service.ts";
@@ -7,6 +10,9 @@ import { cardsController } from "./modules/cards/index.ts";
 import { cardsModels } from "./modules/cards/model.ts";
 import { CardsService } from "./modules/cards/service.ts";
 import { CardVault } from "./modules/cards/vault.ts";
+import { eventsController } from "./modules/events/index.ts";
+import { eventsModels } from "./modules/events/model.ts";
+import { EventsService } from "./modules/events/service.ts";
 import { ledgerController } from "./modules/ledger/index.ts";
 import { ledgerModels } from "./modules/ledger/model.ts";
 import { LedgerService } from "./modules/ledger/service.ts";
@@ -25,6 +31,9 @@ import { UsersService } from "./modules/users/service.ts";
 import { walletsController } from "./modules/wallets/index.ts";
 import { walletsModels } from "./modules/wallets/model.ts";
 import { WalletsService } from "./modules/wallets/service.ts";
+import { webhooksController } from "./modules/webhooks/index.ts";
+import { webhooksModels } from "./modules/webhooks/model.ts";
+import { WebhooksService } from "./modules/webhooks/service.ts";
 import { Authenticator, BearerSecret } from "./platform/auth.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import type { Config } from "./platform/config.ts";
@@ -34,6 +43,7 @@ import { Idempotency, requestHashKey } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 import { docsPage, openapiDocument, renderOpenApi } from "./platform/openapi.ts";
+import { createOutgoingFetch } from "./platform/outgoing.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
 import { readRouting } from "./platform/read-routing.ts";
 import { sharedModels } from "./platform/schemas.ts";
@@ -51,6 +61,9 @@ export const DOCUMENTED_MODELS = {
   ...cardsModels,
   ...ledgerModels,
   ...authorizationsModels,
+  ...eventsModels,
+  ...webhooksModels,
+  ...authorizationHookModels,
 };
 
 export interface AppDependencies {
@@ -90,6 +103,8 @@ export async function createServices(dependencies: AppDependencies) {
     telemetry.enabled ? traceService(telemetry.tracer, name, service) : service;
   if (telemetry.enabled) db.traceWith(telemetry.tracer);
   const wallets = new WalletsService(db, config, clock);
+  const outgoingFetch = createOutgoingFetch(telemetry);
+  const authorizationHook = new AuthorizationHookService(db, config, outgoingFetch, metrics, clock);
   return {
     users: traced("users", new UsersService(db, wallets, clock)),
     teams: traced("teams", new TeamsService(db, wallets, clock)),
@@ -97,7 +112,13 @@ export async function createServices(dependencies: AppDependencies) {
     wallets: traced("wallets", wallets),
     cards: traced("cards", new CardsService(db, await cardVaultOf(secrets), clock)),
     ledger: traced("ledger", new LedgerService(db, clock, metrics)),
-    authorizations: traced("authorizations", new AuthorizationsService(db, clock, config, metrics)),
+    authorizations: traced(
+      "authorizations",
+      new AuthorizationsService(db, clock, config, metrics, authorizationHook),
+    ),
+    authorizationHook: traced("authorizationHook", authorizationHook),
+    events: traced("events", new EventsService(db)),
+    webhooks: new WebhooksService(db, config, outgoingFetch, telemetry, metrics, clock),
     idempotency: new Idempotency(db, clock, metrics, [
       await requestHashKey(secrets.cardEncryptionKey),
       ...(secrets.previousCardEncryptionKey === undefined
@@ -152,7 +173,10 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
         .use(walletsController(modules.wallets, idempotency))
         .use(cardsController(modules.cards, idempotency))
         .use(ledgerController(modules.ledger, idempotency))
-        .use(authorizationsController(modules.authorizations, idempotency)),
+        .use(authorizationsController(modules.authorizations, idempotency))
+        .use(authorizationHookController(modules.authorizationHook))
+        .use(eventsController(modules.events))
+        .use(webhooksController(modules.webhooks, idempotency)),
     );
   routeMethods.load(app.routes);
   document = renderOpenApi(app.routes, DOCUMENTED_MODELS);

@@ -37,6 +37,12 @@ const TAGS = [
     name: "authorizations",
     description: "Card spends: decided against limits and balance, captured, held, voided",
   },
+  {
+    name: "authorization hook",
+    description: "Your service's real-time say on every card spend the service's own checks approve",
+  },
+  { name: "events", description: "Every committed change, in order, for 30 days or more" },
+  { name: "webhooks", description: "Events pushed to your URLs, signed (Standard Webhooks) and retried" },
   { name: "operations", description: "Health, readiness and metrics" },
 ];
 

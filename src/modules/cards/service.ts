@@ -2,6 +2,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
@@ -133,7 +134,9 @@ export class CardsService {
             },
             now,
           );
-          return toCard(row);
+          const card = toCard(row);
+          await appendEvent(tx, "card.created", card);
+          return card;
         });
       } catch (error) {
         // An issued number that collides with a live card is drawn again; a given one is the client's.
@@ -196,7 +199,9 @@ export class CardsService {
         },
         now,
       );
-      return toCard(row);
+      const updated = toCard(row);
+      await appendEvent(tx, "card.updated", updated);
+      return updated;
     });
   }
 
@@ -204,7 +209,9 @@ export class CardsService {
     return this.db.transaction(async (tx) => {
       const now = await refuseCardsWithPendingHolds(tx, { id }, this.clock);
       const [deleted] = await cardsRepository.softDelete(tx, { id }, now);
-      return toCard(found(deleted, () => cardNotFound(id)));
+      const card = toCard(found(deleted, () => cardNotFound(id)));
+      await appendEvent(tx, "card.deleted", card);
+      return card;
     });
   }
 
@@ -215,7 +222,12 @@ export class CardsService {
       const ofWallet = { walletIds: [walletId] };
       const now = await refuseCardsWithPendingHolds(tx, ofWallet, this.clock);
       const rows = await cardsRepository.softDelete(tx, ofWallet, now);
-      return { data: rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard) };
+      const cards = rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard);
+      await appendEvents(
+        tx,
+        cards.map((card) => ({ type: "card.deleted" as const, object: card })),
+      );
+      return { data: cards };
     });
   }
 

@@ -2,6 +2,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { teamNotFound } from "../teams/errors.ts";
 import { teamsRepository } from "../teams/repository.ts";
 import { userNotFound } from "../users/errors.ts";
@@ -29,11 +30,13 @@ export class MembersService {
     return this.db.transaction(async (tx) => {
       if (!(await teamsRepository.find(tx, teamId, "FOR SHARE"))) throw teamNotFound(teamId);
       if (!(await usersRepository.find(tx, input.userId, "FOR SHARE"))) throw userNotFound(input.userId);
-      return membersRepository.insert(
+      const membership = await membersRepository.insert(
         tx,
         { teamId, userId: input.userId, role: input.role ?? "member" },
         this.clock(),
       );
+      await appendEvent(tx, "member.added", membership);
+      return membership;
     });
   }
 
@@ -67,25 +70,47 @@ export class MembersService {
 
   async changeRole(teamId: string, userId: string, role: Role): Promise<Membership> {
     await this.requireTeam(teamId);
-    return found(
-      await membersRepository.updateRole(this.db, teamId, userId, role, this.clock()),
-      memberNotFound,
-    );
+    return this.db.transaction(async (tx) => {
+      const membership = found(
+        await membersRepository.updateRole(tx, teamId, userId, role, this.clock()),
+        memberNotFound,
+      );
+      await appendEvent(tx, "member.updated", membership);
+      return membership;
+    });
   }
 
   async remove(teamId: string, userId: string): Promise<Membership> {
     await this.requireTeam(teamId);
-    return found(await membersRepository.softDelete(this.db, teamId, userId, this.clock()), memberNotFound);
+    return this.db.transaction(async (tx) => {
+      const membership = found(
+        await membersRepository.softDelete(tx, teamId, userId, this.clock()),
+        memberNotFound,
+      );
+      await appendEvent(tx, "member.removed", membership);
+      return membership;
+    });
   }
 
   async removeAllOfTeam(teamId: string): Promise<{ data: Membership[] }> {
     await this.requireTeam(teamId);
-    return { data: await membersRepository.softDeleteAll(this.db, { teamId }, this.clock()) };
+    return { data: await this.removeAll({ teamId }) };
   }
 
   async removeAllOfUser(userId: string): Promise<{ data: Membership[] }> {
     await this.requireUser(userId);
-    return { data: await membersRepository.softDeleteAll(this.db, { userId }, this.clock()) };
+    return { data: await this.removeAll({ userId }) };
+  }
+
+  private removeAll(owner: { teamId: string } | { userId: string }): Promise<Membership[]> {
+    return this.db.transaction(async (tx) => {
+      const memberships = await membersRepository.softDeleteAll(tx, owner, this.clock());
+      await appendEvents(
+        tx,
+        memberships.map((membership) => ({ type: "member.removed" as const, object: membership })),
+      );
+      return memberships;
+    });
   }
 
   private async requireTeam(teamId: string): Promise<void> {

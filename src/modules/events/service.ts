@@ -1,0 +1,36 @@
+import type { Database } from "../../platform/db.ts";
+import { found } from "../../platform/errors.ts";
+import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { eventNotFound } from "./errors.ts";
+import type { Event, ListEventsQuery } from "./model.ts";
+import { eventsRepository as repository } from "./repository.ts";
+
+/** Events are kept at least this long (contract §7: at least 30 days), then purged. */
+export const EVENT_RETENTION_DAYS = 30;
+
+export class EventsService {
+  constructor(private readonly db: Database) {}
+
+  async get(id: string): Promise<Event> {
+    return found(await repository.find(this.db, id), () => eventNotFound(id));
+  }
+
+  async list(query: ListEventsQuery): Promise<Page<Event>> {
+    const options = listOptions(query, "createdAt");
+    if (query.after !== undefined && !(await repository.exists(this.db, query.after))) {
+      throw eventNotFound(query.after);
+    }
+    const rows = await repository.list(this.db, { type: query.type, after: query.after }, options);
+    return toPage(rows, options, (event) => event);
+  }
+
+  /** Deletes the events past their retention, in short batches. */
+  async purgeExpired(batchSize = 1000): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const deleted = await repository.purgeOlderThan(this.db, EVENT_RETENTION_DAYS, batchSize);
+      purged += deleted;
+      if (deleted < batchSize) return purged;
+    }
+  }
+}
