@@ -199,6 +199,15 @@ describe("spends with the hook set", () => {
     expect(callsAbout(first.id)).toHaveLength(1);
   });
 
+  test("/metrics has the hook's latency by result", async () => {
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    for (const result of ["approved", "declined", "timeout", "error"]) {
+      expect(metrics).toMatch(
+        new RegExp(`^wallet_authorization_hook_duration_seconds_count\\{result="${result}"\\} [1-9]`, "m"),
+      );
+    }
+  });
+
   test("after DELETE, spends are decided without the hook", async () => {
     expect((await server.request("/v1/authorization-hook", { method: "DELETE" })).status).toBe(200);
     await expectProblem(await server.request("/v1/authorization-hook"), 404, "authorization_hook_not_found");

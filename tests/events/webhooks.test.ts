@@ -225,6 +225,10 @@ describe("webhook deliveries", () => {
     expect(log?.data[0]?.nextAttemptAt).not.toBeNull();
     expect(log?.data[2]?.nextAttemptAt).toBeNull();
     receiver.respondWith(() => Response.json({}));
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^wallet_webhook_deliveries_total\{result="failed"\} [1-9]/m);
+    expect(metrics).toMatch(/^wallet_webhook_deliveries_total\{result="succeeded"\} [1-9]/m);
+    expect(metrics).toMatch(/^wallet_webhook_oldest_undelivered_event_age_seconds \d/m);
   });
 
   test("endpoints are listed, changed and deleted; the secret is never shown again", async () => {
