@@ -117,7 +117,7 @@ export async function createServices(dependencies: AppDependencies) {
       new AuthorizationsService(db, clock, config, metrics, authorizationHook),
     ),
     authorizationHook: traced("authorizationHook", authorizationHook),
-    events: traced("events", new EventsService(db)),
+    events: traced("events", new EventsService(db, clock)),
     webhooks: new WebhooksService(db, config, outgoingFetch, telemetry, metrics, clock),
     idempotency: new Idempotency(db, clock, metrics, [
       await requestHashKey(secrets.cardEncryptionKey),

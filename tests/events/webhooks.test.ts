@@ -4,6 +4,7 @@
  * or replayed request adds none.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { EventsService } from "../../src/modules/events/service.ts";
 import { createUserWallet, topUp } from "../helpers/fixtures.ts";
 import { expectProblem } from "../helpers/problem-details.ts";
 import { type Receiver, startReceiver, verified } from "../helpers/receiver.ts";
@@ -143,6 +144,20 @@ describe("events", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     await eventsThroughMarker();
     expect(await eventsOf(first.id)).toHaveLength(1);
+  });
+
+  test("events are kept 30 days: the purge job deletes them only after that", async () => {
+    const user = (await (
+      await server.request("/v1/users", { method: "POST", json: { email: uniqueEmail(), name: "Old" } })
+    ).json()) as Schemas["User"];
+    const [event] = await eventsOf(user.id);
+    const day = 24 * 60 * 60 * 1000;
+    const purgeAt = (days: number) =>
+      new EventsService(server.db, () => new Date(Date.now() + days * day)).purgeExpired();
+    await purgeAt(29);
+    expect((await server.request(`/v1/events/${event?.id}`)).status).toBe(200);
+    expect(await purgeAt(31)).toBeGreaterThan(0);
+    await expectProblem(await server.request(`/v1/events/${event?.id}`), 404, "event_not_found");
   });
 
   test("an unknown event is 404 event_not_found, and so is an unknown after", async () => {

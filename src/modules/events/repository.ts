@@ -13,6 +13,12 @@ interface EventRow {
 
 const COLUMNS = "id, type, request_id, object, created_at";
 
+/** The smallest UUIDv7 of `instant`'s millisecond. */
+export function firstUuidv7Of(instant: Date): string {
+  const time = instant.getTime().toString(16).padStart(12, "0");
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7000-8000-000000000000`;
+}
+
 export const toEvent = (row: EventRow): Event => ({
   id: row.id,
   type: row.type,
@@ -59,12 +65,15 @@ export const eventsRepository = {
     return result.rows.map(toEvent);
   },
 
-  /** Deletes up to `batchSize` events older than `days` days (with their deliveries); returns how many. */
-  async purgeOlderThan(db: Queryable, days: number, batchSize: number): Promise<number> {
+  /**
+   * Deletes up to `batchSize` events made before `cutoff` (with their deliveries); returns how many.
+   * Event ids are UUIDv7, which begin with their time: every id below the first of `cutoff`'s
+   * millisecond is older, so the primary key finds them.
+   */
+  async purgeBefore(db: Queryable, cutoff: Date, batchSize: number): Promise<number> {
     const result = await db.query(
-      `DELETE FROM events WHERE id IN (
-         SELECT id FROM events WHERE created_at < now() - make_interval(days => $1) LIMIT $2)`,
-      [days, batchSize],
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < $1 ORDER BY id LIMIT $2)",
+      [firstUuidv7Of(cutoff), batchSize],
     );
     return result.rowCount ?? 0;
   },

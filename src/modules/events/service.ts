@@ -1,3 +1,4 @@
+import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
@@ -9,7 +10,10 @@ import { eventsRepository as repository } from "./repository.ts";
 export const EVENT_RETENTION_DAYS = 30;
 
 export class EventsService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
 
   async get(id: string): Promise<Event> {
     return found(await repository.find(this.db, id), () => eventNotFound(id));
@@ -26,9 +30,10 @@ export class EventsService {
 
   /** Deletes the events past their retention, in short batches. */
   async purgeExpired(batchSize = 1000): Promise<number> {
+    const cutoff = new Date(this.clock().getTime() - EVENT_RETENTION_DAYS * 24 * 60 * 60 * 1000);
     let purged = 0;
     for (;;) {
-      const deleted = await repository.purgeOlderThan(this.db, EVENT_RETENTION_DAYS, batchSize);
+      const deleted = await repository.purgeBefore(this.db, cutoff, batchSize);
       purged += deleted;
       if (deleted < batchSize) return purged;
     }

@@ -32,7 +32,7 @@ export const webhooksController = (webhooks: WebhooksService, idempotency: Idemp
       {
         headers: IdempotencyHeaders,
         body: CreateWebhookEndpoint,
-        response: { 201: "CreatedWebhookEndpoint", ...errorResponses() },
+        response: { 201: "CreatedWebhookEndpoint", ...errorResponses(409) },
         ...describe(
           tag,
           "createWebhookEndpoint",

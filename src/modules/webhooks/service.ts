@@ -1,4 +1,5 @@
-import { SpanKind } from "@opentelemetry/api";
+import { context, SpanKind } from "@opentelemetry/api";
+import { suppressTracing } from "@opentelemetry/core";
 import { Gauge } from "prom-client";
 import type { Clock } from "../../platform/clock.ts";
 import { type Config, retryDelaysOf } from "../../platform/config.ts";
@@ -119,13 +120,25 @@ export class WebhooksService {
    * attempt. Returns how many were sent.
    */
   async deliverDue(): Promise<number> {
-    const claimed = await repository.claimDue(this.db, BATCH_SIZE, LEASE_SECONDS);
+    // Polled four times a second: a trace per poll would bury the deliveries' own traces.
+    const claimed = await context.with(suppressTracing(context.active()), () =>
+      repository.claimDue(this.db, BATCH_SIZE, LEASE_SECONDS),
+    );
     await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
     return claimed.length;
   }
 
-  private async attempt(delivery: ClaimedDelivery): Promise<void> {
-    const outcome = await inTraceOf(delivery.traceparent, delivery.request_id, () =>
+  /** One attempt, in the trace of the request that made the event (see docs/events.md). */
+  private attempt(delivery: ClaimedDelivery): Promise<void> {
+    const attempt = async () => {
+      const outcome = await this.send(delivery);
+      const retry = outcome.succeeded ? undefined : this.retryDelays[delivery.attempt - 1];
+      await repository.recordAttempt(this.db, delivery, { ...outcome, retryInSeconds: retry });
+      this.metrics.webhookDeliveries.inc({
+        result: outcome.succeeded ? "succeeded" : retry === undefined ? "exhausted" : "failed",
+      });
+    };
+    return inTraceOf(delivery.traceparent, delivery.request_id, () =>
       this.telemetry.enabled
         ? inSpan(
             this.telemetry.tracer,
@@ -136,16 +149,11 @@ export class WebhooksService {
               "app.webhook.attempt": delivery.attempt,
               ...(delivery.request_id === null ? {} : { [REQUEST_ID_KEY]: delivery.request_id }),
             },
-            () => this.send(delivery),
+            attempt,
             SpanKind.PRODUCER,
           )
-        : this.send(delivery),
+        : attempt(),
     );
-    const retry = outcome.succeeded ? undefined : this.retryDelays[delivery.attempt - 1];
-    await repository.recordAttempt(this.db, delivery, { ...outcome, retryInSeconds: retry });
-    this.metrics.webhookDeliveries.inc({
-      result: outcome.succeeded ? "succeeded" : retry === undefined ? "exhausted" : "failed",
-    });
   }
 
   /** One signed POST of the event; a 2xx within DELIVERY_TIMEOUT_MS is a success. */
