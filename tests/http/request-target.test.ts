@@ -25,6 +25,8 @@ interface Ids {
   card: string;
   transaction: string;
   authorization: string;
+  event: string;
+  webhookEndpoint: string;
 }
 
 /** The id that a path parameter names: by the parameter's name, else by the resource its path starts with. */
@@ -39,6 +41,8 @@ function idFor(template: string, parameter: string, ids: Ids): string {
     cards: ids.card,
     transactions: ids.transaction,
     authorizations: ids.authorization,
+    events: ids.event,
+    "webhook-endpoints": ids.webhookEndpoint,
   };
   const id = byResource[resource ?? ""];
   if (id === undefined) throw new Error(`no id for ${parameter} in ${template}`);
@@ -119,7 +123,15 @@ describe("no /v1 operation runs without a key, whatever the Host and however the
     const team = await createTeam(server.api, `Target ${crypto.randomUUID().slice(0, 8)}`);
     const user = wallet.userId ?? "";
     await addMember(server.api, team.id, user);
+    const [event] = (await server.db.query<{ id: string }>("SELECT id FROM events LIMIT 1")).rows;
+    // A public address literal: allowed without resolving a name.
+    const endpoint = await server.request("/v1/webhook-endpoints", {
+      method: "POST",
+      json: { url: "https://93.184.215.14/hook", eventTypes: "*" },
+    });
     operations = await v1Operations({
+      event: String(event?.id),
+      webhookEndpoint: ((await endpoint.json()) as { id: string }).id,
       user,
       team: team.id,
       wallet: wallet.id,

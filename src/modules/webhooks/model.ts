@@ -22,7 +22,10 @@ const EndpointStatus = literalUnion(ENDPOINT_STATUSES, { description: "enabled o
 
 /** "*" for every event type, or a list of types. */
 export const EventTypes = Type.Union(
-  [Type.Literal("*"), Type.Array(EventTypeSchema, { minItems: 1, maxItems: 50, uniqueItems: true })],
+  [
+    literalUnion(["*"], { description: "every event type" }),
+    Type.Array(EventTypeSchema, { minItems: 1, maxItems: 50, uniqueItems: true }),
+  ],
   { description: '"*" for every event type, or a list of event types' },
 );
 export type EventTypes = Static<typeof EventTypes>;
