@@ -7,6 +7,9 @@ import { ApiKeysService } from "./modules/api-keys/service.ts";
 import { auditController } from "./modules/audit/index.ts";
 import { auditModels } from "./modules/audit/model.ts";
 import { AuditService } from "./modules/audit/service.ts";
+import { authorizationHookController } from "./modules/authorization-hook/index.ts";
+import { authorizationHookModels } from "./modules/authorization-hook/model.ts";
+import { AuthorizationHookService } from "./modules/authorization-hook/service.ts";
 import { authorizationsController } from "./modules/authorizations/index.ts";
 import { authorizationsModels } from "./modules/authorizations/model.ts";
 import { AuthorizationsService } from "./modules/authorizations/service.ts";
@@ -15,6 +18,9 @@ import { cardsController } from "./modules/cards/index.ts";
 import { cardsModels } from "./modules/cards/model.ts";
 import { CardsService } from "./modules/cards/service.ts";
 import { CardVault } from "./modules/cards/vault.ts";
+import { eventsController } from "./modules/events/index.ts";
+import { eventsModels } from "./modules/events/model.ts";
+import { EventsService } from "./modules/events/service.ts";
 import { ledgerController } from "./modules/ledger/index.ts";
 import { ledgerModels } from "./modules/ledger/model.ts";
 import { LedgerService } from "./modules/ledger/service.ts";
@@ -33,6 +39,9 @@ import { UsersService } from "./modules/users/service.ts";
 import { walletsController } from "./modules/wallets/index.ts";
 import { walletsModels } from "./modules/wallets/model.ts";
 import { WalletsService } from "./modules/wallets/service.ts";
+import { webhooksController } from "./modules/webhooks/index.ts";
+import { webhooksModels } from "./modules/webhooks/model.ts";
+import { WebhooksService } from "./modules/webhooks/service.ts";
 import { RouteAccessRules } from "./platform/access.ts";
 import { Authenticator, BearerSecret } from "./platform/auth.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
@@ -43,6 +52,7 @@ import { Idempotency, requestHashKey } from "./platform/idempotency.ts";
 import type { Logger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 import { docsPage, openapiDocument, renderOpenApi } from "./platform/openapi.ts";
+import { createOutgoingFetch } from "./platform/outgoing.ts";
 import { RateLimiter } from "./platform/rate-limit.ts";
 import { readRouting } from "./platform/read-routing.ts";
 import { sharedModels } from "./platform/schemas.ts";
@@ -62,6 +72,9 @@ export const DOCUMENTED_MODELS = {
   ...authorizationsModels,
   ...apiKeysModels,
   ...auditModels,
+  ...eventsModels,
+  ...webhooksModels,
+  ...authorizationHookModels,
 };
 
 export interface AppDependencies {
@@ -102,6 +115,8 @@ export async function createServices(dependencies: AppDependencies) {
   if (telemetry.enabled) db.traceWith(telemetry.tracer);
   const wallets = new WalletsService(db, config, clock);
   const keyCache = new ApiKeyCache(db, dependencies.logger);
+  const outgoingFetch = createOutgoingFetch(telemetry);
+  const authorizationHook = new AuthorizationHookService(db, config, outgoingFetch, metrics, clock);
   return {
     users: traced("users", new UsersService(db, wallets, clock)),
     teams: traced("teams", new TeamsService(db, wallets, clock)),
@@ -109,7 +124,13 @@ export async function createServices(dependencies: AppDependencies) {
     wallets: traced("wallets", wallets),
     cards: traced("cards", new CardsService(db, await cardVaultOf(secrets), clock)),
     ledger: traced("ledger", new LedgerService(db, clock, metrics)),
-    authorizations: traced("authorizations", new AuthorizationsService(db, clock, config, metrics)),
+    authorizations: traced(
+      "authorizations",
+      new AuthorizationsService(db, clock, config, metrics, authorizationHook),
+    ),
+    authorizationHook: traced("authorizationHook", authorizationHook),
+    events: traced("events", new EventsService(db, clock)),
+    webhooks: new WebhooksService(db, config, outgoingFetch, telemetry, metrics, clock),
     apiKeys: traced("apiKeys", new ApiKeysService(db, keyCache, clock)),
     audit: traced("audit", new AuditService(db)),
     keyCache,
@@ -180,7 +201,10 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
         .use(ledgerController(modules.ledger, idempotency))
         .use(authorizationsController(modules.authorizations, idempotency))
         .use(apiKeysController(modules.apiKeys, idempotency))
-        .use(auditController(modules.audit)),
+        .use(auditController(modules.audit))
+        .use(authorizationHookController(modules.authorizationHook))
+        .use(eventsController(modules.events))
+        .use(webhooksController(modules.webhooks, idempotency)),
     );
   routeMethods.load(app.routes);
   accessRules.load(app.routes);

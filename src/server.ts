@@ -1,4 +1,4 @@
-import { createApp, createServices, loadVerifiedSecrets } from "./app.ts";
+import { createApp, createServices, loadVerifiedSecrets, type Services } from "./app.ts";
 import type { Lifecycle } from "./modules/operations/service.ts";
 import type { Config } from "./platform/config.ts";
 import { openDatabase, openReadReplica } from "./platform/db.ts";
@@ -6,6 +6,22 @@ import { every } from "./platform/jobs.ts";
 import type { Logger } from "./platform/logger.ts";
 import { applyMigrations } from "./platform/migrate.ts";
 import type { Telemetry } from "./platform/telemetry.ts";
+
+/** How often each instance looks for webhook deliveries that are due. */
+export const WEBHOOK_POLL_INTERVAL_MS = 250;
+
+/**
+ * The background jobs every instance runs (each safe to run in many instances at once); returns the
+ * functions that stop them.
+ */
+export function startBackgroundJobs(services: Services, logger: Logger): (() => Promise<void>)[] {
+  return [
+    every(30_000, "expire-holds", () => services.authorizations.expireHolds(), logger),
+    every(60 * 60_000, "purge-idempotency-keys", () => services.idempotency.purgeExpired(), logger),
+    every(60 * 60_000, "purge-events", () => services.events.purgeExpired(), logger),
+    every(WEBHOOK_POLL_INTERVAL_MS, "deliver-webhooks", () => services.webhooks.deliverDue(), logger),
+  ];
+}
 
 /**
  * `serve`: migrate, then serve until SIGTERM or SIGINT. Then /ready turns 503, no new connection is
@@ -22,10 +38,7 @@ export async function serve(config: Config, logger: Logger, telemetry: Telemetry
   const dependencies = { config, logger, db, secrets, telemetry, lifecycle };
   const services = await createServices(dependencies);
   const app = await createApp(dependencies, services);
-  const stopJobs = [
-    every(30_000, "expire-holds", () => services.authorizations.expireHolds(), logger),
-    every(60 * 60_000, "purge-idempotency-keys", () => services.idempotency.purgeExpired(), logger),
-  ];
+  const stopJobs = startBackgroundJobs(services, logger);
   app.listen({ hostname: config.HOST, port: config.PORT });
   logger.info(
     { url: `http://${config.HOST}:${app.server?.port}`, database: db.kind, docs: "/docs" },

@@ -55,6 +55,12 @@ const EnvSchema = Type.Object({
   BODY_TIMEOUT: Type.Integer({ minimum: 100, maximum: 600_000, default: 30000 }),
   DB_QUERY_TIMEOUT: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 0, maximum: 600_000, default: 15000 }),
+  WEBHOOK_RETRY_DELAYS: Type.String({
+    pattern: "^\\d+(\\.\\d+)?(\\s*,\\s*\\d+(\\.\\d+)?)*$",
+    default: "5,30,300,1800,7200,21600,86400",
+    description: "seconds between webhook delivery attempts, comma-separated, such as 5,30,300",
+  }),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: Type.Boolean({ default: false, description: "true or false" }),
 });
 
 export type Config = Static<typeof EnvSchema>;
@@ -87,6 +93,9 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n${problems.join("\n")}`);
   }
 }
+
+/** The seconds between webhook delivery attempts of WEBHOOK_RETRY_DELAYS ("5,30,300"), in order. */
+export const retryDelaysOf = (text: string): number[] => text.split(",").map((delay) => Number(delay.trim()));
 
 /** Reads and validates the environment; throws ConfigError listing every problem, one per line. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -128,6 +137,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push("CARD_ENCRYPTION_KEY_PREVIOUS: set only together with CARD_ENCRYPTION_KEY (the new key)");
     else if (raw.CARD_ENCRYPTION_KEY_PREVIOUS === raw.CARD_ENCRYPTION_KEY)
       problems.push("CARD_ENCRYPTION_KEY_PREVIOUS: the same key as CARD_ENCRYPTION_KEY");
+  }
+  const delays = raw.WEBHOOK_RETRY_DELAYS;
+  if (delays !== undefined && retryDelaysOf(delays).some((delay) => delay <= 0 || delay > 7 * 24 * 3600)) {
+    problems.push(
+      `WEBHOOK_RETRY_DELAYS: every delay must be more than 0 and at most 604800 seconds; got ${JSON.stringify(delays)}`,
+    );
   }
   const currency = raw.DEFAULT_CURRENCY;
   if (currency !== undefined && /^[A-Z]{3}$/.test(currency) && !isCurrency(currency)) {

@@ -15,6 +15,23 @@ export class ReplayedResponse extends Error {
   }
 }
 
+const inProgress = () =>
+  conflict("idempotency_key_in_progress", "A request with this Idempotency-Key is still being processed.");
+
+/** The status and body stored for a key: the response, a problem, or the in-progress mark. */
+function storedResponse<T, Held>(
+  result: Outcome<T, Held>,
+  successStatus: number,
+  requestId: string,
+  kept: (result: T) => unknown,
+): [number, string] {
+  if (result.kind === "refused") {
+    return [result.error.status, JSON.stringify(problemBody(result.error, requestId))];
+  }
+  if (result.kind === "pending") return [IN_PROGRESS_STATUS, ""];
+  return [successStatus, JSON.stringify(result.kind === "done" ? kept(result.value) : null)];
+}
+
 /** Keys are kept at least this long; older ones are purged. */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -37,15 +54,25 @@ function canonicalJson(value: unknown): string {
 export const requestHashKey = (cardEncryptionKey: Uint8Array<ArrayBuffer>) =>
   deriveHmacKey(cardEncryptionKey, "wallet-api idempotency request hash v1");
 
+/**
+ * A unit of work done in two stages: `done` when the first stage decided everything, `pending` with
+ * what the second stage, run after the first has committed and with no transaction open, needs.
+ */
+export type Staged<Done, Held> = { done: Done } | { pending: Held };
+
+/** The stored status of a key whose request is between its two stages. */
+const IN_PROGRESS_STATUS = 0;
+
 interface StoredResponse {
   request_hash: string;
   response_status: number;
   response_body: string;
 }
 
-type Outcome<T> =
+type Outcome<T, Held> =
   | { kind: "replay"; stored: StoredResponse }
   | { kind: "done"; value: T }
+  | { kind: "pending"; held: Held }
   | { kind: "refused"; error: ApiError };
 
 /**
@@ -69,15 +96,42 @@ export class Idempotency {
    * client may retry. `kept` is what a replay answers with (the result itself unless told: a created
    * key's secret is shown once and never stored).
    */
-  async run<T>(
+  run<T>(
     request: Request,
     body: unknown,
     work: () => Promise<T>,
     successStatus: number,
     kept: (result: T) => unknown = (result) => result,
   ): Promise<T> {
+    return this.runStaged(
+      request,
+      body,
+      async () => ({ done: await work() }),
+      (never: never) => never,
+      successStatus,
+      kept,
+    );
+  }
+
+  /**
+   * As {@link run}, for work in two stages: `first` in the key's transaction, then, when it leaves
+   * work `pending`, `then` after that transaction committed, outside any transaction (an outgoing call
+   * that must hold no lock). Between the two the key is stored as in progress, so a retry meanwhile is
+   * 409 idempotency_key_in_progress; the response of `then` is stored when it returns.
+   */
+  async runStaged<T, Held>(
+    request: Request,
+    body: unknown,
+    first: () => Promise<Staged<T, Held>>,
+    then: (held: Held) => Promise<T>,
+    successStatus: number,
+    kept: (result: T) => unknown = (result) => result,
+  ): Promise<T> {
     const key = request.headers.get("idempotency-key");
-    if (key === null) return work();
+    if (key === null) {
+      const staged = await first();
+      return "done" in staged ? staged.done : then(staged.pending);
+    }
     const context = contextOf(request);
     const scope = context.apiKeyId ?? "anonymous";
     const requestText = `${request.method} ${new URL(request.url).pathname}\n${canonicalJson(body)}`;
@@ -88,18 +142,13 @@ export class Idempotency {
       ...(await Promise.all(previousKeys.map((hashKey) => hmacHex(hashKey, requestText)))),
     ];
 
-    const outcome = await this.db.transaction<Outcome<T>>(async (tx) => {
+    const outcome = await this.db.transaction<Outcome<T, Held>>(async (tx) => {
       const lock = await tx.query<{ locked: boolean }>(
         "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked",
         // Length-prefixed, so no (scope, key) pair can be spelled like another.
         [`idempotency:${scope.length}:${scope}:${key}`],
       );
-      if (lock.rows[0]?.locked !== true) {
-        throw conflict(
-          "idempotency_key_in_progress",
-          "A request with this Idempotency-Key is still being processed.",
-        );
-      }
+      if (lock.rows[0]?.locked !== true) throw inProgress();
       const stored = await tx.query<StoredResponse>(
         "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE api_key_id = $1 AND key = $2",
         [scope, key],
@@ -109,21 +158,21 @@ export class Idempotency {
         if (!matchingHashes.includes(previous.request_hash)) {
           throw conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
         }
+        if (previous.response_status === IN_PROGRESS_STATUS) throw inProgress();
         return { kind: "replay", stored: previous };
       }
       await tx.query("SAVEPOINT idempotent_effect");
-      let result: Outcome<T>;
+      let result: Outcome<T, Held>;
       try {
-        result = { kind: "done", value: await work() };
+        const staged = await first();
+        result =
+          "done" in staged ? { kind: "done", value: staged.done } : { kind: "pending", held: staged.pending };
       } catch (error) {
         if (!(error instanceof ApiError) || error.status >= 500) throw error;
         await tx.query("ROLLBACK TO SAVEPOINT idempotent_effect");
         result = { kind: "refused", error };
       }
-      const [status, responseBody] =
-        result.kind === "refused"
-          ? [result.error.status, JSON.stringify(problemBody(result.error, context.id))]
-          : [successStatus, JSON.stringify(result.kind === "done" ? kept(result.value) : null)];
+      const [status, responseBody] = storedResponse(result, successStatus, context.id, kept);
       await tx.query(
         `INSERT INTO idempotency_keys (api_key_id, key, request_hash, response_status, response_body, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -137,7 +186,24 @@ export class Idempotency {
       throw new ReplayedResponse(outcome.stored.response_status, outcome.stored.response_body);
     }
     if (outcome.kind === "refused") throw outcome.error;
-    return outcome.value;
+    if (outcome.kind === "done") return outcome.value;
+    // A failure here (other than a refusal) leaves the key in progress: the first stage's effect
+    // stands, and a retry must not repeat it.
+    const finish = (result: Outcome<T, Held>) =>
+      this.db.query(
+        "UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE api_key_id = $1 AND key = $2",
+        [scope, key, ...storedResponse(result, successStatus, context.id, kept)],
+      );
+    let value: T;
+    try {
+      value = await then(outcome.held);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      await finish({ kind: "refused", error });
+      throw error;
+    }
+    await finish({ kind: "done", value });
+    return value;
   }
 
   /** Deletes every key past its time, in short batches so no statement holds locks for long. */

@@ -12,6 +12,10 @@ export interface Metrics {
   idempotentReplays: Counter;
   /** GET requests that read the database, by where they were read (primary or replica). */
   readRequests: Counter<"target">;
+  /** Authorization hook calls: how long each took, by result (approved, declined, timeout, error). */
+  hookDuration: Histogram<"result">;
+  /** Webhook delivery attempts, by result (succeeded, failed: retried later, exhausted: no retry left). */
+  webhookDeliveries: Counter<"result">;
 }
 
 /** Labels hold route templates and status codes only, never ids, so cardinality stays bounded. */
@@ -101,5 +105,27 @@ export function createMetrics(db: Database): Metrics {
     help: "Requests answered with the stored response of an earlier request with the same Idempotency-Key",
     registers: [registry],
   });
-  return { registry, httpDuration, authorizations, ledgerTransactions, idempotentReplays, readRequests };
+  const hookDuration = new Histogram({
+    name: "wallet_authorization_hook_duration_seconds",
+    help: "Duration of authorization hook calls, by result (approved, declined, timeout, error)",
+    labelNames: ["result"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const webhookDeliveries = new Counter({
+    name: "wallet_webhook_deliveries_total",
+    help: "Webhook delivery attempts, by result (succeeded, failed and retried later, exhausted)",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    httpDuration,
+    authorizations,
+    ledgerTransactions,
+    idempotentReplays,
+    readRequests,
+    hookDuration,
+    webhookDeliveries,
+  };
 }

@@ -40,6 +40,12 @@ const TAGS = [
   },
   { name: "api-keys", description: "Keys with scopes, bound to a team or a user, revocable" },
   { name: "audit", description: "Who did what: the append-only audit trail" },
+  {
+    name: "authorization hook",
+    description: "Your service's real-time say on every card spend the service's own checks approve",
+  },
+  { name: "events", description: "Every committed change, in order, for 30 days or more" },
+  { name: "webhooks", description: "Events pushed to your URLs, signed (Standard Webhooks) and retried" },
   { name: "operations", description: "Health, readiness and metrics" },
 ];
 

@@ -244,3 +244,29 @@ export function traceService<Service extends object>(
     },
   });
 }
+
+/**
+ * The W3C `traceparent` naming the request being served: its SERVER span when tracing is on, else the
+ * caller's span it arrived with; undefined outside a traced request. Stored with what the request
+ * causes later (an event), so that work can continue the request's trace.
+ */
+export function currentTraceparent(): string | undefined {
+  const span = currentRequest()?.span;
+  const active = span === undefined ? context.active() : trace.setSpan(context.active(), span);
+  const carrier: Record<string, string> = {};
+  propagation.inject(active, carrier);
+  return carrier.traceparent;
+}
+
+/**
+ * Runs `work` in the trace of an earlier request (its stored `traceparent`, which becomes the parent
+ * of the spans `work` starts) with that request's id as baggage, as if still inside it.
+ */
+export function inTraceOf<T>(traceparent: string | null, requestId: string | null, work: () => T): T {
+  let active = propagation.extract(ROOT_CONTEXT, traceparent === null ? {} : { traceparent });
+  if (requestId !== null) {
+    const baggage = propagation.createBaggage({ [REQUEST_ID_KEY]: { value: requestId } });
+    active = propagation.setBaggage(active, baggage);
+  }
+  return context.with(active, work);
+}

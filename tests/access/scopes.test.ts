@@ -21,7 +21,13 @@ interface Operation {
 
 /** The scope contract §6 gives an operation, written independently of the service's declarations. */
 function contractScope(method: string, path: string): Scope {
-  if (path.startsWith("/v1/api-keys") || path.startsWith("/v1/audit-events")) return "admin";
+  const administration = [
+    "/v1/api-keys",
+    "/v1/audit-events",
+    "/v1/webhook-endpoints",
+    "/v1/authorization-hook",
+  ];
+  if (administration.some((prefix) => path.startsWith(prefix))) return "admin";
   if (method === "get") return path.endsWith("/sensitive") ? "cards:reveal" : "read";
   if (/\/(topups|withdrawals|refunds)$/.test(path) || path === "/v1/transfers") return "money";
   if (path.startsWith("/v1/authorizations/") || path.endsWith("/authorizations")) return "authorize";

@@ -23,6 +23,9 @@
  * at scale 10 on a scratch database of the same server), --instances <1-8> (1: that many service
  * instances on the one database, behind HAProxy when more than one), --keep, --json, --help.
  *
+ * With --hook, a local authorization hook (tests/bench/hook.ts) that approves at once is set on the
+ * service before the scenarios, so (b) and (c) measure spends that ask it (contract §7).
+ *
  * `--startup [--runs <n>]` runs the start-up scenario instead, alone (tests/bench/startup.ts): spawn
  * to the first 200 on /ready on embedded PGlite, fresh and existing DATA_DIR, for `bun src/main.ts`
  * and dist/wallet; the median of --runs (3) starts each. It needs no PostgreSQL.
@@ -40,6 +43,7 @@ import {
   withClient,
 } from "./checks.ts";
 import { type CpuShare, startCpuMeter } from "./cpu.ts";
+import { startHookReceiver } from "./hook.ts";
 import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import { findPgbench, type PgbenchResult, runPgbench } from "./pgbench.ts";
 import {
@@ -55,7 +59,7 @@ import {
 import { runStartup, startupReport } from "./startup.ts";
 import { DEFAULT_SERVER_URL, externalTarget, spawnCeiling, spawnTarget, type Target } from "./target.ts";
 
-const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--keep] [--json]
+const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--hook] [--keep] [--json]
        bun run bench -- --startup [--runs <n>] [--json]
 
   --duration      seconds per scenario (default 10)
@@ -63,6 +67,9 @@ const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32
   --pgbench       also run pgbench -i -s 10 and pgbench -c 16 -T 15 on a scratch database of the server
   --instances     service instances on the one database (default 1); more than one are put behind
                   HAProxy (Debian's haproxy package), round robin, and the load goes through it
+  --hook          set an authorization hook on the service, served by this process and approving at
+                  once, so the spend scenarios ask it (spawned mode: the service gets
+                  WEBHOOK_ALLOW_PRIVATE_TARGETS=true to reach it on 127.0.0.1)
   --keep          keep the wallet_bench_* database (spawned mode)
   --json          print the summary as JSON too
   --startup       only the start-up scenario: fresh and existing DATA_DIR on embedded PGlite, for
@@ -82,6 +89,7 @@ interface Options {
   startup: boolean;
   runs: number;
   instances: number;
+  hook: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -104,6 +112,7 @@ function readOptions(argv: string[]): Options {
       startup: { type: "boolean", default: false },
       runs: { type: "string", default: "3" },
       instances: { type: "string", default: "1" },
+      hook: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -130,6 +139,7 @@ function readOptions(argv: string[]): Options {
     fail(`--instances must be a whole number from 1 to 8; got ${values.instances}`);
   }
   return {
+    hook: values.hook,
     instances,
     durationSeconds,
     connections,
@@ -341,9 +351,12 @@ async function main(): Promise<number> {
     target = await externalTarget(benchUrl, benchKey, databaseUrl);
   } else {
     log(`starting ${options.instances} service instance(s) on a new database`);
+    // The spawned service inherits this process's environment; the hook is served on 127.0.0.1.
+    if (options.hook) process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS = "true";
     target = await spawnTarget(databaseUrl || DEFAULT_SERVER_URL, options.keep, options.instances);
   }
 
+  const hook = options.hook ? startHookReceiver() : undefined;
   let stopping = false;
   const stopOnSignal = (signal: string) => {
     if (stopping) return;
@@ -363,6 +376,10 @@ async function main(): Promise<number> {
     log(
       `seeded ${seeded.allWalletIds.length} wallets and ${USER_WALLETS + TEAM_CARDS} cards in ${seedSeconds}s`,
     );
+    if (hook !== undefined) {
+      await api.call("PUT", "/v1/authorization-hook", { url: hook.url, onTimeout: "decline" });
+      log(`authorization hook set: ${hook.url}, approving at once`);
+    }
 
     const wallets = seeded.allWalletIds;
     const readWallet = (index: number): LoadRequest => ({
@@ -477,7 +494,7 @@ async function main(): Promise<number> {
       rollbacks: countersAfter.rollbacks - countersBefore.rollbacks,
       deadlocks: countersAfter.deadlocks - countersBefore.deadlocks,
     };
-    const environment = {
+    const environment: Record<string, string | number> = {
       cpus: cpus().length,
       bun: Bun.version,
       postgres: info.version,
@@ -486,6 +503,7 @@ async function main(): Promise<number> {
       seed_s: seedSeconds,
       team_wallet: `balance ${funding.balance}, daily=monthly limit ${funding.dailyLimit}`,
     };
+    if (hook !== undefined) environment.hook = `approves at once; answered ${hook.calls()} call(s)`;
     printSummary(target, options, environment, reports, pgbench, checks, load, counters, notes);
     const ok = checks.every((check) => check.ok) && load.every((check) => check.ok);
     if (options.json) {
@@ -517,6 +535,7 @@ async function main(): Promise<number> {
       stopping = true;
       await target.stop();
     }
+    await hook?.stop();
   }
 }
 

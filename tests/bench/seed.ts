@@ -34,7 +34,7 @@ export class Api {
     private readonly adminKey: string,
   ) {}
 
-  async call(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<unknown> {
+  async call(method: "GET" | "POST" | "PATCH" | "PUT", path: string, body?: unknown): Promise<unknown> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {

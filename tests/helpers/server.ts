@@ -8,11 +8,12 @@
 import { afterAll, beforeAll } from "bun:test";
 import createClient from "openapi-fetch";
 import pg from "pg";
-import { createApp, loadVerifiedSecrets } from "../../src/app.ts";
+import { createApp, createServices, loadVerifiedSecrets } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/platform/config.ts";
 import { type Database, openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
+import { startBackgroundJobs } from "../../src/server.ts";
 import type { components, paths } from "../sdk/schema";
 import { recordServedStatuses } from "./documented-statuses.ts";
 
@@ -67,9 +68,15 @@ export class TestClock {
   }
 }
 
+export interface ServerOptions {
+  clock?: TestClock;
+  /** Run the background jobs (webhook deliveries, hold expiry, purges) as `serve` does. */
+  jobs?: boolean;
+}
+
 export async function startServer(
   env: Record<string, string> = {},
-  options: { clock?: TestClock } = {},
+  options: ServerOptions = {},
 ): Promise<TestServer> {
   const serverUrl = process.env.DATABASE_URL;
   const scratch = serverUrl ? await createScratchDatabase(serverUrl) : undefined;
@@ -86,7 +93,10 @@ export async function startServer(
   const db = await openDatabase(config, logger);
   await applyMigrations(db, logger);
   const secrets = await loadVerifiedSecrets(config, logger, db);
-  const app = await createApp({ config, logger, db, secrets, clock: options.clock?.now });
+  const dependencies = { config, logger, db, secrets, clock: options.clock?.now };
+  const services = await createServices(dependencies);
+  const app = await createApp(dependencies, services);
+  const stopJobs = options.jobs === true ? startBackgroundJobs(services, logger) : [];
   app.listen({ hostname: "127.0.0.1", port: 0 });
   const baseUrl = `http://127.0.0.1:${app.server?.port}`;
   const api = createClient<paths>({ baseUrl, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
@@ -114,6 +124,7 @@ export async function startServer(
       });
       recordServedStatuses(await metrics.text());
       await app.stop(true);
+      await Promise.all(stopJobs.map((stop) => stop()));
       await db.close();
       await scratch?.drop();
     },
@@ -128,7 +139,7 @@ export const SERVER_HOOK_TIMEOUT_MS = 60_000;
  * and stops it after them, and gives back an accessor to it: each property reads the running server,
  * so the accessor can be captured at load time and used once the tests run.
  */
-export function useServer(env: Record<string, string> = {}, options: { clock?: TestClock } = {}): TestServer {
+export function useServer(env: Record<string, string> = {}, options: ServerOptions = {}): TestServer {
   let started: TestServer | undefined;
   const current = (): TestServer => {
     if (started === undefined) throw new Error("the test server is used before its beforeAll hook ran");

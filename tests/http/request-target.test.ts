@@ -26,6 +26,8 @@ interface Ids {
   transaction: string;
   authorization: string;
   apiKey: string;
+  event: string;
+  webhookEndpoint: string;
 }
 
 /** The id that a path parameter names: by the parameter's name, else by the resource its path starts with. */
@@ -41,6 +43,8 @@ function idFor(template: string, parameter: string, ids: Ids): string {
     transactions: ids.transaction,
     authorizations: ids.authorization,
     "api-keys": ids.apiKey,
+    events: ids.event,
+    "webhook-endpoints": ids.webhookEndpoint,
   };
   const id = byResource[resource ?? ""];
   if (id === undefined) throw new Error(`no id for ${parameter} in ${template}`);
@@ -124,8 +128,16 @@ describe("no /v1 operation runs without a key, whatever the Host and however the
     const user = wallet.userId ?? "";
     await addMember(server.api, team.id, user);
     const apiKey = await server.api.POST("/v1/api-keys", { body: { name: "target", scopes: ["read"] } });
+    const [event] = (await server.db.query<{ id: string }>("SELECT id FROM events LIMIT 1")).rows;
+    // A public address literal: allowed without resolving a name.
+    const endpoint = await server.request("/v1/webhook-endpoints", {
+      method: "POST",
+      json: { url: "https://93.184.215.14/hook", eventTypes: "*" },
+    });
     operations = await v1Operations({
       apiKey: apiKey.data?.id ?? "",
+      event: String(event?.id),
+      webhookEndpoint: ((await endpoint.json()) as { id: string }).id,
       user,
       team: team.id,
       wallet: wallet.id,

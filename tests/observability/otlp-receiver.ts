@@ -3,7 +3,7 @@
  * (OTEL_EXPORTER_OTLP_PROTOCOL=http/json) and keeps every span it is sent, flattened.
  */
 /** OTLP span kinds, as numbers on the wire. */
-export const SpanKindCode = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
+export const SpanKindCode = { INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4 } as const;
 
 export type AttributeValue = string | number | boolean;
 

@@ -1,17 +1,26 @@
 import type { Queryable } from "../../platform/db.ts";
-import { type AuthorizationRow, authorizationsRepository as repository } from "./repository.ts";
+import { appendEvent } from "../events/outbox.ts";
+import {
+  type AuthorizationRow,
+  authorizationsRepository as repository,
+  toAuthorization,
+} from "./repository.ts";
 import { releaseSpend, windowsOf } from "./spend-windows.ts";
 
-/** Ends a hold without taking money: its amount leaves the held total and the spend windows. */
+/**
+ * Ends a hold without taking money (voided, expired, or declined by the authorization hook): its
+ * amount leaves the held total and the spend windows.
+ */
 export async function releaseHold(
   tx: Queryable,
   pending: AuthorizationRow,
-  status: "voided" | "expired",
+  status: "voided" | "expired" | "declined",
   now: Date,
 ): Promise<AuthorizationRow> {
   const released = await repository.settle(tx, pending.id, status, 0, now);
   await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
   await releaseSpend(tx, windowsOf(pending), pending.amount);
+  await appendEvent(tx, "authorization.updated", toAuthorization(released));
   return released;
 }
 

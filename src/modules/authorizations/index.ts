@@ -28,7 +28,13 @@ export const authorizationsController = (authorizations: AuthorizationsService, 
       async ({ params, body, request, status }) =>
         status(
           201,
-          await idempotency.run(request, body, () => authorizations.authorize(params.id, body), 201),
+          await idempotency.runStaged(
+            request,
+            body,
+            () => authorizations.begin(params.id, body),
+            (held) => authorizations.finish(held),
+            201,
+          ),
         ),
       {
         headers: IdempotencyHeaders,

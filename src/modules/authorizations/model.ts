@@ -26,6 +26,10 @@ export const DECLINE_REASONS = [
 ] as const;
 export type DeclineReason = (typeof DECLINE_REASONS)[number];
 
+/** Every reason an authorization may carry: the service's own checks, then the authorization hook's answer. */
+export const AUTHORIZATION_DECLINE_REASONS = [...DECLINE_REASONS, "hook_declined"] as const;
+export type AuthorizationDeclineReason = (typeof AUTHORIZATION_DECLINE_REASONS)[number];
+
 export const AUTHORIZATION_STATUSES = ["pending", "captured", "voided", "expired", "declined"] as const;
 export type AuthorizationStatus = (typeof AUTHORIZATION_STATUSES)[number];
 
@@ -53,7 +57,7 @@ export const Authorization = withExamples(
       currency: Type.String(),
       merchant: Type.Object({ name: Type.String(), category: Type.Union([Type.String(), Type.Null()]) }),
       status: AuthorizationStatusSchema,
-      declineReason: Type.Union([literalUnion(DECLINE_REASONS), Type.Null()]),
+      declineReason: Type.Union([literalUnion(AUTHORIZATION_DECLINE_REASONS), Type.Null()]),
       capturedAmount: MinorUnits({ minimum: 0 }),
       refundedAmount: MinorUnits({ minimum: 0 }),
       expiresAt: Timestamp,

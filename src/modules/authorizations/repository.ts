@@ -1,7 +1,13 @@
 import type { Queryable } from "../../platform/db.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
-import type { Authorization, AuthorizationSortField, AuthorizationStatus, DeclineReason } from "./model.ts";
+import type {
+  Authorization,
+  AuthorizationDeclineReason,
+  AuthorizationSortField,
+  AuthorizationStatus,
+  DeclineReason,
+} from "./model.ts";
 import { decisionSpend } from "./spend-windows.ts";
 
 export interface AuthorizationRow {
@@ -13,7 +19,7 @@ export interface AuthorizationRow {
   merchant_name: string;
   merchant_category: string | null;
   status: AuthorizationStatus;
-  decline_reason: DeclineReason | null;
+  decline_reason: AuthorizationDeclineReason | null;
   captured_amount: number;
   refunded_amount: number;
   window_day: string;
@@ -185,16 +191,17 @@ export const authorizationsRepository = {
     return result.rows;
   },
 
-  /** Ends a pending authorization: captured (with the amount taken), voided or expired. */
+  /** Ends a pending authorization: captured (with the amount taken), voided, expired or declined by the hook. */
   async settle(
     db: Queryable,
     id: string,
-    status: "captured" | "voided" | "expired",
+    status: "captured" | "voided" | "expired" | "declined",
     capturedAmount: number,
     now: Date,
   ): Promise<AuthorizationRow> {
     const result = await db.query<AuthorizationRow>(
-      `UPDATE authorizations SET status = $2, captured_amount = $3, updated_at = $4
+      `UPDATE authorizations SET status = $2, captured_amount = $3, updated_at = $4,
+         decline_reason = CASE WHEN $2 = 'declined' THEN 'hook_declined' END
        WHERE id = $1 AND status = 'pending' RETURNING ${COLUMNS}`,
       [id, status, capturedAmount, now],
     );

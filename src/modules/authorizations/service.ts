@@ -2,12 +2,18 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { conflict, found, unprocessable } from "../../platform/errors.ts";
+import type { Staged } from "../../platform/idempotency.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import type { ActiveHook, AuthorizationHookService } from "../authorization-hook/service.ts";
 import { isExpired } from "../cards/card-number.ts";
 import { cardNotFound } from "../cards/errors.ts";
+import { cardsRepository, toCard } from "../cards/repository.ts";
+import { appendEvents } from "../events/outbox.ts";
+import type { Transaction } from "../ledger/model.ts";
 import { ledgerRepository } from "../ledger/repository.ts";
 import { lockWallet, lockWalletForMoney } from "../wallets/money-gate.ts";
+import { toWallet, walletsRepository } from "../wallets/repository.ts";
 import { authorizationNotFound } from "./errors.ts";
 import { releaseHold } from "./holds.ts";
 import type {
@@ -48,20 +54,80 @@ export function declineReason(
   return null;
 }
 
+/** A spend the service approved and held, waiting for the authorization hook's answer. */
+export interface HeldForHook {
+  authorization: Authorization;
+  hook: ActiveHook;
+  capture: boolean;
+}
+
 export class AuthorizationsService {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly config: Pick<Config, "AUTH_HOLD_TTL">,
     private readonly metrics: Pick<Metrics, "authorizations" | "ledgerTransactions">,
+    private readonly hook: Pick<AuthorizationHookService, "current" | "ask">,
   ) {}
 
   /**
-   * Decides a card spend in one short transaction under the wallet's row lock, records the
-   * authorization whatever the outcome, and when approved moves the money (capture) or holds it.
+   * The service's own decision on a card spend, in one short transaction under the wallet's row lock:
+   * the authorization is recorded whatever the outcome, and when approved the money moves (capture)
+   * or is held. With an authorization hook set, an approved spend is only held, and is `pending` on
+   * the hook's answer ({@link finish}); otherwise the decision is final (`done`).
    */
-  async authorize(cardId: string, input: CreateAuthorization): Promise<Authorization> {
-    const authorization = await this.db.transaction(async (tx) => {
+  async begin(cardId: string, input: CreateAuthorization): Promise<Staged<Authorization, HeldForHook>> {
+    const hook = await this.hook.current();
+    const capture = input.capture ?? true;
+    const authorization = await this.decide(cardId, input, hook === undefined && capture);
+    if (hook === undefined || authorization.status !== "pending")
+      return { done: this.counted(authorization) };
+    return { pending: { authorization, hook, capture } };
+  }
+
+  /**
+   * Asks the hook about a held spend, with no transaction open and so no lock held, then applies its
+   * answer in a second short transaction: declined releases the hold (hook_declined), approved
+   * captures it (or leaves it pending when the spend asked for no capture).
+   */
+  async finish(held: HeldForHook): Promise<Authorization> {
+    const { authorization } = held;
+    const now = this.clock();
+    const [card, wallet] = await Promise.all([
+      cardsRepository.findView(this.db, authorization.cardId, now),
+      walletsRepository.findView(this.db, authorization.walletId, now),
+    ]);
+    const verdict = await this.hook.ask(held.hook, authorization.id, {
+      authorization,
+      card: card === undefined ? null : toCard(card),
+      wallet: wallet === undefined ? null : toWallet(wallet),
+    });
+    const decided = await this.db.transaction(async (tx) => {
+      const pending = await this.lockPending(tx, authorization.id);
+      const now = this.clock();
+      // Settled meanwhile (voided, expired): that is the outcome.
+      if (pending === undefined) return this.get(authorization.id);
+      if (!verdict.approved) return toAuthorization(await releaseHold(tx, pending, "declined", now));
+      if (!held.capture) return toAuthorization(pending);
+      return toAuthorization(await this.captureHeld(tx, pending, pending.amount, now));
+    });
+    return this.counted(decided);
+  }
+
+  /** Counts a final decision and the money it moved. */
+  private counted(authorization: Authorization): Authorization {
+    const reason = authorization.declineReason;
+    this.metrics.authorizations.inc({
+      result: reason === null ? "approved" : "declined",
+      decline_reason: reason ?? "none",
+    });
+    if (authorization.status === "captured") this.metrics.ledgerTransactions.inc({ type: "card_spend" });
+    return authorization;
+  }
+
+  /** The decision of {@link begin}: an approved spend is captured when `capture`, else held. */
+  private decide(cardId: string, input: CreateAuthorization, capture: boolean): Promise<Authorization> {
+    return this.db.transaction(async (tx) => {
       const locked = await lockWalletForMoney(tx, this.clock, (tx) =>
         repository.lockWalletOfCard(tx, cardId),
       );
@@ -72,7 +138,6 @@ export class AuthorizationsService {
         cardNotFound(cardId),
       );
       const reason = declineReason(card, wallet, input.amount, now);
-      const capture = input.capture ?? true;
       const approvedStatus = capture ? "captured" : "pending";
       const row = await repository.insert(
         tx,
@@ -92,19 +157,22 @@ export class AuthorizationsService {
         },
         now,
       );
-      if (reason !== null) return toAuthorization(row);
+      const authorization = toAuthorization(row);
+      const created = { type: "authorization.created" as const, object: authorization };
+      if (reason !== null) {
+        await appendEvents(tx, [created]);
+        return authorization;
+      }
       await addSpend(tx, windowsOf(row), input.amount);
-      if (capture) await this.postSpend(tx, row, input.amount, now);
-      else await repository.adjustHeld(tx, walletId, input.amount, now);
-      return toAuthorization(row);
+      if (capture) {
+        const spend = await this.postSpend(tx, row, input.amount, now);
+        await appendEvents(tx, [created, { type: "transaction.created", object: spend }]);
+      } else {
+        await repository.adjustHeld(tx, walletId, input.amount, now);
+        await appendEvents(tx, [created]);
+      }
+      return authorization;
     });
-    const reason = authorization.declineReason;
-    this.metrics.authorizations.inc({
-      result: reason === null ? "approved" : "declined",
-      decline_reason: reason ?? "none",
-    });
-    if (authorization.status === "captured") this.metrics.ledgerTransactions.inc({ type: "card_spend" });
-    return authorization;
   }
 
   /** Captures all or part of a pending hold; what is not captured is released. */
@@ -117,11 +185,7 @@ export class AuthorizationsService {
           `Cannot capture ${amount}: the authorization holds ${pending.amount}.`,
         );
       }
-      const captured = await repository.settle(tx, id, "captured", amount, now);
-      await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
-      await releaseSpend(tx, windowsOf(pending), pending.amount - amount);
-      await this.postSpend(tx, captured, amount, now);
-      return captured;
+      return this.captureHeld(tx, pending, amount, now);
     });
     this.metrics.ledgerTransactions.inc({ type: "card_spend" });
     return captured;
@@ -196,7 +260,30 @@ export class AuthorizationsService {
     });
   }
 
-  private postSpend(tx: Queryable, authorization: AuthorizationRow, amount: number, now: Date) {
+  /** Captures `amount` of a locked pending hold as a card_spend; the rest of the hold is released. */
+  private async captureHeld(
+    tx: Queryable,
+    pending: AuthorizationRow,
+    amount: number,
+    now: Date,
+  ): Promise<AuthorizationRow> {
+    const captured = await repository.settle(tx, pending.id, "captured", amount, now);
+    await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
+    await releaseSpend(tx, windowsOf(pending), pending.amount - amount);
+    const spend = await this.postSpend(tx, captured, amount, now);
+    await appendEvents(tx, [
+      { type: "authorization.updated", object: toAuthorization(captured) },
+      { type: "transaction.created", object: spend },
+    ]);
+    return captured;
+  }
+
+  private postSpend(
+    tx: Queryable,
+    authorization: AuthorizationRow,
+    amount: number,
+    now: Date,
+  ): Promise<Transaction> {
     return ledgerRepository.post(
       tx,
       {

@@ -4,6 +4,7 @@ import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
@@ -146,7 +147,9 @@ export class CardsService {
             },
             now,
           );
-          return toCard(row);
+          const card = toCard(row);
+          await appendEvent(tx, "card.created", card);
+          return card;
         });
       } catch (error) {
         // An issued number that collides with a live card is drawn again; a given one is the client's.
@@ -223,7 +226,9 @@ export class CardsService {
           ...(changes.cvv === undefined ? {} : { cvv: "replaced" }),
         },
       });
-      return toCard(row);
+      const updated = toCard(row);
+      await appendEvent(tx, "card.updated", updated);
+      return updated;
     });
   }
 
@@ -233,6 +238,7 @@ export class CardsService {
       const [deleted] = await cardsRepository.softDelete(tx, { id }, now);
       const card = toCard(found(deleted, () => cardNotFound(id)));
       await recordAudit(tx, now, { action: "card.deleted", resourceType: "card", resourceId: id });
+      await appendEvent(tx, "card.deleted", card);
       return card;
     });
   }
@@ -244,14 +250,18 @@ export class CardsService {
       const ofWallet = { walletIds: [walletId] };
       const now = await refuseCardsWithPendingHolds(tx, ofWallet, this.clock);
       const rows = await cardsRepository.softDelete(tx, ofWallet, now);
-      const data = rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard);
+      const cards = rows.sort((a, b) => a.id.localeCompare(b.id)).map(toCard);
       await recordAudit(tx, now, {
         action: "wallet.cards_deleted",
         resourceType: "wallet",
         resourceId: walletId,
-        changes: { deletedCardIds: data.map((card) => card.id) },
+        changes: { deletedCardIds: cards.map((card) => card.id) },
       });
-      return { data };
+      await appendEvents(
+        tx,
+        cards.map((card) => ({ type: "card.deleted" as const, object: card })),
+      );
+      return { data: cards };
     });
   }
 

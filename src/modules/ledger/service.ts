@@ -8,6 +8,7 @@ import { MAX_BALANCE } from "../../platform/schemas.ts";
 import { iso } from "../../platform/sql.ts";
 import { authorizationsRepository } from "../authorizations/repository.ts";
 import { releaseSpend, windowsOf } from "../authorizations/spend-windows.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { walletNotFound } from "../wallets/errors.ts";
 import { lockWallet, lockWalletForMoney, lockWallets, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
@@ -20,7 +21,7 @@ import type {
   Transaction,
   Transfer,
 } from "./model.ts";
-import { ledgerRepository } from "./repository.ts";
+import { type LedgerEntry, ledgerRepository } from "./repository.ts";
 
 /** Outgoing money needs an active wallet and enough available balance (balance minus holds). */
 function checkCanPay(wallet: WalletRow, amount: number): void {
@@ -48,7 +49,7 @@ export class LedgerService {
       this.db.transaction(async (tx) => {
         const { wallet, now } = await this.lockForMovement(tx, walletId);
         checkCanReceive(wallet, input.amount);
-        return ledgerRepository.post(tx, { walletId, type: "topup", ...input }, now);
+        return this.post(tx, { walletId, type: "topup", ...input }, now);
       }),
     );
   }
@@ -58,7 +59,7 @@ export class LedgerService {
       this.db.transaction(async (tx) => {
         const { wallet, now } = await this.lockForMovement(tx, walletId);
         checkCanPay(wallet, input.amount);
-        return ledgerRepository.post(tx, { walletId, type: "withdrawal", ...input }, now);
+        return this.post(tx, { walletId, type: "withdrawal", ...input }, now);
       }),
     );
   }
@@ -102,7 +103,7 @@ export class LedgerService {
         { walletId: to.id, type: "transfer_in", ...movement },
         now,
       );
-      return {
+      const made: Transfer = {
         id: transfer.id,
         fromWalletId: transfer.from_wallet_id,
         toWalletId: transfer.to_wallet_id,
@@ -112,6 +113,12 @@ export class LedgerService {
         createdAt: iso(transfer.created_at),
         transactions: [out, incoming],
       };
+      await appendEvents(tx, [
+        { type: "transfer.created", object: made },
+        { type: "transaction.created", object: out },
+        { type: "transaction.created", object: incoming },
+      ]);
+      return made;
     });
     for (const row of transfer.transactions) this.metrics.ledgerTransactions.inc({ type: row.type });
     return transfer;
@@ -146,7 +153,7 @@ export class LedgerService {
         checkCanReceive(wallet, amount);
         await authorizationsRepository.addRefund(tx, authorization.id, amount, now);
         await releaseSpend(tx, windowsOf(authorization), amount);
-        return ledgerRepository.post(
+        return this.post(
           tx,
           {
             walletId: wallet.id,
@@ -177,6 +184,13 @@ export class LedgerService {
     const options = listOptions(query, "createdAt");
     const rows = await ledgerRepository.listOfWallet(this.db, walletId, query, reach, options);
     return toPage(rows, options, (row) => row);
+  }
+
+  /** Appends a ledger row of one wallet with its transaction.created event. */
+  private async post(tx: Queryable, entry: LedgerEntry, now: Date): Promise<Transaction> {
+    const transaction = await ledgerRepository.post(tx, entry, now);
+    await appendEvent(tx, "transaction.created", transaction);
+    return transaction;
   }
 
   /** Counts the ledger row a committed movement wrote. */

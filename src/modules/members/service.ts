@@ -4,6 +4,7 @@ import type { Database, Queryable } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { recordAudit } from "../audit/repository.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { teamNotFound } from "../teams/errors.ts";
 import { teamsRepository } from "../teams/repository.ts";
 import { userNotFound } from "../users/errors.ts";
@@ -34,11 +35,13 @@ export class MembersService {
     return this.db.transaction(async (tx) => {
       if (!(await teamsRepository.find(tx, teamId, "FOR SHARE"))) throw teamNotFound(teamId);
       if (!(await usersRepository.find(tx, input.userId, "FOR SHARE"))) throw userNotFound(input.userId);
-      return membersRepository.insert(
+      const membership = await membersRepository.insert(
         tx,
         { teamId, userId: input.userId, role: input.role ?? "member" },
         this.clock(),
       );
+      await appendEvent(tx, "member.added", membership);
+      return membership;
     });
   }
 
@@ -88,6 +91,7 @@ export class MembersService {
         resourceId: membershipId(teamId, userId),
         changes: { role: { from: before.role, to: after.role } },
       });
+      await appendEvent(tx, "member.updated", after);
       return after;
     });
   }
@@ -102,6 +106,7 @@ export class MembersService {
         resourceType: "membership",
         resourceId: membershipId(teamId, userId),
       });
+      await appendEvent(tx, "member.removed", removed);
       return removed;
     });
   }
@@ -135,6 +140,10 @@ export class MembersService {
       resourceId,
       changes: { removed: removed.map((membership) => membershipId(membership.teamId, membership.userId)) },
     });
+    await appendEvents(
+      tx,
+      removed.map((membership) => ({ type: "member.removed" as const, object: membership })),
+    );
     return removed;
   }
 

@@ -4,6 +4,7 @@ import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { recordAudit } from "../audit/repository.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
 import { teamNotFound } from "./errors.ts";
@@ -18,7 +19,15 @@ export class TeamsService {
   ) {}
 
   create(input: CreateTeam): Promise<Team> {
-    return teamsRepository.insert(this.db, { id: Bun.randomUUIDv7(), name: input.name.trim() }, this.clock());
+    return this.db.transaction(async (tx) => {
+      const team = await teamsRepository.insert(
+        tx,
+        { id: Bun.randomUUIDv7(), name: input.name.trim() },
+        this.clock(),
+      );
+      await appendEvent(tx, "team.created", team);
+      return team;
+    });
   }
 
   async get(id: string): Promise<Team> {
@@ -31,9 +40,13 @@ export class TeamsService {
     return toPage(await teamsRepository.list(this.db, reach, options), options, (team) => team);
   }
 
-  async update(id: string, changes: UpdateTeam): Promise<Team> {
-    const updated = await teamsRepository.update(this.db, id, { name: changes.name?.trim() }, this.clock());
-    return found(updated, () => teamNotFound(id));
+  update(id: string, changes: UpdateTeam): Promise<Team> {
+    return this.db.transaction(async (tx) => {
+      const updated = await teamsRepository.update(tx, id, { name: changes.name?.trim() }, this.clock());
+      const team = found(updated, () => teamNotFound(id));
+      await appendEvent(tx, "team.updated", team);
+      return team;
+    });
   }
 
   /** Deletes the team, its memberships and its wallets with their cards; refused while a wallet holds money. */
@@ -43,9 +56,14 @@ export class TeamsService {
       // One "now" for the whole cascade: everything it deletes carries the same deletedAt.
       const now = this.clock();
       await this.wallets.deleteOwnedBy(tx, { teamId: id }, () => now);
-      await membersRepository.softDeleteAll(tx, { teamId: id }, now);
+      const memberships = await membersRepository.softDeleteAll(tx, { teamId: id }, now);
       await recordAudit(tx, now, { action: "team.deleted", resourceType: "team", resourceId: id });
-      return teamsRepository.softDelete(tx, id, now);
+      const team = await teamsRepository.softDelete(tx, id, now);
+      await appendEvents(tx, [
+        ...memberships.map((membership) => ({ type: "member.removed" as const, object: membership })),
+        { type: "team.deleted", object: team },
+      ]);
+      return team;
     });
   }
 }

@@ -4,8 +4,9 @@ import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { recordAudit } from "../audit/repository.ts";
-import { cardsRepository } from "../cards/repository.ts";
+import { cardsRepository, toCard } from "../cards/repository.ts";
 import { refuseCardsWithPendingHolds } from "../cards/service.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
 import { userNotFound } from "./errors.ts";
@@ -20,11 +21,15 @@ export class UsersService {
   ) {}
 
   create(input: CreateUser): Promise<User> {
-    return usersRepository.insert(
-      this.db,
-      { id: Bun.randomUUIDv7(), email: input.email.trim(), name: input.name.trim() },
-      this.clock(),
-    );
+    return this.db.transaction(async (tx) => {
+      const user = await usersRepository.insert(
+        tx,
+        { id: Bun.randomUUIDv7(), email: input.email.trim(), name: input.name.trim() },
+        this.clock(),
+      );
+      await appendEvent(tx, "user.created", user);
+      return user;
+    });
   }
 
   async get(id: string): Promise<User> {
@@ -38,14 +43,18 @@ export class UsersService {
     return toPage(rows, options, (user) => user);
   }
 
-  async update(id: string, changes: UpdateUser): Promise<User> {
-    const updated = await usersRepository.update(
-      this.db,
-      id,
-      { email: changes.email?.trim(), name: changes.name?.trim() },
-      this.clock(),
-    );
-    return found(updated, () => userNotFound(id));
+  update(id: string, changes: UpdateUser): Promise<User> {
+    return this.db.transaction(async (tx) => {
+      const updated = await usersRepository.update(
+        tx,
+        id,
+        { email: changes.email?.trim(), name: changes.name?.trim() },
+        this.clock(),
+      );
+      const user = found(updated, () => userNotFound(id));
+      await appendEvent(tx, "user.updated", user);
+      return user;
+    });
   }
 
   /**
@@ -62,10 +71,16 @@ export class UsersService {
       await this.wallets.deleteOwnedBy(tx, { userId: id }, cascadeClock);
       const heldCards = { cardholderId: id };
       await refuseCardsWithPendingHolds(tx, heldCards, cascadeClock);
-      await cardsRepository.softDelete(tx, heldCards, now);
-      await membersRepository.softDeleteAll(tx, { userId: id }, now);
+      const cards = await cardsRepository.softDelete(tx, heldCards, now);
+      const memberships = await membersRepository.softDeleteAll(tx, { userId: id }, now);
       await recordAudit(tx, now, { action: "user.deleted", resourceType: "user", resourceId: id });
-      return usersRepository.softDelete(tx, id, now);
+      const user = await usersRepository.softDelete(tx, id, now);
+      await appendEvents(tx, [
+        ...cards.map((card) => ({ type: "card.deleted" as const, object: toCard(card) })),
+        ...memberships.map((membership) => ({ type: "member.removed" as const, object: membership })),
+        { type: "user.deleted", object: user },
+      ]);
+      return user;
     });
   }
 }

@@ -6,7 +6,8 @@ import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, found, SqlState } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
-import { cardsRepository } from "../cards/repository.ts";
+import { cardsRepository, toCard } from "../cards/repository.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { teamNotFound } from "../teams/errors.ts";
 import { teamsRepository } from "../teams/repository.ts";
 import { userNotFound } from "../users/errors.ts";
@@ -85,7 +86,9 @@ export class WalletsService {
         },
         this.clock(),
       );
-      return toWallet(row);
+      const wallet = toWallet(row);
+      await appendEvent(tx, "wallet.created", wallet);
+      return wallet;
     });
   }
 
@@ -127,7 +130,9 @@ export class WalletsService {
         resourceId: id,
         changes: changedFields(auditedFields(current), auditedFields(row)),
       });
-      return toWallet(row);
+      const wallet = toWallet(row);
+      await appendEvent(tx, "wallet.updated", wallet);
+      return wallet;
     });
   }
 
@@ -175,9 +180,14 @@ export class WalletsService {
     if (nonEmpty) throw walletNotEmpty(nonEmpty.id);
     const ids = wallets.map((wallet) => wallet.id);
     // Empty wallets: none of their cards has a pending hold.
-    await cardsRepository.softDelete(tx, { walletIds: ids }, now);
+    const cards = await cardsRepository.softDelete(tx, { walletIds: ids }, now);
     const deleted = await walletsRepository.softDeleteMany(tx, ids, now);
-    return deleted.sort((a, b) => a.id.localeCompare(b.id)).map(toWallet);
+    const gone = deleted.sort((a, b) => a.id.localeCompare(b.id)).map(toWallet);
+    await appendEvents(tx, [
+      ...cards.map((card) => ({ type: "card.deleted" as const, object: toCard(card) })),
+      ...gone.map((wallet) => ({ type: "wallet.deleted" as const, object: wallet })),
+    ]);
+    return gone;
   }
 
   private async requireOwner(

@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, AuthorizeCardSpendData, AuthorizeCardSpendErrors, AuthorizeCardSpendResponses, CaptureAuthorizationData, CaptureAuthorizationErrors, CaptureAuthorizationResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateTeamData, CreateTeamErrors, CreateTeamResponses, CreateTransferData, CreateTransferErrors, CreateTransferResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWalletData, CreateWalletErrors, CreateWalletResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteTeamWalletsData, DeleteTeamWalletsErrors, DeleteTeamWalletsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteUserWalletsData, DeleteUserWalletsErrors, DeleteUserWalletsResponses, DeleteWalletCardsData, DeleteWalletCardsErrors, DeleteWalletCardsResponses, DeleteWalletData, DeleteWalletErrors, DeleteWalletResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetAuthorizationData, GetAuthorizationErrors, GetAuthorizationResponses, GetCardData, GetCardErrors, GetCardResponses, GetCardSensitiveData, GetCardSensitiveErrors, GetCardSensitiveResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetTeamData, GetTeamErrors, GetTeamMemberData, GetTeamMemberErrors, GetTeamMemberResponses, GetTeamResponses, GetTransactionData, GetTransactionErrors, GetTransactionResponses, GetUserData, GetUserErrors, GetUserResponses, GetWalletData, GetWalletErrors, GetWalletResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListCardAuthorizationsData, ListCardAuthorizationsErrors, ListCardAuthorizationsResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListMembershipsData, ListMembershipsErrors, ListMembershipsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListUserTeamsData, ListUserTeamsErrors, ListUserTeamsResponses, ListWalletsData, ListWalletsErrors, ListWalletsResponses, ListWalletTransactionsData, ListWalletTransactionsErrors, ListWalletTransactionsResponses, RefundTransactionData, RefundTransactionErrors, RefundTransactionResponses, RemoveAllTeamMembersData, RemoveAllTeamMembersErrors, RemoveAllTeamMembersResponses, RemoveAllUserMembershipsData, RemoveAllUserMembershipsErrors, RemoveAllUserMembershipsResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateCardData, UpdateCardErrors, UpdateCardResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWalletData, UpdateWalletErrors, UpdateWalletResponses, VoidAuthorizationData, VoidAuthorizationErrors, VoidAuthorizationResponses, WithdrawFromWalletData, WithdrawFromWalletErrors, WithdrawFromWalletResponses } from './types.gen';
+import type { AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, AuthorizeCardSpendData, AuthorizeCardSpendErrors, AuthorizeCardSpendResponses, CaptureAuthorizationData, CaptureAuthorizationErrors, CaptureAuthorizationResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateTeamData, CreateTeamErrors, CreateTeamResponses, CreateTransferData, CreateTransferErrors, CreateTransferResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWalletData, CreateWalletErrors, CreateWalletResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteAuthorizationHookData, DeleteAuthorizationHookErrors, DeleteAuthorizationHookResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteTeamWalletsData, DeleteTeamWalletsErrors, DeleteTeamWalletsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteUserWalletsData, DeleteUserWalletsErrors, DeleteUserWalletsResponses, DeleteWalletCardsData, DeleteWalletCardsErrors, DeleteWalletCardsResponses, DeleteWalletData, DeleteWalletErrors, DeleteWalletResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetAuthorizationData, GetAuthorizationErrors, GetAuthorizationHookData, GetAuthorizationHookErrors, GetAuthorizationHookResponses, GetAuthorizationResponses, GetCardData, GetCardErrors, GetCardResponses, GetCardSensitiveData, GetCardSensitiveErrors, GetCardSensitiveResponses, GetEventData, GetEventErrors, GetEventResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetTeamData, GetTeamErrors, GetTeamMemberData, GetTeamMemberErrors, GetTeamMemberResponses, GetTeamResponses, GetTransactionData, GetTransactionErrors, GetTransactionResponses, GetUserData, GetUserErrors, GetUserResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWebhookEndpointData, GetWebhookEndpointErrors, GetWebhookEndpointResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListCardAuthorizationsData, ListCardAuthorizationsErrors, ListCardAuthorizationsResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListMembershipsData, ListMembershipsErrors, ListMembershipsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListUserTeamsData, ListUserTeamsErrors, ListUserTeamsResponses, ListWalletsData, ListWalletsErrors, ListWalletsResponses, ListWalletTransactionsData, ListWalletTransactionsErrors, ListWalletTransactionsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, RefundTransactionData, RefundTransactionErrors, RefundTransactionResponses, RemoveAllTeamMembersData, RemoveAllTeamMembersErrors, RemoveAllTeamMembersResponses, RemoveAllUserMembershipsData, RemoveAllUserMembershipsErrors, RemoveAllUserMembershipsResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, SetAuthorizationHookData, SetAuthorizationHookErrors, SetAuthorizationHookResponses, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateCardData, UpdateCardErrors, UpdateCardResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWalletData, UpdateWalletErrors, UpdateWalletResponses, UpdateWebhookEndpointData, UpdateWebhookEndpointErrors, UpdateWebhookEndpointResponses, VoidAuthorizationData, VoidAuthorizationErrors, VoidAuthorizationResponses, WithdrawFromWalletData, WithdrawFromWalletErrors, WithdrawFromWalletResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -745,5 +745,160 @@ export const getApiKey = <ThrowOnError extends boolean = false>(options: Options
 export const listAuditEvents = <ThrowOnError extends boolean = false>(options?: Options<ListAuditEventsData, ThrowOnError>): RequestResult<ListAuditEventsResponses, ListAuditEventsErrors, ThrowOnError> => (options?.client ?? client).get<ListAuditEventsResponses, ListAuditEventsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/audit-events',
+    ...options
+});
+
+/**
+ * Remove the authorization hook
+ *
+ * Removes the hook: spends are decided by the service's own checks alone again (on other instances within 1 second). 404 authorization_hook_not_found when none is set.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const deleteAuthorizationHook = <ThrowOnError extends boolean = false>(options?: Options<DeleteAuthorizationHookData, ThrowOnError>): RequestResult<DeleteAuthorizationHookResponses, DeleteAuthorizationHookErrors, ThrowOnError> => (options?.client ?? client).delete<DeleteAuthorizationHookResponses, DeleteAuthorizationHookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/authorization-hook',
+    ...options
+});
+
+/**
+ * Get the authorization hook
+ *
+ * Returns the hook's settings without its secret; 404 authorization_hook_not_found when none is set.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const getAuthorizationHook = <ThrowOnError extends boolean = false>(options?: Options<GetAuthorizationHookData, ThrowOnError>): RequestResult<GetAuthorizationHookResponses, GetAuthorizationHookErrors, ThrowOnError> => (options?.client ?? client).get<GetAuthorizationHookResponses, GetAuthorizationHookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/authorization-hook',
+    ...options
+});
+
+/**
+ * Set the real-time authorization hook
+ *
+ * Sets (or changes) the URL every card spend the service's own checks approve is sent to for a decision, with its time-out (100-5000 ms, default 1500) and what a failed call decides (`onTimeout`). The answer carries the signing secret (`whsec_…`) only when this request first sets the hook; a change keeps the secret. The call is a signed POST (Standard Webhooks headers, `traceparent`, `X-Request-Id`) of `{ authorization, card, wallet }`, answered `{ "approved": true }` or `{ "approved": false, "reason": "…" }`. A URL that is not http(s), or whose host resolves to a private, loopback, link-local or unspecified address (unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true), is 400 webhook_url_not_allowed. Other instances apply a change within 1 second.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const setAuthorizationHook = <ThrowOnError extends boolean = false>(options: Options<SetAuthorizationHookData, ThrowOnError>): RequestResult<SetAuthorizationHookResponses, SetAuthorizationHookErrors, ThrowOnError> => (options.client ?? client).put<SetAuthorizationHookResponses, SetAuthorizationHookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/authorization-hook',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List events; resume after an event id
+ *
+ * Lists the events of the last 30 days or more (every committed change appends one), newest first by default; filter by `type`. With `after` (an event id) the page holds the events after it, oldest first, in the order a consumer should apply them: pass the last id of a page as `after` to read the next, and no event is ever skipped (an event appears here only once every transaction that began before it has ended). An `after` that names no event is 404 event_not_found. Events hold resources of every team and user: a key bound to a team or a user gets none.
+ *
+ * Requires an API key with the scope `read` (or `admin`).
+ */
+export const listEvents = <ThrowOnError extends boolean = false>(options?: Options<ListEventsData, ThrowOnError>): RequestResult<ListEventsResponses, ListEventsErrors, ThrowOnError> => (options?.client ?? client).get<ListEventsResponses, ListEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/events',
+    ...options
+});
+
+/**
+ * Get an event
+ *
+ * Returns an event: its type, when and by which request it was made, and the resource as it was after the change. A key bound to a team or a user reaches no event (404).
+ *
+ * Requires an API key with the scope `read` (or `admin`).
+ */
+export const getEvent = <ThrowOnError extends boolean = false>(options: Options<GetEventData, ThrowOnError>): RequestResult<GetEventResponses, GetEventErrors, ThrowOnError> => (options.client ?? client).get<GetEventResponses, GetEventErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/events/{id}',
+    ...options
+});
+
+/**
+ * List webhook endpoints
+ *
+ * Lists live webhook endpoints, newest first by default; never their secrets.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const listWebhookEndpoints = <ThrowOnError extends boolean = false>(options?: Options<ListWebhookEndpointsData, ThrowOnError>): RequestResult<ListWebhookEndpointsResponses, ListWebhookEndpointsErrors, ThrowOnError> => (options?.client ?? client).get<ListWebhookEndpointsResponses, ListWebhookEndpointsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/webhook-endpoints',
+    ...options
+});
+
+/**
+ * Subscribe a URL to events
+ *
+ * Subscribes a URL to every event (`"*"`) or to the listed types, from now on. The answer carries the signing secret (`whsec_…`), shown this once. Each event is POSTed with Standard Webhooks headers (`webhook-id` = the event id, `webhook-timestamp`, `webhook-signature`), `traceparent` and `X-Request-Id` of the request that made it; a 2xx within 10 s is success, anything else is retried on WEBHOOK_RETRY_DELAYS. The URL must be http or https; unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true, one whose host resolves to a loopback, private, link-local or unspecified address is 400 webhook_url_not_allowed (and is checked again before every delivery). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const createWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<CreateWebhookEndpointData, ThrowOnError>): RequestResult<CreateWebhookEndpointResponses, CreateWebhookEndpointErrors, ThrowOnError> => (options.client ?? client).post<CreateWebhookEndpointResponses, CreateWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/webhook-endpoints',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a webhook endpoint
+ *
+ * Deletes the endpoint: it gets no further events, and deliveries not yet made to it are given up.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const deleteWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<DeleteWebhookEndpointData, ThrowOnError>): RequestResult<DeleteWebhookEndpointResponses, DeleteWebhookEndpointErrors, ThrowOnError> => (options.client ?? client).delete<DeleteWebhookEndpointResponses, DeleteWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/webhook-endpoints/{id}',
+    ...options
+});
+
+/**
+ * Get a webhook endpoint
+ *
+ * Returns a webhook endpoint without its secret; an unknown or deleted id is 404 webhook_endpoint_not_found.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const getWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<GetWebhookEndpointData, ThrowOnError>): RequestResult<GetWebhookEndpointResponses, GetWebhookEndpointErrors, ThrowOnError> => (options.client ?? client).get<GetWebhookEndpointResponses, GetWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/webhook-endpoints/{id}',
+    ...options
+});
+
+/**
+ * Change a webhook endpoint
+ *
+ * Changes the URL, the event types, the description or the status. A disabled endpoint is sent nothing; the events made while it was disabled are sent once it is enabled again. The URL must be http or https; unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true, one whose host resolves to a loopback, private, link-local or unspecified address is 400 webhook_url_not_allowed (and is checked again before every delivery).
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const updateWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<UpdateWebhookEndpointData, ThrowOnError>): RequestResult<UpdateWebhookEndpointResponses, UpdateWebhookEndpointErrors, ThrowOnError> => (options.client ?? client).patch<UpdateWebhookEndpointResponses, UpdateWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/webhook-endpoints/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List the delivery attempts of a webhook endpoint
+ *
+ * The attempts log of an endpoint, newest first by default: every attempt made (succeeded or failed, with the response status or the error, and when the next attempt is due), and each delivery whose first attempt is still to come (pending). Filter by `eventId`.
+ *
+ * Requires an API key with the scope `admin`.
+ */
+export const listWebhookDeliveries = <ThrowOnError extends boolean = false>(options: Options<ListWebhookDeliveriesData, ThrowOnError>): RequestResult<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError> => (options.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/webhook-endpoints/{id}/deliveries',
     ...options
 });

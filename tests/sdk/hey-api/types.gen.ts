@@ -426,7 +426,7 @@ export type Authorization = {
      * pending, captured, voided, expired, declined
      */
     status: 'pending' | 'captured' | 'voided' | 'expired' | 'declined';
-    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'insufficient_funds' | null;
+    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'insufficient_funds' | 'hook_declined' | null;
     capturedAmount: number;
     refundedAmount: number;
     /**
@@ -571,6 +571,164 @@ export type AuditEventPage = {
     skip: number;
     limit: number;
     hasMore: boolean;
+};
+
+export type Event = {
+    /**
+     * UUID
+     */
+    id: string;
+    /**
+     * an event type, such as authorization.created
+     */
+    type: 'user.created' | 'user.updated' | 'user.deleted' | 'team.created' | 'team.updated' | 'team.deleted' | 'member.added' | 'member.updated' | 'member.removed' | 'wallet.created' | 'wallet.updated' | 'wallet.deleted' | 'card.created' | 'card.updated' | 'card.deleted' | 'transaction.created' | 'transfer.created' | 'authorization.created' | 'authorization.updated';
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+    /**
+     * the request that made the change; null for a change made by a background job
+     */
+    requestId: string | null;
+    data: {
+        /**
+         * the resource as the API shows it after the change
+         */
+        object: {
+            [key: string]: unknown;
+        };
+    };
+};
+
+/**
+ * A page of events
+ */
+export type EventPage = {
+    data: Array<Event>;
+    skip: number;
+    limit: number;
+    hasMore: boolean;
+};
+
+export type WebhookEndpoint = {
+    /**
+     * UUID
+     */
+    id: string;
+    url: string;
+    /**
+     * "*" for every event type, or a list of event types
+     */
+    eventTypes: '*' | Array<'user.created' | 'user.updated' | 'user.deleted' | 'team.created' | 'team.updated' | 'team.deleted' | 'member.added' | 'member.updated' | 'member.removed' | 'wallet.created' | 'wallet.updated' | 'wallet.deleted' | 'card.created' | 'card.updated' | 'card.deleted' | 'transaction.created' | 'transfer.created' | 'authorization.created' | 'authorization.updated'>;
+    description: string | null;
+    /**
+     * enabled or disabled
+     */
+    status: 'enabled' | 'disabled';
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+    /**
+     * RFC 3339, UTC
+     */
+    updatedAt: string;
+};
+
+export type CreatedWebhookEndpoint = {
+    /**
+     * UUID
+     */
+    id: string;
+    url: string;
+    /**
+     * "*" for every event type, or a list of event types
+     */
+    eventTypes: '*' | Array<'user.created' | 'user.updated' | 'user.deleted' | 'team.created' | 'team.updated' | 'team.deleted' | 'member.added' | 'member.updated' | 'member.removed' | 'wallet.created' | 'wallet.updated' | 'wallet.deleted' | 'card.created' | 'card.updated' | 'card.deleted' | 'transaction.created' | 'transfer.created' | 'authorization.created' | 'authorization.updated'>;
+    description: string | null;
+    /**
+     * enabled or disabled
+     */
+    status: 'enabled' | 'disabled';
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+    /**
+     * RFC 3339, UTC
+     */
+    updatedAt: string;
+    /**
+     * the signing secret (whsec_…): shown in this response only
+     */
+    secret: string;
+};
+
+/**
+ * A page of webhook endpoints
+ */
+export type WebhookEndpointPage = {
+    data: Array<WebhookEndpoint>;
+    skip: number;
+    limit: number;
+    hasMore: boolean;
+};
+
+export type WebhookDelivery = {
+    /**
+     * UUID
+     */
+    id: string;
+    /**
+     * UUID
+     */
+    eventId: string;
+    attempt: number;
+    /**
+     * succeeded or failed (an attempt made), pending (the first attempt is still to come)
+     */
+    status: 'succeeded' | 'failed' | 'pending';
+    responseStatus: number | null;
+    error: string | null;
+    /**
+     * when the next attempt is due; null when none will be made
+     */
+    nextAttemptAt: string | null;
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+};
+
+/**
+ * A page of webhook delivery attempts, newest first
+ */
+export type WebhookDeliveryPage = {
+    data: Array<WebhookDelivery>;
+    skip: number;
+    limit: number;
+    hasMore: boolean;
+};
+
+export type AuthorizationHook = {
+    url: string;
+    timeoutMs: number;
+    /**
+     * what an unanswered, failed or unreadable hook call decides: approve or decline
+     */
+    onTimeout: 'approve' | 'decline';
+    /**
+     * the signing secret (whsec_…), in the response that first sets the hook only
+     */
+    secret?: string;
+    /**
+     * RFC 3339, UTC
+     */
+    createdAt: string;
+    /**
+     * RFC 3339, UTC
+     */
+    updatedAt: string;
 };
 
 export type GetHealthData = {
@@ -4286,3 +4444,743 @@ export type ListAuditEventsResponses = {
 };
 
 export type ListAuditEventsResponse = ListAuditEventsResponses[keyof ListAuditEventsResponses];
+
+export type DeleteAuthorizationHookData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/authorization-hook';
+};
+
+export type DeleteAuthorizationHookErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type DeleteAuthorizationHookError = DeleteAuthorizationHookErrors[keyof DeleteAuthorizationHookErrors];
+
+export type DeleteAuthorizationHookResponses = {
+    /**
+     * OK
+     */
+    200: AuthorizationHook;
+};
+
+export type DeleteAuthorizationHookResponse = DeleteAuthorizationHookResponses[keyof DeleteAuthorizationHookResponses];
+
+export type GetAuthorizationHookData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/authorization-hook';
+};
+
+export type GetAuthorizationHookErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetAuthorizationHookError = GetAuthorizationHookErrors[keyof GetAuthorizationHookErrors];
+
+export type GetAuthorizationHookResponses = {
+    /**
+     * OK
+     */
+    200: AuthorizationHook;
+};
+
+export type GetAuthorizationHookResponse = GetAuthorizationHookResponses[keyof GetAuthorizationHookResponses];
+
+export type SetAuthorizationHookData = {
+    body: {
+        /**
+         * an http or https URL; not a private address unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+         */
+        url: string;
+        /**
+         * 100-5000, default 1500
+         */
+        timeoutMs?: number;
+        /**
+         * what an unanswered, failed or unreadable hook call decides: approve or decline
+         */
+        onTimeout: 'approve' | 'decline';
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/authorization-hook';
+};
+
+export type SetAuthorizationHookErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type SetAuthorizationHookError = SetAuthorizationHookErrors[keyof SetAuthorizationHookErrors];
+
+export type SetAuthorizationHookResponses = {
+    /**
+     * OK
+     */
+    200: AuthorizationHook;
+};
+
+export type SetAuthorizationHookResponse = SetAuthorizationHookResponses[keyof SetAuthorizationHookResponses];
+
+export type ListEventsData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * limit
+         *
+         * 1-100, default 20
+         */
+        limit?: number;
+        /**
+         * skip
+         *
+         * rows to skip, default 0
+         */
+        skip?: number;
+        /**
+         * one of createdAt
+         */
+        sortBy?: 'createdAt';
+        /**
+         * asc or desc, any case
+         */
+        sort?: string;
+        /**
+         * an event type, such as authorization.created
+         */
+        type?: 'user.created' | 'user.updated' | 'user.deleted' | 'team.created' | 'team.updated' | 'team.deleted' | 'member.added' | 'member.updated' | 'member.removed' | 'wallet.created' | 'wallet.updated' | 'wallet.deleted' | 'card.created' | 'card.updated' | 'card.deleted' | 'transaction.created' | 'transfer.created' | 'authorization.created' | 'authorization.updated';
+        /**
+         * UUID
+         */
+        after?: string;
+    };
+    url: '/v1/events';
+};
+
+export type ListEventsErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type ListEventsError = ListEventsErrors[keyof ListEventsErrors];
+
+export type ListEventsResponses = {
+    /**
+     * OK
+     */
+    200: EventPage;
+};
+
+export type ListEventsResponse = ListEventsResponses[keyof ListEventsResponses];
+
+export type GetEventData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/events/{id}';
+};
+
+export type GetEventErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetEventError = GetEventErrors[keyof GetEventErrors];
+
+export type GetEventResponses = {
+    /**
+     * OK
+     */
+    200: Event;
+};
+
+export type GetEventResponse = GetEventResponses[keyof GetEventResponses];
+
+export type ListWebhookEndpointsData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * limit
+         *
+         * 1-100, default 20
+         */
+        limit?: number;
+        /**
+         * skip
+         *
+         * rows to skip, default 0
+         */
+        skip?: number;
+        /**
+         * one of createdAt
+         */
+        sortBy?: 'createdAt';
+        /**
+         * asc or desc, any case
+         */
+        sort?: string;
+    };
+    url: '/v1/webhook-endpoints';
+};
+
+export type ListWebhookEndpointsErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type ListWebhookEndpointsError = ListWebhookEndpointsErrors[keyof ListWebhookEndpointsErrors];
+
+export type ListWebhookEndpointsResponses = {
+    /**
+     * OK
+     */
+    200: WebhookEndpointPage;
+};
+
+export type ListWebhookEndpointsResponse = ListWebhookEndpointsResponses[keyof ListWebhookEndpointsResponses];
+
+export type CreateWebhookEndpointData = {
+    body: {
+        /**
+         * an http or https URL; not a private address unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+         */
+        url: string;
+        /**
+         * "*" for every event type, or a list of event types
+         */
+        eventTypes: '*' | Array<'user.created' | 'user.updated' | 'user.deleted' | 'team.created' | 'team.updated' | 'team.deleted' | 'member.added' | 'member.updated' | 'member.removed' | 'wallet.created' | 'wallet.updated' | 'wallet.deleted' | 'card.created' | 'card.updated' | 'card.deleted' | 'transaction.created' | 'transfer.created' | 'authorization.created' | 'authorization.updated'>;
+        /**
+         * up to 500 characters
+         */
+        description?: string;
+    };
+    headers?: {
+        /**
+         * 1-255 characters; a retry with the same key and body replays the first response
+         */
+        'idempotency-key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/webhook-endpoints';
+};
+
+export type CreateWebhookEndpointErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type CreateWebhookEndpointError = CreateWebhookEndpointErrors[keyof CreateWebhookEndpointErrors];
+
+export type CreateWebhookEndpointResponses = {
+    /**
+     * Created
+     */
+    201: CreatedWebhookEndpoint;
+};
+
+export type CreateWebhookEndpointResponse = CreateWebhookEndpointResponses[keyof CreateWebhookEndpointResponses];
+
+export type DeleteWebhookEndpointData = {
+    body?: never;
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhook-endpoints/{id}';
+};
+
+export type DeleteWebhookEndpointErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type DeleteWebhookEndpointError = DeleteWebhookEndpointErrors[keyof DeleteWebhookEndpointErrors];
+
+export type DeleteWebhookEndpointResponses = {
+    /**
+     * OK
+     */
+    200: WebhookEndpoint;
+};
+
+export type DeleteWebhookEndpointResponse = DeleteWebhookEndpointResponses[keyof DeleteWebhookEndpointResponses];
+
+export type GetWebhookEndpointData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhook-endpoints/{id}';
+};
+
+export type GetWebhookEndpointErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetWebhookEndpointError = GetWebhookEndpointErrors[keyof GetWebhookEndpointErrors];
+
+export type GetWebhookEndpointResponses = {
+    /**
+     * OK
+     */
+    200: WebhookEndpoint;
+};
+
+export type GetWebhookEndpointResponse = GetWebhookEndpointResponses[keyof GetWebhookEndpointResponses];
+
+export type UpdateWebhookEndpointData = {
+    /**
+     * At least one field to change
+     */
+    body: {
+        /**
+         * an http or https URL; not a private address unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+         */
+        url?: string;
+        /**
+         * "*" for every event type, or a list of event types
+         */
+        eventTypes?: '*' | Array<'user.created' | 'user.updated' | 'user.deleted' | 'team.created' | 'team.updated' | 'team.deleted' | 'member.added' | 'member.updated' | 'member.removed' | 'wallet.created' | 'wallet.updated' | 'wallet.deleted' | 'card.created' | 'card.updated' | 'card.deleted' | 'transaction.created' | 'transfer.created' | 'authorization.created' | 'authorization.updated'>;
+        description?: string | null;
+        /**
+         * enabled or disabled
+         */
+        status?: 'enabled' | 'disabled';
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhook-endpoints/{id}';
+};
+
+export type UpdateWebhookEndpointErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type UpdateWebhookEndpointError = UpdateWebhookEndpointErrors[keyof UpdateWebhookEndpointErrors];
+
+export type UpdateWebhookEndpointResponses = {
+    /**
+     * OK
+     */
+    200: WebhookEndpoint;
+};
+
+export type UpdateWebhookEndpointResponse = UpdateWebhookEndpointResponses[keyof UpdateWebhookEndpointResponses];
+
+export type ListWebhookDeliveriesData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: {
+        /**
+         * limit
+         *
+         * 1-100, default 20
+         */
+        limit?: number;
+        /**
+         * skip
+         *
+         * rows to skip, default 0
+         */
+        skip?: number;
+        /**
+         * one of createdAt
+         */
+        sortBy?: 'createdAt';
+        /**
+         * asc or desc, any case
+         */
+        sort?: string;
+        /**
+         * UUID
+         */
+        eventId?: string;
+    };
+    url: '/v1/webhook-endpoints/{id}/deliveries';
+};
+
+export type ListWebhookDeliveriesErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+    /**
+     * OK
+     */
+    200: WebhookDeliveryPage;
+};
+
+export type ListWebhookDeliveriesResponse = ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];

@@ -1,0 +1,39 @@
+/**
+ * The transactional outbox: every change appends its event in the transaction that makes it, so an
+ * event exists exactly when its change committed. The same statement queues one delivery per enabled
+ * webhook endpoint subscribed to the type.
+ */
+import type { Queryable } from "../../platform/db.ts";
+import { currentRequest, currentTraceparent } from "../../platform/telemetry.ts";
+import type { EventType } from "./model.ts";
+
+export interface NewEvent {
+  type: EventType;
+  /** The resource as the API shows it after the change. */
+  object: object;
+}
+
+/** Appends `events`, in order, in the caller's transaction `tx`: one statement whatever their number. */
+export async function appendEvents(tx: Queryable, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map((event) => ({ id: Bun.randomUUIDv7(), type: event.type, object: event.object }));
+  await tx.query(
+    `WITH appended AS (
+       INSERT INTO events (id, type, request_id, traceparent, object)
+       SELECT (item->>'id')::uuid, item->>'type', $2, $3, item->'object'
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS list (item, position)
+       ORDER BY position
+       RETURNING id, type)
+     INSERT INTO webhook_deliveries (event_id, endpoint_id)
+     SELECT appended.id, endpoint.id
+     FROM appended
+     JOIN webhook_endpoints endpoint
+       ON endpoint.deleted_at IS NULL AND endpoint.status = 'enabled'
+      AND (endpoint.event_types @> ARRAY['*'] OR endpoint.event_types @> ARRAY[appended.type])`,
+    [JSON.stringify(rows), currentRequest()?.id ?? null, currentTraceparent() ?? null],
+  );
+}
+
+/** Appends one event in the caller's transaction `tx`. */
+export const appendEvent = (tx: Queryable, type: EventType, object: object): Promise<void> =>
+  appendEvents(tx, [{ type, object }]);
