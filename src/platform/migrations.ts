@@ -7,6 +7,7 @@ import money from "../../migrations/002_money.sql" with { type: "text" };
 import keyedRequestHashes from "../../migrations/003_keyed_request_hashes.sql" with { type: "text" };
 import cardKeyChecks from "../../migrations/004_card_key_checks.sql" with { type: "text" };
 import teamNames from "../../migrations/005_team_names.sql" with { type: "text" };
+import spendControls from "../../migrations/006_spend_controls.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "001_core.sql", sql: core },
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "003_keyed_request_hashes.sql", sql: keyedRequestHashes },
   { fileName: "004_card_key_checks.sql", sql: cardKeyChecks },
   { fileName: "005_team_names.sql", sql: teamNames },
+  { fileName: "006_spend_controls.sql", sql: spendControls },
 ];

@@ -608,6 +608,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cards/{id}/authorizations/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a card spend: the decision it would get now, and what is left of every limit
+         * @description Runs the decision of POST /v1/cards/{id}/authorizations on the same body, under the same rules, and changes nothing: no authorization, no hold, no money. Answers whether the spend would be approved, the first decline reason and its detail, and for every limit of the card and its wallet the limit, the spend already counted, what remains and when the window resets (the next local midnight, Monday, first of the month or 1 January in the wallet's time zone; null for per_authorization and all_time limits). Safe to repeat.
+         */
+        post: operations["previewCardSpend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/authorizations/{id}/increment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Raise a pending hold (hotels, fuel, tips)
+         * @description Raises a pending hold by `amount`, decided like a new spend of that amount in the windows the authorization counts in (its day, week, month and year): card and wallet status, merchant categories, every limit and the available balance. A refused increment changes nothing and answers 422 with the decline reason as its `code` (e.g. card_daily_limit_exceeded, insufficient_funds). Only a pending hold before its `expiresAt` can be raised (409 authorization_not_pending, 409 authorization_expired). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         */
+        post: operations["incrementAuthorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/authorizations/{id}/capture": {
         parameters: {
             query?: never;
@@ -638,8 +678,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Release a pending hold
-         * @description Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         * Release all or part of a pending hold
+         * @description Releases a pending hold without moving money. Without an amount the authorization becomes voided and no longer counts toward the limits; with one, that much is released (a partial reversal: `amount` goes down, the rest stays pending), and never more than it holds (422 void_exceeds_authorization). Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
          */
         post: operations["voidAuthorization"];
         delete?: never;
@@ -1023,6 +1063,32 @@ export interface components {
          *       "monthlyLimit": 2000000,
          *       "spentToday": 2500,
          *       "spentThisMonth": 2500,
+         *       "spendingControls": {
+         *         "allowedCategories": null,
+         *         "blockedCategories": [
+         *           "7995"
+         *         ],
+         *         "limits": [
+         *           {
+         *             "amount": 500000,
+         *             "interval": "daily",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 2000000,
+         *             "interval": "monthly",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 30000,
+         *             "interval": "weekly",
+         *             "categories": [
+         *               "5812",
+         *               "5814"
+         *             ]
+         *           }
+         *         ]
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z",
          *       "deletedAt": null
@@ -1076,6 +1142,25 @@ export interface components {
              * @description minor units
              */
             spentThisMonth: number;
+            spendingControls: {
+                /** @description when a list, only these merchant categories may spend */
+                allowedCategories: string[] | null;
+                blockedCategories: string[];
+                limits: {
+                    /**
+                     * Format: int64
+                     * @description minor units
+                     */
+                    amount: number;
+                    /**
+                     * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                     * @enum {string}
+                     */
+                    interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                    /** @description the merchant categories it caps; null for all spend */
+                    categories: string[] | null;
+                }[];
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1107,6 +1192,32 @@ export interface components {
          *           "monthlyLimit": 2000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 500000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 2000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z",
          *           "deletedAt": null
@@ -1144,6 +1255,32 @@ export interface components {
          *           "monthlyLimit": 2000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 500000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 2000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-25T08:30:00.000Z",
          *           "deletedAt": "2026-11-25T08:30:00.000Z"
@@ -1168,6 +1305,32 @@ export interface components {
          *       "monthlyLimit": 1000000,
          *       "spentToday": 2500,
          *       "spentThisMonth": 2500,
+         *       "spendingControls": {
+         *         "allowedCategories": null,
+         *         "blockedCategories": [
+         *           "7995"
+         *         ],
+         *         "limits": [
+         *           {
+         *             "amount": 200000,
+         *             "interval": "daily",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 1000000,
+         *             "interval": "monthly",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 30000,
+         *             "interval": "weekly",
+         *             "categories": [
+         *               "5812",
+         *               "5814"
+         *             ]
+         *           }
+         *         ]
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z",
          *       "deletedAt": null
@@ -1217,6 +1380,25 @@ export interface components {
              * @description minor units
              */
             spentThisMonth: number;
+            spendingControls: {
+                /** @description when a list, only these merchant categories may spend */
+                allowedCategories: string[] | null;
+                blockedCategories: string[];
+                limits: {
+                    /**
+                     * Format: int64
+                     * @description minor units
+                     */
+                    amount: number;
+                    /**
+                     * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                     * @enum {string}
+                     */
+                    interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                    /** @description the merchant categories it caps; null for all spend */
+                    categories: string[] | null;
+                }[];
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1262,6 +1444,32 @@ export interface components {
          *           "monthlyLimit": 1000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 200000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 1000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z",
          *           "deletedAt": null
@@ -1297,6 +1505,32 @@ export interface components {
          *           "monthlyLimit": 1000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 200000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 1000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-25T08:30:00.000Z",
          *           "deletedAt": "2026-11-25T08:30:00.000Z"
@@ -1507,6 +1741,7 @@ export interface components {
          *       },
          *       "status": "captured",
          *       "declineReason": null,
+         *       "declineDetail": null,
          *       "capturedAmount": 2500,
          *       "refundedAmount": 0,
          *       "expiresAt": "2026-12-01T10:15:00.000Z",
@@ -1525,6 +1760,13 @@ export interface components {
          *       },
          *       "status": "declined",
          *       "declineReason": "card_daily_limit_exceeded",
+         *       "declineDetail": {
+         *         "scope": "card",
+         *         "interval": "daily",
+         *         "limit": 500000,
+         *         "spent": 2500,
+         *         "categories": null
+         *       },
          *       "capturedAmount": 0,
          *       "refundedAmount": 0,
          *       "expiresAt": "2026-12-01T10:15:00.000Z",
@@ -1563,7 +1805,15 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "captured" | "voided" | "expired" | "declined";
-            declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds") | null;
+            declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "merchant_category_not_allowed" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "spending_limit_exceeded" | "insufficient_funds") | null;
+            declineDetail: {
+                /** @enum {string} */
+                scope: "card" | "wallet";
+                interval: ("per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time") | null;
+                limit: number | null;
+                spent: number | null;
+                categories: string[] | null;
+            } | null;
             /** Format: int64 */
             capturedAmount: number;
             /** Format: int64 */
@@ -1585,6 +1835,63 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * @example {
+         *       "approved": true,
+         *       "declineReason": null,
+         *       "declineDetail": null,
+         *       "headroom": [
+         *         {
+         *           "scope": "card",
+         *           "interval": "daily",
+         *           "categories": null,
+         *           "limit": 200000,
+         *           "spent": 2500,
+         *           "remaining": 197500,
+         *           "resetsAt": "2026-11-24T16:00:00.000Z"
+         *         },
+         *         {
+         *           "scope": "card",
+         *           "interval": "weekly",
+         *           "categories": [
+         *             "5812",
+         *             "5814"
+         *           ],
+         *           "limit": 30000,
+         *           "spent": 2500,
+         *           "remaining": 27500,
+         *           "resetsAt": "2026-11-29T16:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        AuthorizationPreview: {
+            approved: boolean;
+            declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "merchant_category_not_allowed" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "spending_limit_exceeded" | "insufficient_funds") | null;
+            declineDetail: {
+                /** @enum {string} */
+                scope: "card" | "wallet";
+                interval: ("per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time") | null;
+                limit: number | null;
+                spent: number | null;
+                categories: string[] | null;
+            } | null;
+            headroom: {
+                /** @enum {string} */
+                scope: "card" | "wallet";
+                /** @enum {string} */
+                interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                categories: string[] | null;
+                /** Format: int64 */
+                limit: number;
+                /** Format: int64 */
+                spent: number;
+                /** Format: int64 */
+                remaining: number;
+                /** @description when the window ends, in the wallet's time zone; null for per_authorization and all_time */
+                resetsAt: string | null;
+            }[];
+        };
+        /**
          * @description A page of card authorizations
          * @example {
          *       "data": [
@@ -1600,6 +1907,7 @@ export interface components {
          *           },
          *           "status": "captured",
          *           "declineReason": null,
+         *           "declineDetail": null,
          *           "capturedAmount": 2500,
          *           "refundedAmount": 0,
          *           "expiresAt": "2026-12-01T10:15:00.000Z",
@@ -1618,6 +1926,13 @@ export interface components {
          *           },
          *           "status": "declined",
          *           "declineReason": "card_daily_limit_exceeded",
+         *           "declineDetail": {
+         *             "scope": "card",
+         *             "interval": "daily",
+         *             "limit": 500000,
+         *             "spent": 2500,
+         *             "categories": null
+         *           },
          *           "capturedAmount": 0,
          *           "refundedAmount": 0,
          *           "expiresAt": "2026-12-01T10:15:00.000Z",
@@ -4257,6 +4572,26 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
                 };
             };
         };
@@ -4641,6 +4976,26 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
                     /**
                      * @description active or frozen
                      * @enum {string}
@@ -5143,6 +5498,26 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
                 };
             };
         };
@@ -5546,6 +5921,26 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
                     /**
                      * @description active, frozen or cancelled (final)
                      * @enum {string}
@@ -7139,6 +7534,341 @@ export interface operations {
             };
         };
     };
+    previewCardSpend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
+                    amount: number;
+                    merchant: {
+                        /** @description 1-200 characters */
+                        name: string;
+                        /** @description e.g. an MCC or a label */
+                        category?: string;
+                    };
+                    /**
+                     * @description true: capture at once; false: place a hold to capture later
+                     * @default true
+                     */
+                    capture?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationPreview"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    incrementAuthorization: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-255 characters; a retry with the same key and body replays the first response */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
+                    amount: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Authorization"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a business rule */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     captureAuthorization: {
         parameters: {
             query?: never;
@@ -7324,7 +8054,13 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description at most the held amount; default all of it
+                     */
+                    amount?: number;
+                };
             };
         };
         responses: {
@@ -7409,6 +8145,19 @@ export interface operations {
             };
             /** @description Request body over 1 MiB */
             413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a business rule */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];

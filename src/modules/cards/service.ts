@@ -6,9 +6,10 @@ import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
 import { walletNotFound } from "../wallets/errors.ts";
-import { initialLimits, resolveLimits } from "../wallets/limits.ts";
+import { initialLimits } from "../wallets/limits.ts";
 import { lockWallets, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
+import { NEW_CONTROLS, resolveControls } from "../wallets/spending-controls.ts";
 import { brandOf, isExpired, issueCard, luhnValid } from "./card-number.ts";
 import { cardHasPendingHolds, cardholderNotAllowed, cardNotFound, cardNumberTaken } from "./errors.ts";
 import type { Card, CreateCard, ListCardsQuery, SensitiveCard, UpdateCard } from "./model.ts";
@@ -105,7 +106,7 @@ export class CardsService {
 
   /** Issues a card on a wallet; with no number given, the service makes one (retrying a rare collision). */
   async create(input: CreateCard): Promise<Card> {
-    const limits = initialLimits(input);
+    const controls = resolveControls(NEW_CONTROLS, input, initialLimits);
     const now = this.clock();
     const given = givenDetails(input, now);
     for (let attempt = 1; ; attempt++) {
@@ -129,7 +130,7 @@ export class CardsService {
               cvvCiphertext: await this.vault.seal(details.cvv, id),
               expiryMonth: details.expiryMonth,
               expiryYear: details.expiryYear,
-              ...limits,
+              ...controls,
             },
             now,
           );
@@ -175,10 +176,7 @@ export class CardsService {
       }
       if (card.status === "cancelled")
         throw conflict("card_cancelled", "The card is cancelled; that is final.");
-      const limits = resolveLimits(
-        { dailyLimit: card.daily_limit, monthlyLimit: card.monthly_limit },
-        changes,
-      );
+      const controls = resolveControls(card, changes);
       if (cardholder !== undefined) {
         const wallet = found(await walletsRepository.find(tx, card.wallet_id), () =>
           walletNotFound(card.wallet_id),
@@ -190,7 +188,7 @@ export class CardsService {
         id,
         {
           ...(await this.detailChanges(card, changes, now)),
-          ...limits,
+          ...controls,
           status: changes.status,
           cardholderId: changes.cardholderId,
         },

@@ -3,6 +3,12 @@ import { type ListOptions, pageClause, pageValues } from "../../platform/paginat
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { spentColumns } from "../authorizations/spend-windows.ts";
 import type { Wallet, WalletSortField } from "./model.ts";
+import {
+  CONTROL_COLUMNS,
+  type ResolvedControls,
+  type StoredControls,
+  toSpendingControls,
+} from "./spending-controls.ts";
 
 export interface WalletRow {
   id: string;
@@ -16,6 +22,9 @@ export interface WalletRow {
   held: number;
   daily_limit: number;
   monthly_limit: number;
+  allowed_categories: string[] | null;
+  blocked_categories: string[];
+  spending_limits: StoredControls["spending_limits"];
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
@@ -28,7 +37,8 @@ export interface WalletView extends WalletRow {
 }
 
 const COLUMNS =
-  "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
+  "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, created_at, updated_at, deleted_at, " +
+  CONTROL_COLUMNS;
 
 /** The columns of a WalletView; `$nowParameter` is the instant "today" is measured at. */
 const viewColumns = (nowParameter: number) =>
@@ -56,6 +66,7 @@ export const toWallet = (row: WalletView): Wallet => ({
   monthlyLimit: row.monthly_limit,
   spentToday: row.spent_today,
   spentThisMonth: row.spent_this_month,
+  spendingControls: toSpendingControls(row),
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -63,29 +74,25 @@ export const toWallet = (row: WalletView): Wallet => ({
 
 export type WalletOwner = { userId: string } | { teamId: string };
 
-export interface NewWallet {
+export interface NewWallet extends ResolvedControls {
   id: string;
   name: string;
   owner: WalletOwner;
   currency: string;
   timezone: string;
-  dailyLimit: number;
-  monthlyLimit: number;
 }
 
-export interface WalletChanges {
+export interface WalletChanges extends Partial<ResolvedControls> {
   name?: string;
   status?: Wallet["status"];
-  dailyLimit?: number;
-  monthlyLimit?: number;
 }
 
 export const walletsRepository = {
   async insert(db: Queryable, wallet: NewWallet, now: Date): Promise<WalletView> {
     const result = await db.query<WalletView>(
       `INSERT INTO wallets (id, name, user_id, team_id, currency, timezone, daily_limit, monthly_limit,
-         created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${viewColumns(9)}`,
+         created_at, updated_at, ${CONTROL_COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) RETURNING ${viewColumns(9)}`,
       [
         wallet.id,
         wallet.name,
@@ -96,6 +103,9 @@ export const walletsRepository = {
         wallet.dailyLimit,
         wallet.monthlyLimit,
         now,
+        wallet.allowedCategories,
+        wallet.blockedCategories,
+        JSON.stringify(wallet.spendingLimits),
       ],
     );
     return onlyRow(result);
@@ -152,8 +162,20 @@ export const walletsRepository = {
 
   async update(db: Queryable, id: string, changes: WalletChanges, now: Date): Promise<WalletView> {
     const set = setClause(
-      changes,
-      { name: "name", status: "status", dailyLimit: "daily_limit", monthlyLimit: "monthly_limit" },
+      {
+        ...changes,
+        spendingLimits:
+          changes.spendingLimits === undefined ? undefined : JSON.stringify(changes.spendingLimits),
+      },
+      {
+        name: "name",
+        status: "status",
+        dailyLimit: "daily_limit",
+        monthlyLimit: "monthly_limit",
+        allowedCategories: "allowed_categories",
+        blockedCategories: "blocked_categories",
+        spendingLimits: "spending_limits",
+      },
       3,
       2,
     );

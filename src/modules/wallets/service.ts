@@ -10,10 +10,11 @@ import { teamsRepository } from "../teams/repository.ts";
 import { userNotFound } from "../users/errors.ts";
 import { usersRepository } from "../users/repository.ts";
 import { invalidTimezone, walletNotEmpty, walletNotFound } from "./errors.ts";
-import { initialLimits, resolveLimits } from "./limits.ts";
+import { initialLimits } from "./limits.ts";
 import type { CreateWallet, ListWalletsQuery, UpdateWallet, Wallet } from "./model.ts";
 import { lockWallet, lockWalletForMoney, lockWalletsForMoney } from "./money-gate.ts";
 import { toWallet, type WalletOwner, type WalletRow, walletsRepository } from "./repository.ts";
+import { NEW_CONTROLS, resolveControls } from "./spending-controls.ts";
 
 function checkCurrency(currency: string): string {
   if (!isCurrency(currency)) throw badRequest("invalid_currency", `${currency} is not an ISO 4217 currency.`);
@@ -58,7 +59,7 @@ export class WalletsService {
   /** Creates a wallet; the owner is share-locked so it cannot be deleted while the wallet goes in. */
   async create(input: CreateWallet): Promise<Wallet> {
     const owner = ownerOf(input);
-    const limits = initialLimits(input);
+    const controls = resolveControls(NEW_CONTROLS, input, initialLimits);
     const currency = checkCurrency(input.currency ?? this.config.DEFAULT_CURRENCY);
     const timezone = await canonicalTimezone(this.db, input.timezone ?? "UTC");
     return this.db.transaction(async (tx) => {
@@ -71,7 +72,7 @@ export class WalletsService {
           owner,
           currency,
           timezone,
-          ...limits,
+          ...controls,
         },
         this.clock(),
       );
@@ -99,14 +100,11 @@ export class WalletsService {
         (changes.userId !== undefined && changes.userId !== current.user_id) ||
         (changes.teamId !== undefined && changes.teamId !== current.team_id);
       if (ownerChanged) throw badRequest("wallet_owner_immutable", "A wallet's owner never changes.");
-      const limits = resolveLimits(
-        { dailyLimit: current.daily_limit, monthlyLimit: current.monthly_limit },
-        changes,
-      );
+      const controls = resolveControls(current, changes);
       const row = await walletsRepository.update(
         tx,
         id,
-        { name: changes.name?.trim(), status: changes.status, ...limits },
+        { name: changes.name?.trim(), status: changes.status, ...controls },
         this.clock(),
       );
       return toWallet(row);

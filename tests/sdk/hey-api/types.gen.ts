@@ -213,6 +213,27 @@ export type Wallet = {
      * minor units
      */
     spentThisMonth: number;
+    spendingControls: {
+        /**
+         * when a list, only these merchant categories may spend
+         */
+        allowedCategories: Array<string> | null;
+        blockedCategories: Array<string>;
+        limits: Array<{
+            /**
+             * minor units
+             */
+            amount: number;
+            /**
+             * per_authorization, daily, weekly, monthly, yearly, all_time
+             */
+            interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+            /**
+             * the merchant categories it caps; null for all spend
+             */
+            categories: Array<string> | null;
+        }>;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -284,6 +305,27 @@ export type Card = {
      * minor units
      */
     spentThisMonth: number;
+    spendingControls: {
+        /**
+         * when a list, only these merchant categories may spend
+         */
+        allowedCategories: Array<string> | null;
+        blockedCategories: Array<string>;
+        limits: Array<{
+            /**
+             * minor units
+             */
+            amount: number;
+            /**
+             * per_authorization, daily, weekly, monthly, yearly, all_time
+             */
+            interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+            /**
+             * the merchant categories it caps; null for all spend
+             */
+            categories: Array<string> | null;
+        }>;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -426,7 +468,14 @@ export type Authorization = {
      * pending, captured, voided, expired, declined
      */
     status: 'pending' | 'captured' | 'voided' | 'expired' | 'declined';
-    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'insufficient_funds' | null;
+    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'merchant_category_not_allowed' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'spending_limit_exceeded' | 'insufficient_funds' | null;
+    declineDetail: {
+        scope: 'card' | 'wallet';
+        interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time' | null;
+        limit: number | null;
+        spent: number | null;
+        categories: Array<string> | null;
+    } | null;
     capturedAmount: number;
     refundedAmount: number;
     /**
@@ -441,6 +490,30 @@ export type Authorization = {
      * RFC 3339, UTC
      */
     updatedAt: string;
+};
+
+export type AuthorizationPreview = {
+    approved: boolean;
+    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'merchant_category_not_allowed' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'spending_limit_exceeded' | 'insufficient_funds' | null;
+    declineDetail: {
+        scope: 'card' | 'wallet';
+        interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time' | null;
+        limit: number | null;
+        spent: number | null;
+        categories: Array<string> | null;
+    } | null;
+    headroom: Array<{
+        scope: 'card' | 'wallet';
+        interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+        categories: Array<string> | null;
+        limit: number;
+        spent: number;
+        remaining: number;
+        /**
+         * when the window ends, in the wallet's time zone; null for per_authorization and all_time
+         */
+        resetsAt: string | null;
+    }>;
 };
 
 /**
@@ -1905,6 +1978,30 @@ export type CreateWalletData = {
          * minor units, 10000 to 1000000000000000
          */
         monthlyLimit?: number;
+        /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
     };
     headers?: {
         /**
@@ -2094,6 +2191,30 @@ export type UpdateWalletData = {
          * minor units, 10000 to 1000000000000000
          */
         monthlyLimit?: number;
+        /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
         /**
          * active or frozen
          */
@@ -2388,6 +2509,30 @@ export type CreateCardData = {
          * minor units, 10000 to 1000000000000000
          */
         monthlyLimit?: number;
+        /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
     };
     headers?: {
         /**
@@ -2593,6 +2738,30 @@ export type UpdateCardData = {
          * minor units, 10000 to 1000000000000000
          */
         monthlyLimit?: number;
+        /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
         /**
          * active, frozen or cancelled (final)
          */
@@ -3421,6 +3590,164 @@ export type AuthorizeCardSpendResponses = {
 
 export type AuthorizeCardSpendResponse = AuthorizeCardSpendResponses[keyof AuthorizeCardSpendResponses];
 
+export type PreviewCardSpendData = {
+    body: {
+        /**
+         * minor units, 1 to 1000000000000
+         */
+        amount: number;
+        merchant: {
+            /**
+             * 1-200 characters
+             */
+            name: string;
+            /**
+             * e.g. an MCC or a label
+             */
+            category?: string;
+        };
+        /**
+         * true: capture at once; false: place a hold to capture later
+         */
+        capture?: boolean;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/cards/{id}/authorizations/preview';
+};
+
+export type PreviewCardSpendErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type PreviewCardSpendError = PreviewCardSpendErrors[keyof PreviewCardSpendErrors];
+
+export type PreviewCardSpendResponses = {
+    /**
+     * OK
+     */
+    200: AuthorizationPreview;
+};
+
+export type PreviewCardSpendResponse = PreviewCardSpendResponses[keyof PreviewCardSpendResponses];
+
+export type IncrementAuthorizationData = {
+    body: {
+        /**
+         * minor units, 1 to 1000000000000
+         */
+        amount: number;
+    };
+    headers?: {
+        /**
+         * 1-255 characters; a retry with the same key and body replays the first response
+         */
+        'idempotency-key'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/authorizations/{id}/increment';
+};
+
+export type IncrementAuthorizationErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Refused by a business rule
+     */
+    422: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type IncrementAuthorizationError = IncrementAuthorizationErrors[keyof IncrementAuthorizationErrors];
+
+export type IncrementAuthorizationResponses = {
+    /**
+     * OK
+     */
+    200: Authorization;
+};
+
+export type IncrementAuthorizationResponse = IncrementAuthorizationResponses[keyof IncrementAuthorizationResponses];
+
 export type CaptureAuthorizationData = {
     body?: {
         /**
@@ -3500,7 +3827,10 @@ export type CaptureAuthorizationResponse = CaptureAuthorizationResponses[keyof C
 
 export type VoidAuthorizationData = {
     body?: {
-        [key: string]: never;
+        /**
+         * at most the held amount; default all of it
+         */
+        amount?: number;
     };
     headers?: {
         /**
@@ -3543,6 +3873,10 @@ export type VoidAuthorizationErrors = {
      * Request body over 1 MiB
      */
     413: Problem;
+    /**
+     * Refused by a business rule
+     */
+    422: Problem;
     /**
      * Rate limited; see Retry-After
      */
