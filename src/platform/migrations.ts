@@ -8,6 +8,7 @@ import keyedRequestHashes from "../../migrations/003_keyed_request_hashes.sql" w
 import cardKeyChecks from "../../migrations/004_card_key_checks.sql" with { type: "text" };
 import teamNames from "../../migrations/005_team_names.sql" with { type: "text" };
 import spendControls from "../../migrations/006_spend_controls.sql" with { type: "text" };
+import metadata from "../../migrations/007_metadata.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "001_core.sql", sql: core },
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "004_card_key_checks.sql", sql: cardKeyChecks },
   { fileName: "005_team_names.sql", sql: teamNames },
   { fileName: "006_spend_controls.sql", sql: spendControls },
+  { fileName: "007_metadata.sql", sql: metadata },
 ];

@@ -290,6 +290,16 @@ function bodyIsRequired(mediaType: Json): boolean {
   return requiredFields > 0 || minProperties > 0;
 }
 
+/** A query parameter that is an object is sent as `name[key]=value`: OpenAPI's deepObject style. */
+function deepObjectQuery(parameter: Json): Json {
+  const objectInQuery =
+    isObject(parameter) &&
+    parameter.in === "query" &&
+    isObject(parameter.schema) &&
+    parameter.schema.type === "object";
+  return objectInQuery ? { ...parameter, style: "deepObject", explode: true } : parameter;
+}
+
 /** Turns what @elysiajs/swagger derives into the published document: OpenAPI 3.1, JSON only, described. */
 export function finishDocument(source: JsonObject): JsonObject {
   const paths: JsonObject = {};
@@ -305,7 +315,7 @@ export function finishDocument(source: JsonObject): JsonObject {
           : undefined;
       const read = method === "get";
       const allParameters = [
-        ...(Array.isArray(parameters) ? parameters : []),
+        ...(Array.isArray(parameters) ? parameters.map(deepObjectQuery) : []),
         ...(read ? [READ_AFTER_PARAMETER] : []),
       ];
       operations[method] = {

@@ -15,7 +15,9 @@
  *
  * Options: --duration <s> (10), --connections <32-64> (32), --pgbench (also `pgbench -c 16 -T 15`
  * at scale 10 on a scratch database of the same server), --instances <1-8> (1: that many service
- * instances on the one database, behind HAProxy when more than one), --keep, --json, --help.
+ * instances on the one database, behind HAProxy when more than one), --categorised-limits (every
+ * card also gets three limits on merchant categories, two of which cap every bench spend, to compare
+ * with a run without), --keep, --json, --help.
  *
  * `--startup [--runs <n>]` runs the start-up scenario instead, alone (tests/bench/startup.ts): spawn
  * to the first 200 on /ready on embedded PGlite, fresh and existing DATA_DIR, for `bun src/main.ts`
@@ -36,11 +38,20 @@ import {
 import { type CpuShare, startCpuMeter } from "./cpu.ts";
 import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import { findPgbench, type PgbenchResult, runPgbench } from "./pgbench.ts";
-import { Api, fundTeamWallet, type Seeded, seed, TEAM_CARDS, teamSpend, USER_WALLETS } from "./seed.ts";
+import {
+  Api,
+  BENCH_CATEGORY,
+  fundTeamWallet,
+  type Seeded,
+  seed,
+  TEAM_CARDS,
+  teamSpend,
+  USER_WALLETS,
+} from "./seed.ts";
 import { runStartup, startupReport } from "./startup.ts";
 import { DEFAULT_SERVER_URL, externalTarget, spawnTarget, type Target } from "./target.ts";
 
-const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--keep] [--json]
+const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--categorised-limits] [--keep] [--json]
        bun run bench -- --startup [--runs <n>] [--json]
 
   --duration      seconds per scenario (default 10)
@@ -48,6 +59,7 @@ const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32
   --pgbench       also run pgbench -i -s 10 and pgbench -c 16 -T 15 on a scratch database of the server
   --instances     service instances on the one database (default 1); more than one are put behind
                   HAProxy (Debian's haproxy package), round robin, and the load goes through it
+  --categorised-limits  every card also gets three limits on merchant categories (two cap each spend)
   --keep          keep the wallet_bench_* database (spawned mode)
   --json          print the summary as JSON too
   --startup       only the start-up scenario: fresh and existing DATA_DIR on embedded PGlite, for
@@ -67,6 +79,7 @@ interface Options {
   startup: boolean;
   runs: number;
   instances: number;
+  categorisedLimits: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -89,6 +102,7 @@ function readOptions(argv: string[]): Options {
       startup: { type: "boolean", default: false },
       runs: { type: "string", default: "3" },
       instances: { type: "string", default: "1" },
+      "categorised-limits": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -123,6 +137,7 @@ function readOptions(argv: string[]): Options {
     json: values.json,
     startup: values.startup,
     runs,
+    categorisedLimits: values["categorised-limits"],
   };
 }
 
@@ -334,7 +349,7 @@ async function main(): Promise<number> {
     const api = new Api(target.baseUrl, target.adminKey);
     const runId = crypto.randomUUID().slice(0, 8);
     const seedStart = performance.now();
-    const seeded: Seeded = await seed(api, runId, log);
+    const seeded: Seeded = await seed(api, runId, log, options.categorisedLimits);
     const seedSeconds = ((performance.now() - seedStart) / 1000).toFixed(1);
     log(
       `seeded ${seeded.allWalletIds.length} wallets and ${USER_WALLETS + TEAM_CARDS} cards in ${seedSeconds}s`,
@@ -363,7 +378,11 @@ async function main(): Promise<number> {
     const b = await scenario(target, options, `(b) captured auths, ${USER_WALLETS} wallets`, (index) => ({
       method: "POST",
       path: `/v1/cards/${userCards[index % userCards.length]}/authorizations`,
-      body: { amount: 100 + ((index * 37) % 900), merchant: { name: merchantB }, capture: true },
+      body: {
+        amount: 100 + ((index * 37) % 900),
+        merchant: { name: merchantB, category: BENCH_CATEGORY },
+        capture: true,
+      },
     }));
     reports.push(await withOutcomes(target, b, userCards, merchantB));
 
@@ -381,7 +400,11 @@ async function main(): Promise<number> {
       return {
         method: "POST",
         path: `/v1/cards/${teamCards[index % teamCards.length]}/authorizations`,
-        body: { amount: spend.amount, merchant: { name: merchantC }, capture: spend.capture },
+        body: {
+          amount: spend.amount,
+          merchant: { name: merchantC, category: BENCH_CATEGORY },
+          capture: spend.capture,
+        },
       };
     });
     reports.push(await withOutcomes(target, c, teamCards, merchantC));

@@ -801,6 +801,9 @@ export interface components {
          *       "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
          *       "email": "ana.lim@example.com",
          *       "name": "Ana Lim",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T09:00:00.000Z",
          *       "deletedAt": null
@@ -814,6 +817,10 @@ export interface components {
             id: string;
             email: string;
             name: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -834,6 +841,9 @@ export interface components {
          *           "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
          *           "email": "ana.lim@example.com",
          *           "name": "Ana Lim",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T09:00:00.000Z",
          *           "deletedAt": null
@@ -856,6 +866,9 @@ export interface components {
          * @example {
          *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *       "name": "Design",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T09:00:00.000Z",
          *       "deletedAt": null
@@ -868,6 +881,10 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -887,6 +904,9 @@ export interface components {
          *         {
          *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *           "name": "Design",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T09:00:00.000Z",
          *           "deletedAt": null
@@ -991,6 +1011,7 @@ export interface components {
          * @example {
          *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *       "name": "Design",
+         *       "metadata": {},
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T09:00:00.000Z",
          *       "deletedAt": null,
@@ -1004,6 +1025,10 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1028,6 +1053,7 @@ export interface components {
          *         {
          *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *           "name": "Design",
+         *           "metadata": {},
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T09:00:00.000Z",
          *           "deletedAt": null,
@@ -1088,6 +1114,9 @@ export interface components {
          *             ]
          *           }
          *         ]
+         *       },
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
          *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z",
@@ -1161,6 +1190,10 @@ export interface components {
                     categories: string[] | null;
                 }[];
             };
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1217,6 +1250,9 @@ export interface components {
          *                 ]
          *               }
          *             ]
+         *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
          *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z",
@@ -1281,6 +1317,9 @@ export interface components {
          *               }
          *             ]
          *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-25T08:30:00.000Z",
          *           "deletedAt": "2026-11-25T08:30:00.000Z"
@@ -1330,6 +1369,9 @@ export interface components {
          *             ]
          *           }
          *         ]
+         *       },
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
          *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z",
@@ -1398,6 +1440,10 @@ export interface components {
                     /** @description the merchant categories it caps; null for all spend */
                     categories: string[] | null;
                 }[];
+            };
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
             };
             /**
              * Format: date-time
@@ -1470,6 +1516,9 @@ export interface components {
          *               }
          *             ]
          *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z",
          *           "deletedAt": null
@@ -1531,6 +1580,9 @@ export interface components {
          *               }
          *             ]
          *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-25T08:30:00.000Z",
          *           "deletedAt": "2026-11-25T08:30:00.000Z"
@@ -1554,6 +1606,9 @@ export interface components {
          *       "currency": "SGD",
          *       "balanceAfter": 147500,
          *       "description": "Kopi Corner",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z"
          *     }
          * @example {
@@ -1568,6 +1623,9 @@ export interface components {
          *       "currency": "SGD",
          *       "balanceAfter": 150000,
          *       "description": "Salary",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z"
          *     }
          */
@@ -1604,6 +1662,10 @@ export interface components {
              */
             balanceAfter: number;
             description: string | null;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1626,6 +1688,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 147500,
          *           "description": "Kopi Corner",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z"
          *         },
          *         {
@@ -1640,6 +1705,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 150000,
          *           "description": "Salary",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z"
          *         }
          *       ],
@@ -1664,6 +1732,9 @@ export interface components {
          *       "amount": 10000,
          *       "currency": "SGD",
          *       "description": "Team lunch budget",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z",
          *       "transactions": [
          *         {
@@ -1678,6 +1749,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 137500,
          *           "description": "Team lunch budget",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z"
          *         },
          *         {
@@ -1692,6 +1766,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 10000,
          *           "description": "Team lunch budget",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z"
          *         }
          *       ]
@@ -1720,6 +1797,10 @@ export interface components {
             amount: number;
             currency: string;
             description: string | null;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1745,6 +1826,9 @@ export interface components {
          *       "capturedAmount": 2500,
          *       "refundedAmount": 0,
          *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z"
          *     }
@@ -1770,6 +1854,9 @@ export interface components {
          *       "capturedAmount": 0,
          *       "refundedAmount": 0,
          *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z"
          *     }
@@ -1823,6 +1910,10 @@ export interface components {
              * @description RFC 3339, UTC
              */
             expiresAt: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1911,6 +2002,9 @@ export interface components {
          *           "capturedAmount": 2500,
          *           "refundedAmount": 0,
          *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z"
          *         },
@@ -1936,6 +2030,9 @@ export interface components {
          *           "capturedAmount": 0,
          *           "refundedAmount": 0,
          *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z"
          *         }
@@ -2261,6 +2358,10 @@ export interface operations {
                     email: string;
                     /** @description 1-200 characters */
                     name: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -2624,6 +2725,10 @@ export interface operations {
                     email?: string;
                     /** @description 1-200 characters */
                     name?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -2871,6 +2976,10 @@ export interface operations {
                 "application/json": {
                     /** @description 1-200 characters */
                     name: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -3232,6 +3341,10 @@ export interface operations {
                 "application/json": {
                     /** @description 1-200 characters */
                     name?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -4592,6 +4705,10 @@ export interface operations {
                             categories?: string[] | null;
                         }[];
                     };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -4995,6 +5112,10 @@ export interface operations {
                             /** @description the merchant categories it caps; null for all spend */
                             categories?: string[] | null;
                         }[];
+                    };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
                     };
                     /**
                      * @description active or frozen
@@ -5518,6 +5639,10 @@ export interface operations {
                             categories?: string[] | null;
                         }[];
                     };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -5941,6 +6066,10 @@ export interface operations {
                             categories?: string[] | null;
                         }[];
                     };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                     /**
                      * @description active, frozen or cancelled (final)
                      * @enum {string}
@@ -6336,6 +6465,10 @@ export interface operations {
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -6508,6 +6641,10 @@ export interface operations {
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -6687,6 +6824,10 @@ export interface operations {
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -6855,6 +6996,10 @@ export interface operations {
                 from?: string;
                 /** @description created before (RFC 3339) */
                 to?: string;
+                /** @description metadata[key]=value: only rows whose metadata has every key given, with that value */
+                metadata?: {
+                    [key: string]: string;
+                };
             };
             header?: {
                 /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
@@ -7398,6 +7543,10 @@ export interface operations {
                      * @default true
                      */
                     capture?: boolean;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -7563,6 +7712,10 @@ export interface operations {
                      * @default true
                      */
                     capture?: boolean;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };

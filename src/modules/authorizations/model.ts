@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
+import { Metadata } from "../../platform/metadata.ts";
 import {
   listQuery,
   MinorUnits,
@@ -79,6 +80,7 @@ export const Authorization = withExamples(
       capturedAmount: MinorUnits({ minimum: 0 }),
       refundedAmount: MinorUnits({ minimum: 0 }),
       expiresAt: Timestamp,
+      metadata: Metadata,
       createdAt: Timestamp,
       updatedAt: Timestamp,
     },
@@ -98,6 +100,7 @@ export const Authorization = withExamples(
       capturedAmount: 2500,
       refundedAmount: 0,
       expiresAt: EXAMPLE_TIME.holdExpires,
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.moved,
       updatedAt: EXAMPLE_TIME.moved,
     },
@@ -114,6 +117,7 @@ export const Authorization = withExamples(
       capturedAmount: 0,
       refundedAmount: 0,
       expiresAt: EXAMPLE_TIME.holdExpires,
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.moved,
       updatedAt: EXAMPLE_TIME.moved,
     },
@@ -132,12 +136,13 @@ export const CreateAuthorization = withExamples(
           description: "true: capture at once; false: place a hold to capture later",
         }),
       ),
+      metadata: Type.Optional(Metadata),
     },
     { additionalProperties: false },
   ),
   [
     { amount: 2500, merchant: { name: "Kopi Corner", category: "5814" } },
-    { amount: 12000, merchant: { name: "Harbour Hotel" }, capture: false },
+    { amount: 12000, merchant: { name: "Harbour Hotel" }, capture: false, metadata: { trip: "TR-88" } },
   ],
 );
 export type CreateAuthorization = Static<typeof CreateAuthorization>;

@@ -1,4 +1,5 @@
 import type { Queryable } from "../../platform/db.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
 import { CONTROL_COLUMNS, type StoredControls } from "../wallets/spending-controls.ts";
@@ -24,6 +25,7 @@ export interface AuthorizationRow {
   window_month: string;
   window_year: string;
   category_windows: WindowKey[];
+  metadata: Metadata;
   expires_at: Date;
   created_at: Date;
   updated_at: Date;
@@ -31,7 +33,7 @@ export interface AuthorizationRow {
 
 const COLUMNS = `id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status, decline_reason,
   decline_detail, captured_amount, refunded_amount, window_day, window_week, window_month, window_year,
-  category_windows, expires_at, created_at, updated_at`;
+  category_windows, metadata, expires_at, created_at, updated_at`;
 
 const SORT_COLUMNS: Record<AuthorizationSortField, string> = { createdAt: "created_at", amount: "amount" };
 
@@ -47,6 +49,7 @@ export const toAuthorization = (row: AuthorizationRow): Authorization => ({
   declineDetail: row.decline_detail,
   capturedAmount: row.captured_amount,
   refundedAmount: row.refunded_amount,
+  metadata: row.metadata,
   expiresAt: iso(row.expires_at),
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
@@ -95,6 +98,7 @@ export interface NewAuthorization {
   capturedAmount: number;
   card: SpendingCard;
   categoryWindows: WindowKey[];
+  metadata: Metadata;
   expiresAt: Date;
 }
 
@@ -145,8 +149,8 @@ export const authorizationsRepository = {
     const result = await db.query<AuthorizationRow>(
       `INSERT INTO authorizations (id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status,
          decline_reason, decline_detail, captured_amount, window_day, window_week, window_month, window_year,
-         category_windows, expires_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+         category_windows, metadata, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
        RETURNING ${COLUMNS}`,
       [
         Bun.randomUUIDv7(),
@@ -165,6 +169,7 @@ export const authorizationsRepository = {
         authorization.card.window_month,
         authorization.card.window_year,
         JSON.stringify(authorization.categoryWindows),
+        JSON.stringify(authorization.metadata),
         authorization.expiresAt,
         now,
       ],

@@ -113,6 +113,7 @@ export class AuthorizationsService {
           capturedAmount: reason === null && capture ? input.amount : 0,
           card,
           categoryWindows: reason === null ? decision.categoryWindows : [],
+          metadata: input.metadata ?? {},
           expiresAt: new Date(now.getTime() + this.config.AUTH_HOLD_TTL * 1000),
         },
         now,
@@ -319,6 +320,7 @@ export class AuthorizationsService {
         cardId: authorization.card_id,
         authorizationId: authorization.id,
         description: authorization.merchant_name,
+        metadata: authorization.metadata,
       },
       now,
     );

@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
+import { Metadata } from "../../platform/metadata.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
@@ -63,6 +64,7 @@ export const Card = withExamples(
       spentToday: MoneyValue,
       spentThisMonth: MoneyValue,
       spendingControls: SpendingControls,
+      metadata: Metadata,
       createdAt: Timestamp,
       updatedAt: Timestamp,
       deletedAt: NullableTimestamp,
@@ -92,6 +94,7 @@ export const Card = withExamples(
           { amount: 30000, interval: "weekly", categories: ["5812", "5814"] },
         ],
       },
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.created,
       updatedAt: EXAMPLE_TIME.moved,
       deletedAt: null,
@@ -123,6 +126,7 @@ export const CreateCard = withExamples(
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
       spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
     },
     {
       additionalProperties: false,
@@ -159,6 +163,7 @@ export const UpdateCard = withExamples(
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
       spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
       status: Type.Optional(CardStatus),
       cardholderId: Type.Optional(Type.Union([UuidInput, Type.Null()])),
       walletId: Type.Optional(
@@ -176,6 +181,7 @@ export const UpdateCard = withExamples(
     { status: "frozen" },
     { dailyLimit: 100000 },
     { cardholderId: null },
+    { metadata: { purpose: "travel" } },
     {
       spendingControls: {
         allowedCategories: ["5812", "5814"],

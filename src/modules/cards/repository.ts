@@ -1,5 +1,6 @@
 import type { Queryable } from "../../platform/db.ts";
 import { isUniqueViolation } from "../../platform/errors.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { spentColumns } from "../authorizations/spend-windows.ts";
@@ -26,6 +27,7 @@ export interface CardRow {
   allowed_categories: string[] | null;
   blocked_categories: string[];
   spending_limits: StoredControls["spending_limits"];
+  metadata: Metadata;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
@@ -39,7 +41,7 @@ export interface CardView extends CardRow {
 
 /** Never the ciphertexts: they are read only by findSecrets. */
 const COLUMNS =
-  "id, wallet_id, cardholder_id, brand, last4, expiry_month, expiry_year, status, daily_limit, monthly_limit, created_at, updated_at, deleted_at, " +
+  "id, wallet_id, cardholder_id, brand, last4, expiry_month, expiry_year, status, daily_limit, monthly_limit, metadata, created_at, updated_at, deleted_at, " +
   CONTROL_COLUMNS;
 
 /** The columns of a CardView; `$nowParameter` is the instant "today" is measured at, in the wallet's zone. */
@@ -66,6 +68,7 @@ export const toCard = (row: CardView): Card => ({
   spentToday: row.spent_today,
   spentThisMonth: row.spent_this_month,
   spendingControls: toSpendingControls(row),
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -86,6 +89,7 @@ export interface NewCard extends SealedNumber, ResolvedControls {
   cvvCiphertext: Uint8Array;
   expiryMonth: number;
   expiryYear: number;
+  metadata: string;
 }
 
 export interface CardSecrets {
@@ -102,6 +106,7 @@ export interface CardChanges extends Partial<ResolvedControls> {
   expiryYear?: number;
   status?: CardStatus;
   cardholderId?: string | null;
+  metadata?: string;
 }
 
 function rethrowNumberTaken(error: unknown): never {
@@ -127,8 +132,8 @@ export const cardsRepository = {
       .query<CardView>(
         `INSERT INTO cards (id, wallet_id, cardholder_id, brand, last4, number_fingerprint, number_ciphertext,
            cvv_ciphertext, expiry_month, expiry_year, daily_limit, monthly_limit, created_at, updated_at,
-           ${CONTROL_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)
+           ${CONTROL_COLUMNS}, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17)
          RETURNING ${viewColumns(13)}`,
         [
           card.id,
@@ -147,6 +152,7 @@ export const cardsRepository = {
           card.allowedCategories,
           card.blockedCategories,
           JSON.stringify(card.spendingLimits),
+          card.metadata,
         ],
       )
       .catch(rethrowNumberTaken);
@@ -234,6 +240,7 @@ export const cardsRepository = {
           changes.spendingLimits === undefined ? undefined : JSON.stringify(changes.spendingLimits),
         status: changes.status,
         cardholderId: changes.cardholderId,
+        metadata: changes.metadata,
       },
       {
         brand: "brand",
@@ -250,6 +257,7 @@ export const cardsRepository = {
         spendingLimits: "spending_limits",
         status: "status",
         cardholderId: "cardholder_id",
+        metadata: "metadata",
       },
       3,
       2,

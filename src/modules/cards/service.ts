@@ -1,6 +1,7 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
@@ -131,6 +132,7 @@ export class CardsService {
               expiryMonth: details.expiryMonth,
               expiryYear: details.expiryYear,
               ...controls,
+              metadata: metadataOf(input),
             },
             now,
           );
@@ -191,6 +193,7 @@ export class CardsService {
           ...controls,
           status: changes.status,
           cardholderId: changes.cardholderId,
+          metadata: metadataChange(changes),
         },
         now,
       );

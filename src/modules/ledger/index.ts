@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Idempotency } from "../../platform/idempotency.ts";
+import { gatherMetadataQuery } from "../../platform/metadata.ts";
 import {
   describe,
   errorResponses,
@@ -69,6 +70,7 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
     .get("/v1/wallets/:id/transactions", ({ params, query }) => ledger.listOfWallet(params.id, query), {
       params: IdParams,
       query: ListTransactionsQuery,
+      transform: gatherMetadataQuery,
       response: { 200: "TransactionPage", ...errorResponses(404) },
       ...describe(
         tag,

@@ -1,4 +1,5 @@
 import type { Queryable } from "../../platform/db.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
 import { balanceDelta } from "./credits.ts";
@@ -16,11 +17,12 @@ interface TransactionRow {
   currency: string;
   balance_after: number;
   description: string | null;
+  metadata: Metadata;
   created_at: Date;
 }
 
 const COLUMNS =
-  "id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount, currency, balance_after, description, created_at";
+  "id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount, currency, balance_after, description, metadata, created_at";
 
 /** "createdAt" order is ledger order: seq, drawn under the wallet's lock, is exact where clocks tie. */
 const SORT_COLUMNS: Record<TransactionSortField, string> = { createdAt: "seq", amount: "amount" };
@@ -37,6 +39,7 @@ export const toTransaction = (row: TransactionRow): Transaction => ({
   currency: row.currency,
   balanceAfter: row.balance_after,
   description: row.description,
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
 });
 
@@ -50,6 +53,7 @@ export interface LedgerEntry {
   authorizationId?: string;
   transferId?: string;
   refundOf?: string;
+  metadata?: Metadata;
 }
 
 export interface TransferRow {
@@ -60,6 +64,7 @@ export interface TransferRow {
   currency: string;
   description: string | null;
   created_at: Date;
+  metadata: Metadata;
 }
 
 export const ledgerRepository = {
@@ -74,8 +79,8 @@ export const ledgerRepository = {
          UPDATE wallets SET balance = balance + $3, updated_at = $4 WHERE id = $2 RETURNING balance, currency
        )
        INSERT INTO transactions (id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount,
-                                 currency, balance_after, description, created_at)
-       SELECT $1, $2, $5, $6, $7, $8, $9, $10, moved.currency, moved.balance, $11, $4 FROM moved
+                                 currency, balance_after, description, metadata, created_at)
+       SELECT $1, $2, $5, $6, $7, $8, $9, $10, moved.currency, moved.balance, $11, $12, $4 FROM moved
        RETURNING ${COLUMNS}`,
       [
         Bun.randomUUIDv7(),
@@ -89,6 +94,7 @@ export const ledgerRepository = {
         entry.type,
         entry.amount,
         entry.description ?? null,
+        JSON.stringify(entry.metadata ?? {}),
       ],
     );
     return toTransaction(onlyRow(result));
@@ -103,7 +109,7 @@ export const ledgerRepository = {
   async listOfWallet(
     db: Queryable,
     walletId: string,
-    filter: { type?: TransactionType; cardId?: string; from?: string; to?: string },
+    filter: { type?: TransactionType; cardId?: string; from?: string; to?: string; metadata?: Metadata },
     options: ListOptions<TransactionSortField>,
   ): Promise<Transaction[]> {
     const values: unknown[] = [walletId];
@@ -115,6 +121,7 @@ export const ledgerRepository = {
           ["card_id =", filter.cardId],
           ["created_at >=", filter.from],
           ["created_at <", filter.to],
+          ["metadata @>", filter.metadata === undefined ? undefined : JSON.stringify(filter.metadata)],
         ],
         values,
       ),
@@ -135,12 +142,13 @@ export const ledgerRepository = {
       amount: number;
       currency: string;
       description?: string;
+      metadata?: Metadata;
     },
     now: Date,
   ): Promise<TransferRow> {
     const result = await db.query<TransferRow>(
-      `INSERT INTO transfers (id, from_wallet_id, to_wallet_id, amount, currency, description, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      `INSERT INTO transfers (id, from_wallet_id, to_wallet_id, amount, currency, description, metadata, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
       [
         Bun.randomUUIDv7(),
         transfer.fromWalletId,
@@ -148,6 +156,7 @@ export const ledgerRepository = {
         transfer.amount,
         transfer.currency,
         transfer.description ?? null,
+        JSON.stringify(transfer.metadata ?? {}),
         now,
       ],
     );

@@ -90,7 +90,12 @@ export class LedgerService {
       checkCanPay(from, input.amount);
       checkCanReceive(to, input.amount);
       const transfer = await ledgerRepository.insertTransfer(tx, { ...input, currency: from.currency }, now);
-      const movement = { amount: input.amount, description: input.description, transferId: transfer.id };
+      const movement = {
+        amount: input.amount,
+        description: input.description,
+        metadata: input.metadata,
+        transferId: transfer.id,
+      };
       const out = await ledgerRepository.post(
         tx,
         { walletId: from.id, type: "transfer_out", ...movement },
@@ -108,6 +113,7 @@ export class LedgerService {
         amount: transfer.amount,
         currency: transfer.currency,
         description: transfer.description,
+        metadata: transfer.metadata,
         createdAt: iso(transfer.created_at),
         transactions: [out, incoming],
       };
@@ -155,6 +161,7 @@ export class LedgerService {
             cardId: authorization.card_id,
             authorizationId: authorization.id,
             refundOf: spend.id,
+            metadata: authorization.metadata,
           },
           now,
         );

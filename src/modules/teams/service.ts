@@ -1,6 +1,7 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { WalletsService } from "../wallets/service.ts";
@@ -16,7 +17,11 @@ export class TeamsService {
   ) {}
 
   create(input: CreateTeam): Promise<Team> {
-    return teamsRepository.insert(this.db, { id: Bun.randomUUIDv7(), name: input.name.trim() }, this.clock());
+    return teamsRepository.insert(
+      this.db,
+      { id: Bun.randomUUIDv7(), name: input.name.trim(), metadata: metadataOf(input) },
+      this.clock(),
+    );
   }
 
   async get(id: string): Promise<Team> {
@@ -29,7 +34,12 @@ export class TeamsService {
   }
 
   async update(id: string, changes: UpdateTeam): Promise<Team> {
-    const updated = await teamsRepository.update(this.db, id, { name: changes.name?.trim() }, this.clock());
+    const updated = await teamsRepository.update(
+      this.db,
+      id,
+      { name: changes.name?.trim(), metadata: metadataChange(changes) },
+      this.clock(),
+    );
     return found(updated, () => teamNotFound(id));
   }
 

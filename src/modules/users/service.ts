@@ -1,6 +1,7 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { refuseCardsWithPendingHolds } from "../cards/service.ts";
@@ -20,7 +21,12 @@ export class UsersService {
   create(input: CreateUser): Promise<User> {
     return usersRepository.insert(
       this.db,
-      { id: Bun.randomUUIDv7(), email: input.email.trim(), name: input.name.trim() },
+      {
+        id: Bun.randomUUIDv7(),
+        email: input.email.trim(),
+        name: input.name.trim(),
+        metadata: metadataOf(input),
+      },
       this.clock(),
     );
   }
@@ -39,7 +45,7 @@ export class UsersService {
     const updated = await usersRepository.update(
       this.db,
       id,
-      { email: changes.email?.trim(), name: changes.name?.trim() },
+      { email: changes.email?.trim(), name: changes.name?.trim(), metadata: metadataChange(changes) },
       this.clock(),
     );
     return found(updated, () => userNotFound(id));

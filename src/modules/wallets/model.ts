@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
+import { Metadata } from "../../platform/metadata.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
@@ -58,6 +59,7 @@ export const Wallet = withExamples(
       spentToday: MoneyValue,
       spentThisMonth: MoneyValue,
       spendingControls: SpendingControls,
+      metadata: Metadata,
       createdAt: Timestamp,
       updatedAt: Timestamp,
       deletedAt: NullableTimestamp,
@@ -89,6 +91,7 @@ export const Wallet = withExamples(
           { amount: 30000, interval: "weekly", categories: ["5812", "5814"] },
         ],
       },
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.created,
       updatedAt: EXAMPLE_TIME.moved,
       deletedAt: null,
@@ -108,6 +111,7 @@ export const CreateWallet = withExamples(
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
       spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
     },
     {
       additionalProperties: false,
@@ -125,7 +129,7 @@ export const CreateWallet = withExamples(
       dailyLimit: 500000,
       monthlyLimit: 2000000,
     },
-    { teamId: EXAMPLE_ID.team, name: "Team lunches" },
+    { teamId: EXAMPLE_ID.team, name: "Team lunches", metadata: { costCentre: "CC-310" } },
     {
       teamId: EXAMPLE_ID.team,
       name: "Travel",
@@ -154,6 +158,7 @@ export const UpdateWallet = withExamples(
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
       spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
       status: Type.Optional(WalletStatus),
       userId: ImmutableOwner("userId"),
       teamId: ImmutableOwner("teamId"),
@@ -163,6 +168,7 @@ export const UpdateWallet = withExamples(
   [
     { dailyLimit: 300000, monthlyLimit: 1500000 },
     { status: "frozen" },
+    { metadata: { costCentre: "CC-311" } },
     {
       spendingControls: {
         blockedCategories: ["7995"],

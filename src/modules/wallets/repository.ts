@@ -1,4 +1,5 @@
 import type { Queryable } from "../../platform/db.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { spentColumns } from "../authorizations/spend-windows.ts";
@@ -25,6 +26,7 @@ export interface WalletRow {
   allowed_categories: string[] | null;
   blocked_categories: string[];
   spending_limits: StoredControls["spending_limits"];
+  metadata: Metadata;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
@@ -37,7 +39,7 @@ export interface WalletView extends WalletRow {
 }
 
 const COLUMNS =
-  "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, created_at, updated_at, deleted_at, " +
+  "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, metadata, created_at, updated_at, deleted_at, " +
   CONTROL_COLUMNS;
 
 /** The columns of a WalletView; `$nowParameter` is the instant "today" is measured at. */
@@ -67,6 +69,7 @@ export const toWallet = (row: WalletView): Wallet => ({
   spentToday: row.spent_today,
   spentThisMonth: row.spent_this_month,
   spendingControls: toSpendingControls(row),
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -80,10 +83,12 @@ export interface NewWallet extends ResolvedControls {
   owner: WalletOwner;
   currency: string;
   timezone: string;
+  metadata: string;
 }
 
 export interface WalletChanges extends Partial<ResolvedControls> {
   name?: string;
+  metadata?: string;
   status?: Wallet["status"];
 }
 
@@ -91,8 +96,8 @@ export const walletsRepository = {
   async insert(db: Queryable, wallet: NewWallet, now: Date): Promise<WalletView> {
     const result = await db.query<WalletView>(
       `INSERT INTO wallets (id, name, user_id, team_id, currency, timezone, daily_limit, monthly_limit,
-         created_at, updated_at, ${CONTROL_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) RETURNING ${viewColumns(9)}`,
+         created_at, updated_at, ${CONTROL_COLUMNS}, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING ${viewColumns(9)}`,
       [
         wallet.id,
         wallet.name,
@@ -106,6 +111,7 @@ export const walletsRepository = {
         wallet.allowedCategories,
         wallet.blockedCategories,
         JSON.stringify(wallet.spendingLimits),
+        wallet.metadata,
       ],
     );
     return onlyRow(result);
@@ -175,6 +181,7 @@ export const walletsRepository = {
         allowedCategories: "allowed_categories",
         blockedCategories: "blocked_categories",
         spendingLimits: "spending_limits",
+        metadata: "metadata",
       },
       3,
       2,

@@ -3,6 +3,7 @@ import type { Config } from "../../platform/config.ts";
 import { isCurrency } from "../../platform/currency.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, found, SqlState } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { cardsRepository } from "../cards/repository.ts";
 import { teamNotFound } from "../teams/errors.ts";
@@ -73,6 +74,7 @@ export class WalletsService {
           currency,
           timezone,
           ...controls,
+          metadata: metadataOf(input),
         },
         this.clock(),
       );
@@ -104,7 +106,12 @@ export class WalletsService {
       const row = await walletsRepository.update(
         tx,
         id,
-        { name: changes.name?.trim(), status: changes.status, ...controls },
+        {
+          name: changes.name?.trim(),
+          status: changes.status,
+          ...controls,
+          metadata: metadataChange(changes),
+        },
         this.clock(),
       );
       return toWallet(row);

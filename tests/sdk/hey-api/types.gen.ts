@@ -55,6 +55,12 @@ export type User = {
     email: string;
     name: string;
     /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
+    /**
      * RFC 3339, UTC
      */
     createdAt: string;
@@ -81,6 +87,12 @@ export type Team = {
      */
     id: string;
     name: string;
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -149,6 +161,12 @@ export type UserTeam = {
      */
     id: string;
     name: string;
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -233,6 +251,12 @@ export type Wallet = {
              */
             categories: Array<string> | null;
         }>;
+    };
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
     };
     /**
      * RFC 3339, UTC
@@ -327,6 +351,12 @@ export type Card = {
         }>;
     };
     /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
+    /**
      * RFC 3339, UTC
      */
     createdAt: string;
@@ -398,6 +428,12 @@ export type Transaction = {
     balanceAfter: number;
     description: string | null;
     /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
+    /**
      * RFC 3339, UTC
      */
     createdAt: string;
@@ -432,6 +468,12 @@ export type Transfer = {
     amount: number;
     currency: string;
     description: string | null;
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -482,6 +524,12 @@ export type Authorization = {
      * RFC 3339, UTC
      */
     expiresAt: string;
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -719,6 +767,12 @@ export type CreateUserData = {
          * 1-200 characters
          */
         name: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -900,6 +954,12 @@ export type UpdateUserData = {
          * 1-200 characters
          */
         name?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     path: {
         /**
@@ -1035,6 +1095,12 @@ export type CreateTeamData = {
          * 1-200 characters
          */
         name: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -1212,6 +1278,12 @@ export type UpdateTeamData = {
          * 1-200 characters
          */
         name?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     path: {
         /**
@@ -2002,6 +2074,12 @@ export type CreateWalletData = {
                 categories?: Array<string> | null;
             }>;
         };
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -2214,6 +2292,12 @@ export type UpdateWalletData = {
                  */
                 categories?: Array<string> | null;
             }>;
+        };
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
         };
         /**
          * active or frozen
@@ -2533,6 +2617,12 @@ export type CreateCardData = {
                 categories?: Array<string> | null;
             }>;
         };
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -2763,6 +2853,12 @@ export type UpdateCardData = {
             }>;
         };
         /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
+        /**
          * active, frozen or cancelled (final)
          */
         status?: 'active' | 'frozen' | 'cancelled';
@@ -2956,6 +3052,12 @@ export type TopUpWalletData = {
          * free text, 1-500 characters
          */
         description?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3037,6 +3139,12 @@ export type WithdrawFromWalletData = {
          * free text, 1-500 characters
          */
         description?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3126,6 +3234,12 @@ export type CreateTransferData = {
          * free text, 1-500 characters
          */
         description?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3243,6 +3357,12 @@ export type ListWalletTransactionsData = {
          * created before (RFC 3339)
          */
         to?: string;
+        /**
+         * metadata[key]=value: only rows whose metadata has every key given, with that value
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     url: '/v1/wallets/{id}/transactions';
 };
@@ -3523,6 +3643,12 @@ export type AuthorizeCardSpendData = {
          * true: capture at once; false: place a hold to capture later
          */
         capture?: boolean;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3610,6 +3736,12 @@ export type PreviewCardSpendData = {
          * true: capture at once; false: place a hold to capture later
          */
         capture?: boolean;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     path: {
         /**
