@@ -4,6 +4,7 @@ import { Elysia, type HTTPMethod, type InternalRoute } from "elysia";
 import packageJson from "../../package.json" with { type: "json" };
 import { docsAssets } from "./assets.ts";
 import { ApiError } from "./errors.ts";
+import { CSV_EXAMPLE_EXTENSION } from "./schemas.ts";
 
 const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   "200": "OK",
@@ -177,6 +178,8 @@ interface OperationTraits {
   metrics: boolean;
   /** A GET: it may be read from a replica, and says where it was read. */
   read: boolean;
+  /** An example of the CSV its 200 also answers with `Accept: text/csv`, if it does. */
+  csvExample?: string;
 }
 
 const problemResponse = () => ({ content: { "application/json": { schema: { $ref: PROBLEM_REF } } } });
@@ -269,10 +272,14 @@ function finishResponses(responses: JsonObject, traits: OperationTraits): JsonOb
     const json = content?.["application/json"];
     const isProblem = isObject(json) && isObject(json.schema) && json.schema.$ref === PROBLEM_REF;
     const mediaType = isProblem ? "application/problem+json" : "application/json";
+    const csv: JsonObject =
+      status === "200" && traits.csvExample !== undefined
+        ? { "text/csv": { schema: { type: "string" }, example: traits.csvExample } }
+        : {};
     finished[status] = {
       description: RESPONSE_DESCRIPTIONS[status] ?? "Response",
       headers: responseHeaders(status, traits),
-      ...(json === undefined ? {} : { content: { [mediaType]: json } }),
+      ...(json === undefined ? {} : { content: { [mediaType]: json, ...csv } }),
     };
   }
   return finished;
@@ -308,7 +315,7 @@ export function finishDocument(source: JsonObject): JsonObject {
     const operations: JsonObject = {};
     for (const [method, operation] of Object.entries(item)) {
       if (!isObject(operation)) continue;
-      const { requestBody, responses, parameters, ...rest } = operation;
+      const { requestBody, responses, parameters, [CSV_EXAMPLE_EXTENSION]: csvExample, ...rest } = operation;
       const body =
         isObject(requestBody) && isObject(requestBody.content)
           ? requestBody.content["application/json"]
@@ -325,6 +332,7 @@ export function finishDocument(source: JsonObject): JsonObject {
           ? {}
           : { requestBody: { required: bodyIsRequired(body), content: { "application/json": body } } }),
         responses: finishResponses(isObject(responses) ? responses : {}, {
+          csvExample: typeof csvExample === "string" ? csvExample : undefined,
           api: path.startsWith("/v1/"),
           hasBody: body !== undefined,
           idempotent: method === "post",

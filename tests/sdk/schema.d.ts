@@ -544,6 +544,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/wallets/{id}/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A wallet's balance at an instant, from its ledger
+         * @description Returns the wallet's balance as of `at` (RFC 3339, default now): the balance after the last ledger transaction created at or before that instant, 0 before the first. Pending holds are not in it (they never moved money).
+         */
+        get: operations["getWalletBalanceAt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/wallets/{id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A wallet's statement for a period, as JSON or CSV
+         * @description Returns the wallet's statement for [`from`, `to`): the opening balance (before `from`), the period's transactions oldest first, the total amount of each type and the closing balance, read in one snapshot, so opening + credits − debits = closing. `from` must be before `to` (400 invalid_period); a period of more than 10000 transactions is 422 statement_too_large. With `Accept: text/csv` the same transactions come as CSV (RFC 4180, header row, CRLF, amounts in minor units, metadata as JSON text).
+         */
+        get: operations["getWalletStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/transactions/{id}": {
         parameters: {
             query?: never;
@@ -1671,6 +1711,88 @@ export interface components {
              * @description RFC 3339, UTC
              */
             createdAt: string;
+        };
+        /**
+         * @example {
+         *       "balance": 137500,
+         *       "at": "2026-11-24T10:15:00.000Z"
+         *     }
+         */
+        BalanceAt: {
+            /**
+             * Format: int64
+             * @description minor units
+             */
+            balance: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            at: string;
+        };
+        /**
+         * @example {
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "currency": "SGD",
+         *       "from": "2026-11-01T00:00:00.000Z",
+         *       "to": "2026-12-01T00:00:00.000Z",
+         *       "openingBalance": 0,
+         *       "closingBalance": 147500,
+         *       "totals": {
+         *         "topup": 150000,
+         *         "withdrawal": 0,
+         *         "transfer_in": 0,
+         *         "transfer_out": 0,
+         *         "card_spend": 2500,
+         *         "refund": 0
+         *       },
+         *       "transactions": []
+         *     }
+         */
+        Statement: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            walletId: string;
+            currency: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            to: string;
+            /**
+             * Format: int64
+             * @description minor units
+             */
+            openingBalance: number;
+            /**
+             * Format: int64
+             * @description minor units
+             */
+            closingBalance: number;
+            /** @description the sum of the period's amounts of each type (0 when none) */
+            totals: {
+                /** Format: int64 */
+                topup: number;
+                /** Format: int64 */
+                withdrawal: number;
+                /** Format: int64 */
+                transfer_in: number;
+                /** Format: int64 */
+                transfer_out: number;
+                /** Format: int64 */
+                card_spend: number;
+                /** Format: int64 */
+                refund: number;
+            };
+            /** @description the period's transactions, oldest first */
+            transactions: components["schemas"]["Transaction"][];
         };
         /**
          * @description A page of ledger transactions
@@ -7054,6 +7176,252 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWalletBalanceAt: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339; default now */
+                at?: string;
+            };
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceAt"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWalletStatement: {
+        parameters: {
+            query: {
+                /** @description the period's start, included (RFC 3339) */
+                from: string;
+                /** @description the period's end, excluded (RFC 3339) */
+                to: string;
+            };
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                    /**
+                     * @example id,createdAt,type,amount,currency,balanceAfter,description,cardId,authorizationId,transferId,refundOf,metadata
+                     *     01938f6e-7b1c-7c4e-9a4b-2f1d3c5e7a90,2026-11-24T10:00:00.000Z,topup,150000,SGD,150000,Salary,,,,,"{""invoice"":""INV-1""}"
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a business rule */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];

@@ -217,8 +217,83 @@ export const ListTransactionsQuery = listQuery(TRANSACTION_SORT_FIELDS, {
 });
 export type ListTransactionsQuery = Static<typeof ListTransactionsQuery>;
 
+export const BalanceQuery = t.Object(
+  { at: t.Optional(t.String({ format: "date-time", description: "RFC 3339; default now" })) },
+  { additionalProperties: false },
+);
+export type BalanceQuery = Static<typeof BalanceQuery>;
+
+export const BalanceAt = withExamples(
+  Type.Object(
+    {
+      balance: MoneyValue,
+      at: Timestamp,
+    },
+    { $id: modelId("BalanceAt") },
+  ),
+  [{ balance: 137500, at: EXAMPLE_TIME.moved }],
+);
+export type BalanceAt = Static<typeof BalanceAt>;
+
+export const StatementQuery = t.Object(
+  {
+    from: t.String({ format: "date-time", description: "the period's start, included (RFC 3339)" }),
+    to: t.String({ format: "date-time", description: "the period's end, excluded (RFC 3339)" }),
+  },
+  { additionalProperties: false },
+);
+export type StatementQuery = Static<typeof StatementQuery>;
+
+const Total = MinorUnits({ minimum: 0 });
+
+/** At most this many transactions in one statement; a longer period is refused, to be asked in parts. */
+export const MAX_STATEMENT_TRANSACTIONS = 10_000;
+
+export const Statement = withExamples(
+  Type.Object(
+    {
+      walletId: Uuid,
+      currency: Type.String(),
+      from: Timestamp,
+      to: Timestamp,
+      openingBalance: MoneyValue,
+      closingBalance: MoneyValue,
+      totals: Type.Object(
+        {
+          topup: Total,
+          withdrawal: Total,
+          transfer_in: Total,
+          transfer_out: Total,
+          card_spend: Total,
+          refund: Total,
+        },
+        { description: "the sum of the period's amounts of each type (0 when none)" },
+      ),
+      transactions: Type.Array(refTo(Transaction), {
+        description: "the period's transactions, oldest first",
+      }),
+    },
+    { $id: modelId("Statement") },
+  ),
+  [
+    {
+      walletId: EXAMPLE_ID.wallet,
+      currency: "SGD",
+      from: "2026-11-01T00:00:00.000Z",
+      to: "2026-12-01T00:00:00.000Z",
+      openingBalance: 0,
+      closingBalance: 147500,
+      totals: { topup: 150000, withdrawal: 0, transfer_in: 0, transfer_out: 0, card_spend: 2500, refund: 0 },
+      transactions: [],
+    },
+  ],
+);
+export type Statement = Static<typeof Statement>;
+
 export const ledgerModels = {
   Transaction,
+  BalanceAt,
+  Statement,
   TransactionPage: Page(Transaction, "A page of ledger transactions"),
   Transfer,
 };

@@ -134,6 +134,35 @@ export const ledgerRepository = {
     return result.rows.map(toTransaction);
   },
 
+  /**
+   * The wallet's balance as its ledger stood at `instant`: the balance after its last row created before
+   * (`<`) or at (`<=`) that instant, 0 before its first.
+   */
+  async balanceAt(db: Queryable, walletId: string, instant: Date, bound: "<" | "<="): Promise<number> {
+    const result = await db.query<{ balance_after: number }>(
+      `SELECT balance_after FROM transactions WHERE wallet_id = $1 AND created_at ${bound} $2
+       ORDER BY created_at DESC, seq DESC LIMIT 1`,
+      [walletId, instant],
+    );
+    return result.rows[0]?.balance_after ?? 0;
+  },
+
+  /** The wallet's transactions created in [from, to), in ledger order, at most `limit`. */
+  async inPeriod(
+    db: Queryable,
+    walletId: string,
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<Transaction[]> {
+    const result = await db.query<TransactionRow>(
+      `SELECT ${COLUMNS} FROM transactions WHERE wallet_id = $1 AND created_at >= $2 AND created_at < $3
+       ORDER BY seq LIMIT $4`,
+      [walletId, from, to, limit],
+    );
+    return result.rows.map(toTransaction);
+  },
+
   async insertTransfer(
     db: Queryable,
     transfer: {

@@ -439,6 +439,56 @@ export type Transaction = {
     createdAt: string;
 };
 
+export type BalanceAt = {
+    /**
+     * minor units
+     */
+    balance: number;
+    /**
+     * RFC 3339, UTC
+     */
+    at: string;
+};
+
+export type Statement = {
+    /**
+     * UUID
+     */
+    walletId: string;
+    currency: string;
+    /**
+     * RFC 3339, UTC
+     */
+    from: string;
+    /**
+     * RFC 3339, UTC
+     */
+    to: string;
+    /**
+     * minor units
+     */
+    openingBalance: number;
+    /**
+     * minor units
+     */
+    closingBalance: number;
+    /**
+     * the sum of the period's amounts of each type (0 when none)
+     */
+    totals: {
+        topup: number;
+        withdrawal: number;
+        transfer_in: number;
+        transfer_out: number;
+        card_spend: number;
+        refund: number;
+    };
+    /**
+     * the period's transactions, oldest first
+     */
+    transactions: Array<Transaction>;
+};
+
 /**
  * A page of ledger transactions
  */
@@ -3404,6 +3454,136 @@ export type ListWalletTransactionsResponses = {
 };
 
 export type ListWalletTransactionsResponse = ListWalletTransactionsResponses[keyof ListWalletTransactionsResponses];
+
+export type GetWalletBalanceAtData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: {
+        /**
+         * RFC 3339; default now
+         */
+        at?: string;
+    };
+    url: '/v1/wallets/{id}/balance';
+};
+
+export type GetWalletBalanceAtErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetWalletBalanceAtError = GetWalletBalanceAtErrors[keyof GetWalletBalanceAtErrors];
+
+export type GetWalletBalanceAtResponses = {
+    /**
+     * OK
+     */
+    200: BalanceAt;
+};
+
+export type GetWalletBalanceAtResponse = GetWalletBalanceAtResponses[keyof GetWalletBalanceAtResponses];
+
+export type GetWalletStatementData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query: {
+        /**
+         * the period's start, included (RFC 3339)
+         */
+        from: string;
+        /**
+         * the period's end, excluded (RFC 3339)
+         */
+        to: string;
+    };
+    url: '/v1/wallets/{id}/statement';
+};
+
+export type GetWalletStatementErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Refused by a business rule
+     */
+    422: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetWalletStatementError = GetWalletStatementErrors[keyof GetWalletStatementErrors];
+
+export type GetWalletStatementResponses = {
+    /**
+     * OK
+     */
+    200: Statement;
+};
+
+export type GetWalletStatementResponse = GetWalletStatementResponses[keyof GetWalletStatementResponses];
 
 export type GetTransactionData = {
     body?: never;
