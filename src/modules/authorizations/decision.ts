@@ -123,8 +123,9 @@ export function decide(input: DecisionInput): Decision {
   for (const { scope, controls } of scopes) {
     for (const limit of limitsOf(controls)) {
       const period = PERIOD_OF[limit.interval];
-      const key = { scope, period: period ?? "all_time", categoryKey: categoryKey(limit.categories) };
-      const spent = period === null ? 0 : input.spent(key);
+      // A per-authorization limit has no window: it caps each spend alone.
+      const window = period === null ? null : { scope, period, categoryKey: categoryKey(limit.categories) };
+      const spent = window === null ? 0 : input.spent(window);
       headroom.push({
         scope,
         interval: limit.interval,
@@ -132,17 +133,17 @@ export function decide(input: DecisionInput): Decision {
         limit: limit.amount,
         spent,
         remaining: Math.max(0, limit.amount - spent),
-        resetsAt: period === null ? null : (input.resets[period]?.toISOString() ?? null),
+        resetsAt: window === null ? null : (input.resets[window.period]?.toISOString() ?? null),
       });
       const applies = limit.categories === null || (category !== null && limit.categories.includes(category));
       if (!applies) continue;
-      if (period !== null && limit.categories !== null) categoryWindows.push(key);
+      if (window !== null && limit.categories !== null) categoryWindows.push(window);
       if (limitFailure === null && spent + amount > limit.amount) {
         limitFailure = declined(limitReason(scope, limit), {
           scope,
           interval: limit.interval,
           limit: limit.amount,
-          spent: period === null ? null : spent,
+          spent: window === null ? null : spent,
           categories: limit.categories,
         });
       }
