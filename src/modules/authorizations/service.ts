@@ -40,7 +40,7 @@ const controlsOf = (row: StoredControls): Controls => ({
 });
 
 /** Decides a spend of `amount` on the locked `wallet` and its `card`, read at the decision's instant. */
-export function decideSpend(
+function decideSpend(
   card: SpendingCard,
   wallet: SpendingWallet,
   spend: { amount: number; category: string | null },
