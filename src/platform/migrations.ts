@@ -9,6 +9,8 @@ import cardKeyChecks from "../../migrations/004_card_key_checks.sql" with { type
 import teamNames from "../../migrations/005_team_names.sql" with { type: "text" };
 import access from "../../migrations/006_access.sql" with { type: "text" };
 import events from "../../migrations/007_events.sql" with { type: "text" };
+import spendControls from "../../migrations/008_spend_controls.sql" with { type: "text" };
+import metadata from "../../migrations/009_metadata.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "001_core.sql", sql: core },
@@ -18,4 +20,6 @@ export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "005_team_names.sql", sql: teamNames },
   { fileName: "006_access.sql", sql: access },
   { fileName: "007_events.sql", sql: events },
+  { fileName: "008_spend_controls.sql", sql: spendControls },
+  { fileName: "009_metadata.sql", sql: metadata },
 ];

@@ -5,6 +5,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import { ACCESS_DETAIL_KEY } from "./access.ts";
 import { docsAssets } from "./assets.ts";
 import { ApiError } from "./errors.ts";
+import { CSV_EXAMPLE_EXTENSION } from "./schemas.ts";
 
 const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   "200": "OK",
@@ -193,6 +194,8 @@ interface OperationTraits {
   metrics: boolean;
   /** A GET: it may be read from a replica, and says where it was read. */
   read: boolean;
+  /** An example of the CSV its 200 also answers with `Accept: text/csv`, if it does. */
+  csvExample?: string;
 }
 
 const problemResponse = () => ({ content: { "application/json": { schema: { $ref: PROBLEM_REF } } } });
@@ -285,10 +288,14 @@ function finishResponses(responses: JsonObject, traits: OperationTraits): JsonOb
     const json = content?.["application/json"];
     const isProblem = isObject(json) && isObject(json.schema) && json.schema.$ref === PROBLEM_REF;
     const mediaType = isProblem ? "application/problem+json" : "application/json";
+    const csv: JsonObject =
+      status === "200" && traits.csvExample !== undefined
+        ? { "text/csv": { schema: { type: "string" }, example: traits.csvExample } }
+        : {};
     finished[status] = {
       description: RESPONSE_DESCRIPTIONS[status] ?? "Response",
       headers: responseHeaders(status, traits),
-      ...(json === undefined ? {} : { content: { [mediaType]: json } }),
+      ...(json === undefined ? {} : { content: { [mediaType]: json, ...csv } }),
     };
   }
   return finished;
@@ -306,6 +313,16 @@ function bodyIsRequired(mediaType: Json): boolean {
   return requiredFields > 0 || minProperties > 0;
 }
 
+/** A query parameter that is an object is sent as `name[key]=value`: OpenAPI's deepObject style. */
+function deepObjectQuery(parameter: Json): Json {
+  const objectInQuery =
+    isObject(parameter) &&
+    parameter.in === "query" &&
+    isObject(parameter.schema) &&
+    parameter.schema.type === "object";
+  return objectInQuery ? { ...parameter, style: "deepObject", explode: true } : parameter;
+}
+
 /** Turns what @elysiajs/swagger derives into the published document: OpenAPI 3.1, JSON only, described. */
 export function finishDocument(source: JsonObject): JsonObject {
   const paths: JsonObject = {};
@@ -314,14 +331,21 @@ export function finishDocument(source: JsonObject): JsonObject {
     const operations: JsonObject = {};
     for (const [method, operation] of Object.entries(item)) {
       if (!isObject(operation)) continue;
-      const { requestBody, responses, parameters, [ACCESS_DETAIL_KEY]: _access, ...rest } = operation;
+      const {
+        requestBody,
+        responses,
+        parameters,
+        [ACCESS_DETAIL_KEY]: _access,
+        [CSV_EXAMPLE_EXTENSION]: csvExample,
+        ...rest
+      } = operation;
       const body =
         isObject(requestBody) && isObject(requestBody.content)
           ? requestBody.content["application/json"]
           : undefined;
       const read = method === "get";
       const allParameters = [
-        ...(Array.isArray(parameters) ? parameters : []),
+        ...(Array.isArray(parameters) ? parameters.map(deepObjectQuery) : []),
         ...(read ? [READ_AFTER_PARAMETER] : []),
       ];
       operations[method] = {
@@ -331,6 +355,7 @@ export function finishDocument(source: JsonObject): JsonObject {
           ? {}
           : { requestBody: { required: bodyIsRequired(body), content: { "application/json": body } } }),
         responses: finishResponses(isObject(responses) ? responses : {}, {
+          csvExample: typeof csvExample === "string" ? csvExample : undefined,
           api: path.startsWith("/v1/"),
           hasBody: body !== undefined,
           idempotent: method === "post",

@@ -276,6 +276,14 @@ export const describe = (
         },
 });
 
+/** The operation extension that carries a CSV example until the document is finished (see openapi.ts). */
+export const CSV_EXAMPLE_EXTENSION = "x-csv-example";
+
+/** Route metadata of a read that answers CSV too, with `Accept: text/csv`: its 200 lists text/csv. */
+export const withCsvAlternative = (described: ReturnType<typeof describe>, example: string) => ({
+  detail: { ...described.detail, [CSV_EXAMPLE_EXTENSION]: example },
+});
+
 /** The idempotency rule, in the description of every POST that creates or changes something. */
 export const RETRY_WITH_KEY =
   "A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.";

@@ -30,7 +30,8 @@ function contractScope(method: string, path: string): Scope {
   if (administration.some((prefix) => path.startsWith(prefix))) return "admin";
   if (method === "get") return path.endsWith("/sensitive") ? "cards:reveal" : "read";
   if (/\/(topups|withdrawals|refunds)$/.test(path) || path === "/v1/transfers") return "money";
-  if (path.startsWith("/v1/authorizations/") || path.endsWith("/authorizations")) return "authorize";
+  if (path.startsWith("/v1/authorizations/") || /\/authorizations(\/preview)?$/.test(path))
+    return "authorize";
   return "write";
 }
 

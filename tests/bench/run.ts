@@ -21,7 +21,9 @@
  *
  * Options: --duration <s> (10), --connections <32-64> (32), --pgbench (also `pgbench -c 16 -T 15`
  * at scale 10 on a scratch database of the same server), --instances <1-8> (1: that many service
- * instances on the one database, behind HAProxy when more than one), --keep, --json, --help.
+ * instances on the one database, behind HAProxy when more than one), --categorised-limits (every
+ * card also gets three limits on merchant categories, two of which cap every bench spend, to compare
+ * with a run without), --keep, --json, --help.
  *
  * With --hook, a local authorization hook (tests/bench/hook.ts) that approves at once is set on the
  * service before the scenarios, so (b) and (c) measure spends that ask it (contract §7).
@@ -48,6 +50,7 @@ import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import { findPgbench, type PgbenchResult, runPgbench } from "./pgbench.ts";
 import {
   Api,
+  BENCH_CATEGORY,
   fundTeamWallet,
   type Seeded,
   scopedKey,
@@ -59,7 +62,7 @@ import {
 import { runStartup, startupReport } from "./startup.ts";
 import { DEFAULT_SERVER_URL, externalTarget, spawnCeiling, spawnTarget, type Target } from "./target.ts";
 
-const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--hook] [--keep] [--json]
+const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--hook] [--categorised-limits] [--keep] [--json]
        bun run bench -- --startup [--runs <n>] [--json]
 
   --duration      seconds per scenario (default 10)
@@ -70,6 +73,7 @@ const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32
   --hook          set an authorization hook on the service, served by this process and approving at
                   once, so the spend scenarios ask it (spawned mode: the service gets
                   WEBHOOK_ALLOW_PRIVATE_TARGETS=true to reach it on 127.0.0.1)
+  --categorised-limits  every card also gets three limits on merchant categories (two cap each spend)
   --keep          keep the wallet_bench_* database (spawned mode)
   --json          print the summary as JSON too
   --startup       only the start-up scenario: fresh and existing DATA_DIR on embedded PGlite, for
@@ -90,6 +94,7 @@ interface Options {
   runs: number;
   instances: number;
   hook: boolean;
+  categorisedLimits: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -113,6 +118,7 @@ function readOptions(argv: string[]): Options {
       runs: { type: "string", default: "3" },
       instances: { type: "string", default: "1" },
       hook: { type: "boolean", default: false },
+      "categorised-limits": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -148,6 +154,7 @@ function readOptions(argv: string[]): Options {
     json: values.json,
     startup: values.startup,
     runs,
+    categorisedLimits: values["categorised-limits"],
   };
 }
 
@@ -371,7 +378,7 @@ async function main(): Promise<number> {
     const api = new Api(target.baseUrl, target.adminKey);
     const runId = crypto.randomUUID().slice(0, 8);
     const seedStart = performance.now();
-    const seeded: Seeded = await seed(api, runId, log);
+    const seeded: Seeded = await seed(api, runId, log, options.categorisedLimits);
     const seedSeconds = ((performance.now() - seedStart) / 1000).toFixed(1);
     log(
       `seeded ${seeded.allWalletIds.length} wallets and ${USER_WALLETS + TEAM_CARDS} cards in ${seedSeconds}s`,
@@ -423,7 +430,11 @@ async function main(): Promise<number> {
       (index: number): LoadRequest => ({
         method: "POST",
         path: `/v1/cards/${userCards[index % userCards.length]}/authorizations`,
-        body: { amount: 100 + ((index * 37) % 900), merchant: { name: merchant }, capture: true },
+        body: {
+          amount: 100 + ((index * 37) % 900),
+          merchant: { name: merchant, category: BENCH_CATEGORY },
+          capture: true,
+        },
       });
     const merchantB = `bench-b-${runId}`;
     const b = await scenario(
@@ -461,7 +472,11 @@ async function main(): Promise<number> {
       return {
         method: "POST",
         path: `/v1/cards/${teamCards[index % teamCards.length]}/authorizations`,
-        body: { amount: spend.amount, merchant: { name: merchantC }, capture: spend.capture },
+        body: {
+          amount: spend.amount,
+          merchant: { name: merchantC, category: BENCH_CATEGORY },
+          capture: spend.capture,
+        },
       };
     });
     reports.push(await withOutcomes(target, c, teamCards, merchantC));

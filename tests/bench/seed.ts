@@ -18,6 +18,21 @@ export const BIG_TOPUP = 1_000_000_000_000;
 export const LOW_CARD_DAILY = 10_000;
 export const LOW_CARD_MONTHLY = 20_000;
 
+/** The merchant category of every bench spend: two of the three categorised limits below cap it. */
+export const BENCH_CATEGORY = "5812";
+
+/**
+ * With --categorised-limits, each card's three limits on merchant categories, high enough never to
+ * decline: they only make every spend read and write their counters.
+ */
+const CATEGORISED_LIMITS = {
+  limits: [
+    { amount: HIGH_LIMIT, interval: "weekly", categories: ["5812", "5814"] },
+    { amount: HIGH_LIMIT, interval: "monthly", categories: ["5411"] },
+    { amount: HIGH_LIMIT, interval: "yearly", categories: ["4111", "5411", "5812"] },
+  ],
+};
+
 export interface Seeded {
   runId: string;
   userWalletIds: string[];
@@ -86,7 +101,13 @@ export async function mapLimit<T, R>(
 const range = (count: number) => Array.from({ length: count }, (_, index) => index);
 const SEED_CONCURRENCY = 16;
 
-export async function seed(api: Api, runId: string, log: (message: string) => void): Promise<Seeded> {
+export async function seed(
+  api: Api,
+  runId: string,
+  log: (message: string) => void,
+  categorisedLimits: boolean,
+): Promise<Seeded> {
+  const controls = categorisedLimits ? { spendingControls: CATEGORISED_LIMITS } : {};
   const email = (kind: string, index: number) => `bench.${runId}.${kind}${index}@example.com`;
 
   log(`seeding ${USER_WALLETS} user wallets with one card each`);
@@ -106,6 +127,7 @@ export async function seed(api: Api, runId: string, log: (message: string) => vo
       cardholderId: userId,
       dailyLimit: HIGH_LIMIT,
       monthlyLimit: HIGH_LIMIT,
+      ...controls,
     });
     await api.call("POST", `/v1/wallets/${walletId}/topups`, { amount: BIG_TOPUP, description: "bench" });
     return { userId, walletId, cardId };
@@ -138,6 +160,7 @@ export async function seed(api: Api, runId: string, log: (message: string) => vo
       cardholderId: userId,
       dailyLimit: low ? LOW_CARD_DAILY : HIGH_LIMIT,
       monthlyLimit: low ? LOW_CARD_MONTHLY : HIGH_LIMIT,
+      ...controls,
     });
   });
 

@@ -32,18 +32,30 @@ const DEBITS = sqlList(TRANSACTION_TYPES.filter((type) => !CREDIT_TYPES.includes
 const COUNTED = `CASE status WHEN 'pending' THEN amount
                    WHEN 'captured' THEN captured_amount - refunded_amount ELSE 0 END`;
 
+/**
+ * Every window each authorization counts in: the card's and the wallet's day, week, month, year and all
+ * time, and the categorised windows it names in category_windows.
+ */
 const EXPECTED_WINDOWS = `
   WITH counted AS (
-    SELECT card_id, wallet_id, window_day, window_month, ${COUNTED} AS spent FROM authorizations
+    SELECT a.*, ${COUNTED} AS spent FROM authorizations a
+  ), windows AS (
+    SELECT CASE w.scope WHEN 'card' THEN c.card_id ELSE c.wallet_id END AS scope_id, w.scope, w.period,
+           CASE w.period WHEN 'day' THEN c.window_day WHEN 'week' THEN c.window_week
+                         WHEN 'month' THEN c.window_month WHEN 'year' THEN c.window_year
+                         ELSE date '1970-01-01' END AS starts_on,
+           w.category_key, c.spent
+      FROM counted c
+      CROSS JOIN LATERAL (
+        SELECT scope, period, '' AS category_key
+          FROM (VALUES ('card'), ('wallet')) AS s (scope)
+          CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year'), ('all_time')) AS p (period)
+        UNION ALL
+        SELECT e->>'scope', e->>'period', e->>'categoryKey' FROM jsonb_array_elements(c.category_windows) e
+      ) w
   ), expected AS (
-    SELECT card_id AS scope_id, 'card' AS scope, 'day' AS period, window_day AS starts_on, sum(spent) AS spent
-      FROM counted GROUP BY card_id, window_day
-    UNION ALL
-    SELECT card_id, 'card', 'month', window_month, sum(spent) FROM counted GROUP BY card_id, window_month
-    UNION ALL
-    SELECT wallet_id, 'wallet', 'day', window_day, sum(spent) FROM counted GROUP BY wallet_id, window_day
-    UNION ALL
-    SELECT wallet_id, 'wallet', 'month', window_month, sum(spent) FROM counted GROUP BY wallet_id, window_month
+    SELECT scope_id, scope, period, starts_on, category_key, sum(spent) AS spent FROM windows
+     GROUP BY scope_id, scope, period, starts_on, category_key
   )`;
 
 /** No spend window of `scope` exceeds the daily/monthly limit of its card or wallet (a row of `table`). */
@@ -54,7 +66,7 @@ function windowsWithinLimits(scope: "card" | "wallet", table: "cards" | "wallets
     violations: `
       SELECT s.scope_id, s.period, s.starts_on, s.spent, o.daily_limit, o.monthly_limit
         FROM spend_windows s JOIN ${table} o ON o.id = s.scope_id
-       WHERE s.scope = '${scope}'
+       WHERE s.scope = '${scope}' AND s.category_key = '' AND s.period IN ('day', 'month')
          AND s.spent > CASE s.period WHEN 'day' THEN o.daily_limit ELSE o.monthly_limit END`,
   };
 }
@@ -122,7 +134,7 @@ const CHECKS: CheckSql[] = [
           OR (a.status <> 'captured' AND s.n IS NOT NULL)`,
   },
   {
-    name: "spend_windows.spent = Σ approved spend of the window's authorizations (card and wallet, day and month)",
+    name: "spend_windows.spent = Σ approved spend of the window's authorizations (card and wallet, every period and categorised limit)",
     examined: "SELECT count(*) FROM spend_windows",
     violations: `${EXPECTED_WINDOWS}
       SELECT coalesce(e.scope_id, s.scope_id) AS scope_id, coalesce(e.period, s.period) AS period,
@@ -130,6 +142,7 @@ const CHECKS: CheckSql[] = [
              coalesce(e.spent, 0) AS expected, s.spent
         FROM expected e FULL JOIN spend_windows s
           ON s.scope_id = e.scope_id AND s.period = e.period AND s.starts_on = e.starts_on
+         AND s.category_key = e.category_key
        WHERE coalesce(e.spent, 0) <> coalesce(s.spent, 0)
           OR (e.scope IS NOT NULL AND s.scope IS NOT NULL AND e.scope <> s.scope)`,
   },

@@ -586,15 +586,15 @@ describe("capture and void", () => {
     await expectLedgerConsistent(server.api, wallet.id);
   });
 
-  test("void with a body it does not know (an amount) is 400 naming the field, and the hold stays whole", async () => {
+  test("void with a body it does not know (a reason) is 400 naming the field, and the hold stays whole", async () => {
     const { wallet, card } = await fundedWalletWithCard(server.api, 10000);
     const hold = await authorize(server.api, card.id, 8000, { capture: false });
     const response = await server.request(`/v1/authorizations/${hold.id}/void`, {
       method: "POST",
-      json: { amount: 1000 },
+      json: { reason: "fraud" },
     });
     const problem = await expectProblem(response, 400, "validation_failed");
-    expect(problem.errors?.map((error) => error.path)).toContain("body.amount");
+    expect(problem.errors?.map((error) => error.path)).toContain("body.reason");
     expect(await getAuthorization(hold.id)).toMatchObject({ status: "pending", amount: 8000 });
     expect(await getWallet(server.api, wallet.id)).toMatchObject({ balance: 10000, availableBalance: 2000 });
     // With no body at all (or {}), the void goes through.

@@ -119,13 +119,15 @@ describe("the OpenAPI document", () => {
     for (const path of OPERATIONAL_PATHS) expect(Object.keys(document.paths)).toContain(path);
   });
 
-  test("every error response is application/problem+json, every success application/json", () => {
+  test("every error response is application/problem+json, every success application/json (a statement CSV too)", () => {
     for (const { path, method, operation } of operations()) {
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const where = `${method.toUpperCase()} ${path} ${status}`;
         const types = Object.keys(response.content ?? {});
         if (Number(status) >= 400 && !(path === "/ready" && status === "503")) {
           expect(types, where).toEqual(["application/problem+json"]);
+        } else if (path === "/v1/wallets/{id}/statement") {
+          expect(types, where).toEqual(["application/json", "text/csv"]);
         } else if (path !== "/metrics") {
           expect(types, where).toEqual(["application/json"]);
         }

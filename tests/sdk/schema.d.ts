@@ -618,6 +618,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/wallets/{id}/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A wallet's balance at an instant, from its ledger
+         * @description Returns the wallet's balance as of `at` (RFC 3339, default now): the balance after the last ledger transaction created at or before that instant, 0 before the first. Pending holds are not in it (they never moved money).
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
+         */
+        get: operations["getWalletBalanceAt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/wallets/{id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A wallet's statement for a period, as JSON or CSV
+         * @description Returns the wallet's statement for [`from`, `to`): the opening balance (before `from`), the period's transactions oldest first, the total amount of each type and the closing balance, read in one snapshot, so opening + credits − debits = closing. `from` must be before `to` (400 invalid_period); a period of more than 10000 transactions is 422 statement_too_large. With `Accept: text/csv` the same transactions come as CSV (RFC 4180, header row, CRLF, amounts in minor units, metadata as JSON text).
+         *
+         *     Requires an API key with the scope `read` (or `admin`).
+         */
+        get: operations["getWalletStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/transactions/{id}": {
         parameters: {
             query?: never;
@@ -690,6 +734,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cards/{id}/authorizations/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a card spend: the decision it would get now, and what is left of every limit
+         * @description Runs the decision of POST /v1/cards/{id}/authorizations on the same body, under the same rules, and changes nothing: no authorization, no hold, no money. Answers whether the spend would be approved, the first decline reason and its detail, and for every limit of the card and its wallet the limit, the spend already counted, what remains and when the window resets (the next local midnight, Monday, first of the month or 1 January in the wallet's time zone; null for per_authorization and all_time limits). Safe to repeat.
+         *
+         *     Requires an API key with the scope `authorize` (or `admin`).
+         */
+        post: operations["previewCardSpend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/authorizations/{id}/increment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Raise a pending hold (hotels, fuel, tips)
+         * @description Raises a pending hold by `amount`, decided like a new spend of that amount in the windows the authorization counts in (its day, week, month and year): card and wallet status, merchant categories, every limit and the available balance. A refused increment changes nothing and answers 422 with the decline reason as its `code` (e.g. card_daily_limit_exceeded, insufficient_funds). Only a pending hold before its `expiresAt` can be raised (409 authorization_not_pending, 409 authorization_expired). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+         *
+         *     Requires an API key with the scope `authorize` (or `admin`).
+         */
+        post: operations["incrementAuthorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/authorizations/{id}/capture": {
         parameters: {
             query?: never;
@@ -722,8 +810,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Release a pending hold
-         * @description Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+         * Release all or part of a pending hold
+         * @description Releases a pending hold without moving money. Without an amount the authorization becomes voided and no longer counts toward the limits; with one, that much is released (a partial reversal: `amount` goes down, the rest stays pending), and never more than it holds (422 void_exceeds_authorization). Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
          *
          *     Requires an API key with the scope `authorize` (or `admin`).
          */
@@ -1089,6 +1177,9 @@ export interface components {
          *       "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
          *       "email": "ana.lim@example.com",
          *       "name": "Ana Lim",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T09:00:00.000Z",
          *       "deletedAt": null
@@ -1102,6 +1193,10 @@ export interface components {
             id: string;
             email: string;
             name: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1122,6 +1217,9 @@ export interface components {
          *           "id": "01a20cc8-8e80-717a-b65e-d28be17e1601",
          *           "email": "ana.lim@example.com",
          *           "name": "Ana Lim",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T09:00:00.000Z",
          *           "deletedAt": null
@@ -1144,6 +1242,9 @@ export interface components {
          * @example {
          *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *       "name": "Design",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T09:00:00.000Z",
          *       "deletedAt": null
@@ -1156,6 +1257,10 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1175,6 +1280,9 @@ export interface components {
          *         {
          *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *           "name": "Design",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T09:00:00.000Z",
          *           "deletedAt": null
@@ -1279,6 +1387,7 @@ export interface components {
          * @example {
          *       "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *       "name": "Design",
+         *       "metadata": {},
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T09:00:00.000Z",
          *       "deletedAt": null,
@@ -1292,6 +1401,10 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1316,6 +1429,7 @@ export interface components {
          *         {
          *           "id": "01a20cca-6b1e-76a9-acc1-914873c0cae1",
          *           "name": "Design",
+         *           "metadata": {},
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T09:00:00.000Z",
          *           "deletedAt": null,
@@ -1351,6 +1465,35 @@ export interface components {
          *       "monthlyLimit": 2000000,
          *       "spentToday": 2500,
          *       "spentThisMonth": 2500,
+         *       "spendingControls": {
+         *         "allowedCategories": null,
+         *         "blockedCategories": [
+         *           "7995"
+         *         ],
+         *         "limits": [
+         *           {
+         *             "amount": 500000,
+         *             "interval": "daily",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 2000000,
+         *             "interval": "monthly",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 30000,
+         *             "interval": "weekly",
+         *             "categories": [
+         *               "5812",
+         *               "5814"
+         *             ]
+         *           }
+         *         ]
+         *       },
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z",
          *       "deletedAt": null
@@ -1404,6 +1547,29 @@ export interface components {
              * @description minor units
              */
             spentThisMonth: number;
+            spendingControls: {
+                /** @description when a list, only these merchant categories may spend */
+                allowedCategories: string[] | null;
+                blockedCategories: string[];
+                limits: {
+                    /**
+                     * Format: int64
+                     * @description minor units
+                     */
+                    amount: number;
+                    /**
+                     * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                     * @enum {string}
+                     */
+                    interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                    /** @description the merchant categories it caps; null for all spend */
+                    categories: string[] | null;
+                }[];
+            };
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1435,6 +1601,35 @@ export interface components {
          *           "monthlyLimit": 2000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 500000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 2000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z",
          *           "deletedAt": null
@@ -1472,6 +1667,35 @@ export interface components {
          *           "monthlyLimit": 2000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 500000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 2000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-25T08:30:00.000Z",
          *           "deletedAt": "2026-11-25T08:30:00.000Z"
@@ -1496,6 +1720,35 @@ export interface components {
          *       "monthlyLimit": 1000000,
          *       "spentToday": 2500,
          *       "spentThisMonth": 2500,
+         *       "spendingControls": {
+         *         "allowedCategories": null,
+         *         "blockedCategories": [
+         *           "7995"
+         *         ],
+         *         "limits": [
+         *           {
+         *             "amount": 200000,
+         *             "interval": "daily",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 1000000,
+         *             "interval": "monthly",
+         *             "categories": null
+         *           },
+         *           {
+         *             "amount": 30000,
+         *             "interval": "weekly",
+         *             "categories": [
+         *               "5812",
+         *               "5814"
+         *             ]
+         *           }
+         *         ]
+         *       },
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z",
          *       "deletedAt": null
@@ -1545,6 +1798,29 @@ export interface components {
              * @description minor units
              */
             spentThisMonth: number;
+            spendingControls: {
+                /** @description when a list, only these merchant categories may spend */
+                allowedCategories: string[] | null;
+                blockedCategories: string[];
+                limits: {
+                    /**
+                     * Format: int64
+                     * @description minor units
+                     */
+                    amount: number;
+                    /**
+                     * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                     * @enum {string}
+                     */
+                    interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                    /** @description the merchant categories it caps; null for all spend */
+                    categories: string[] | null;
+                }[];
+            };
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1590,6 +1866,35 @@ export interface components {
          *           "monthlyLimit": 1000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 200000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 1000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z",
          *           "deletedAt": null
@@ -1625,6 +1930,35 @@ export interface components {
          *           "monthlyLimit": 1000000,
          *           "spentToday": 2500,
          *           "spentThisMonth": 2500,
+         *           "spendingControls": {
+         *             "allowedCategories": null,
+         *             "blockedCategories": [
+         *               "7995"
+         *             ],
+         *             "limits": [
+         *               {
+         *                 "amount": 200000,
+         *                 "interval": "daily",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 1000000,
+         *                 "interval": "monthly",
+         *                 "categories": null
+         *               },
+         *               {
+         *                 "amount": 30000,
+         *                 "interval": "weekly",
+         *                 "categories": [
+         *                   "5812",
+         *                   "5814"
+         *                 ]
+         *               }
+         *             ]
+         *           },
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z",
          *           "updatedAt": "2026-11-25T08:30:00.000Z",
          *           "deletedAt": "2026-11-25T08:30:00.000Z"
@@ -1648,6 +1982,9 @@ export interface components {
          *       "currency": "SGD",
          *       "balanceAfter": 147500,
          *       "description": "Kopi Corner",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z"
          *     }
          * @example {
@@ -1662,6 +1999,9 @@ export interface components {
          *       "currency": "SGD",
          *       "balanceAfter": 150000,
          *       "description": "Salary",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T09:00:00.000Z"
          *     }
          */
@@ -1698,11 +2038,97 @@ export interface components {
              */
             balanceAfter: number;
             description: string | null;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
              */
             createdAt: string;
+        };
+        /**
+         * @example {
+         *       "balance": 137500,
+         *       "at": "2026-11-24T10:15:00.000Z"
+         *     }
+         */
+        BalanceAt: {
+            /**
+             * Format: int64
+             * @description minor units
+             */
+            balance: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            at: string;
+        };
+        /**
+         * @example {
+         *       "walletId": "01a20ccb-596d-79a0-99bc-f9109f9bf405",
+         *       "currency": "SGD",
+         *       "from": "2026-11-01T00:00:00.000Z",
+         *       "to": "2026-12-01T00:00:00.000Z",
+         *       "openingBalance": 0,
+         *       "closingBalance": 147500,
+         *       "totals": {
+         *         "topup": 150000,
+         *         "withdrawal": 0,
+         *         "transfer_in": 0,
+         *         "transfer_out": 0,
+         *         "card_spend": 2500,
+         *         "refund": 0
+         *       },
+         *       "transactions": []
+         *     }
+         */
+        Statement: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            walletId: string;
+            currency: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            to: string;
+            /**
+             * Format: int64
+             * @description minor units
+             */
+            openingBalance: number;
+            /**
+             * Format: int64
+             * @description minor units
+             */
+            closingBalance: number;
+            /** @description the sum of the period's amounts of each type (0 when none) */
+            totals: {
+                /** Format: int64 */
+                topup: number;
+                /** Format: int64 */
+                withdrawal: number;
+                /** Format: int64 */
+                transfer_in: number;
+                /** Format: int64 */
+                transfer_out: number;
+                /** Format: int64 */
+                card_spend: number;
+                /** Format: int64 */
+                refund: number;
+            };
+            /** @description the period's transactions, oldest first */
+            transactions: components["schemas"]["Transaction"][];
         };
         /**
          * @description A page of ledger transactions
@@ -1720,6 +2146,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 147500,
          *           "description": "Kopi Corner",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z"
          *         },
          *         {
@@ -1734,6 +2163,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 150000,
          *           "description": "Salary",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T09:00:00.000Z"
          *         }
          *       ],
@@ -1758,6 +2190,9 @@ export interface components {
          *       "amount": 10000,
          *       "currency": "SGD",
          *       "description": "Team lunch budget",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z",
          *       "transactions": [
          *         {
@@ -1772,6 +2207,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 137500,
          *           "description": "Team lunch budget",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z"
          *         },
          *         {
@@ -1786,6 +2224,9 @@ export interface components {
          *           "currency": "SGD",
          *           "balanceAfter": 10000,
          *           "description": "Team lunch budget",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z"
          *         }
          *       ]
@@ -1814,6 +2255,10 @@ export interface components {
             amount: number;
             currency: string;
             description: string | null;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1835,9 +2280,13 @@ export interface components {
          *       },
          *       "status": "captured",
          *       "declineReason": null,
+         *       "declineDetail": null,
          *       "capturedAmount": 2500,
          *       "refundedAmount": 0,
          *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z"
          *     }
@@ -1853,9 +2302,19 @@ export interface components {
          *       },
          *       "status": "declined",
          *       "declineReason": "card_daily_limit_exceeded",
+         *       "declineDetail": {
+         *         "scope": "card",
+         *         "interval": "daily",
+         *         "limit": 500000,
+         *         "spent": 2500,
+         *         "categories": null
+         *       },
          *       "capturedAmount": 0,
          *       "refundedAmount": 0,
          *       "expiresAt": "2026-12-01T10:15:00.000Z",
+         *       "metadata": {
+         *         "costCentre": "ops-sg"
+         *       },
          *       "createdAt": "2026-11-24T10:15:00.000Z",
          *       "updatedAt": "2026-11-24T10:15:00.000Z"
          *     }
@@ -1891,7 +2350,15 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "captured" | "voided" | "expired" | "declined";
-            declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "insufficient_funds" | "hook_declined") | null;
+            declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "merchant_category_not_allowed" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "spending_limit_exceeded" | "insufficient_funds" | "hook_declined") | null;
+            declineDetail: {
+                /** @enum {string} */
+                scope: "card" | "wallet";
+                interval: ("per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time") | null;
+                limit: number | null;
+                spent: number | null;
+                categories: string[] | null;
+            } | null;
             /** Format: int64 */
             capturedAmount: number;
             /** Format: int64 */
@@ -1901,6 +2368,10 @@ export interface components {
              * @description RFC 3339, UTC
              */
             expiresAt: string;
+            /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+            metadata: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1911,6 +2382,63 @@ export interface components {
              * @description RFC 3339, UTC
              */
             updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "approved": true,
+         *       "declineReason": null,
+         *       "declineDetail": null,
+         *       "headroom": [
+         *         {
+         *           "scope": "card",
+         *           "interval": "daily",
+         *           "categories": null,
+         *           "limit": 200000,
+         *           "spent": 2500,
+         *           "remaining": 197500,
+         *           "resetsAt": "2026-11-24T16:00:00.000Z"
+         *         },
+         *         {
+         *           "scope": "card",
+         *           "interval": "weekly",
+         *           "categories": [
+         *             "5812",
+         *             "5814"
+         *           ],
+         *           "limit": 30000,
+         *           "spent": 2500,
+         *           "remaining": 27500,
+         *           "resetsAt": "2026-11-29T16:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        AuthorizationPreview: {
+            approved: boolean;
+            declineReason: ("card_inactive" | "card_expired" | "wallet_frozen" | "merchant_category_not_allowed" | "card_daily_limit_exceeded" | "card_monthly_limit_exceeded" | "wallet_daily_limit_exceeded" | "wallet_monthly_limit_exceeded" | "spending_limit_exceeded" | "insufficient_funds") | null;
+            declineDetail: {
+                /** @enum {string} */
+                scope: "card" | "wallet";
+                interval: ("per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time") | null;
+                limit: number | null;
+                spent: number | null;
+                categories: string[] | null;
+            } | null;
+            headroom: {
+                /** @enum {string} */
+                scope: "card" | "wallet";
+                /** @enum {string} */
+                interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                categories: string[] | null;
+                /** Format: int64 */
+                limit: number;
+                /** Format: int64 */
+                spent: number;
+                /** Format: int64 */
+                remaining: number;
+                /** @description when the window ends, in the wallet's time zone; null for per_authorization and all_time */
+                resetsAt: string | null;
+            }[];
         };
         /**
          * @description A page of card authorizations
@@ -1928,9 +2456,13 @@ export interface components {
          *           },
          *           "status": "captured",
          *           "declineReason": null,
+         *           "declineDetail": null,
          *           "capturedAmount": 2500,
          *           "refundedAmount": 0,
          *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z"
          *         },
@@ -1946,9 +2478,19 @@ export interface components {
          *           },
          *           "status": "declined",
          *           "declineReason": "card_daily_limit_exceeded",
+         *           "declineDetail": {
+         *             "scope": "card",
+         *             "interval": "daily",
+         *             "limit": 500000,
+         *             "spent": 2500,
+         *             "categories": null
+         *           },
          *           "capturedAmount": 0,
          *           "refundedAmount": 0,
          *           "expiresAt": "2026-12-01T10:15:00.000Z",
+         *           "metadata": {
+         *             "costCentre": "ops-sg"
+         *           },
          *           "createdAt": "2026-11-24T10:15:00.000Z",
          *           "updatedAt": "2026-11-24T10:15:00.000Z"
          *         }
@@ -2770,6 +3312,10 @@ export interface operations {
                     email: string;
                     /** @description 1-200 characters */
                     name: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -3171,6 +3717,10 @@ export interface operations {
                     email?: string;
                     /** @description 1-200 characters */
                     name?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -3443,6 +3993,10 @@ export interface operations {
                 "application/json": {
                     /** @description 1-200 characters */
                     name: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -3842,6 +4396,10 @@ export interface operations {
                 "application/json": {
                     /** @description 1-200 characters */
                     name?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -5320,6 +5878,30 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -5742,6 +6324,30 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                     /**
                      * @description active or frozen
                      * @enum {string}
@@ -6293,6 +6899,30 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -6734,6 +7364,30 @@ export interface operations {
                      * @description minor units, 10000 to 1000000000000000
                      */
                     monthlyLimit?: number;
+                    /** @description each field given replaces the current one */
+                    spendingControls?: {
+                        allowedCategories?: string[] | null;
+                        blockedCategories?: string[];
+                        /** @description at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed) */
+                        limits?: {
+                            /**
+                             * Format: int64
+                             * @description minor units
+                             */
+                            amount: number;
+                            /**
+                             * @description per_authorization, daily, weekly, monthly, yearly, all_time
+                             * @enum {string}
+                             */
+                            interval: "per_authorization" | "daily" | "weekly" | "monthly" | "yearly" | "all_time";
+                            /** @description the merchant categories it caps; null for all spend */
+                            categories?: string[] | null;
+                        }[];
+                    };
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                     /**
                      * @description active, frozen or cancelled (final)
                      * @enum {string}
@@ -7166,6 +7820,10 @@ export interface operations {
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -7351,6 +8009,10 @@ export interface operations {
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -7543,6 +8205,10 @@ export interface operations {
                     amount: number;
                     /** @description free text, 1-500 characters */
                     description?: string;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -7724,6 +8390,10 @@ export interface operations {
                 from?: string;
                 /** @description created before (RFC 3339) */
                 to?: string;
+                /** @description metadata[key]=value: only rows whose metadata has every key given, with that value */
+                metadata?: {
+                    [key: string]: string;
+                };
             };
             header?: {
                 /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
@@ -7791,6 +8461,278 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWalletBalanceAt: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339; default now */
+                at?: string;
+            };
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceAt"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWalletStatement: {
+        parameters: {
+            query: {
+                /** @description the period's start, included (RFC 3339) */
+                from: string;
+                /** @description the period's end, excluded (RFC 3339) */
+                to: string;
+            };
+            header?: {
+                /** @description The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed */
+                "x-read-after"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                    /**
+                     * @example id,createdAt,type,amount,currency,balanceAfter,description,cardId,authorizationId,transferId,refundOf,metadata
+                     *     01938f6e-7b1c-7c4e-9a4b-2f1d3c5e7a90,2026-11-24T10:00:00.000Z,topup,150000,SGD,150000,Salary,,,,,"{""invoice"":""INV-1""}"
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Served-By": components["headers"]["X-Served-By"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a business rule */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -8319,6 +9261,10 @@ export interface operations {
                      * @default true
                      */
                     capture?: boolean;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -8417,6 +9363,371 @@ export interface operations {
             };
             /** @description Request body over 1 MiB */
             413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewCardSpend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
+                    amount: number;
+                    merchant: {
+                        /** @description 1-200 characters */
+                        name: string;
+                        /** @description e.g. an MCC or a label */
+                        category?: string;
+                    };
+                    /**
+                     * @description true: capture at once; false: place a hold to capture later
+                     * @default true
+                     */
+                    capture?: boolean;
+                    /** @description up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters */
+                    metadata?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationPreview"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    incrementAuthorization: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-255 characters; a retry with the same key and body replays the first response */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description minor units, 1 to 1000000000000
+                     */
+                    amount: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Authorization"];
+                };
+            };
+            /** @description Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong API key (on /metrics: METRICS_TOKEN) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs (insufficient_scope) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a business rule */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -8666,7 +9977,13 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description at most the held amount; default all of it
+                     */
+                    amount?: number;
+                };
             };
         };
         responses: {
@@ -8764,6 +10081,19 @@ export interface operations {
             };
             /** @description Request body over 1 MiB */
             413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a business rule */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];

@@ -1,63 +1,108 @@
 import { describe, expect, test } from "bun:test";
+import { type DecisionInput, decide } from "../../src/modules/authorizations/decision.ts";
 import { DECLINE_REASONS, type DeclineReason } from "../../src/modules/authorizations/model.ts";
-import type { SpendingCard, SpendingWallet } from "../../src/modules/authorizations/repository.ts";
-import { declineReason } from "../../src/modules/authorizations/service.ts";
+import type { WindowKey } from "../../src/modules/authorizations/spend-windows.ts";
 
 const NOW = new Date("2030-06-15T12:00:00.000Z");
 const AMOUNT = 1_000;
+const noControls = { allowedCategories: null, blockedCategories: [], spendingLimits: [] };
 
-/** A spend of AMOUNT that every rule approves, with room to spare everywhere. */
-const approvedCard: SpendingCard = {
-  id: "card",
-  today: "2030-06-15",
-  month_start: "2030-06-01",
-  status: "active",
-  expiry_month: 6,
-  expiry_year: 2030,
-  daily_limit: 10_000,
-  monthly_limit: 50_000,
-  card_day: 0,
-  card_month: 0,
-  wallet_day: 0,
-  wallet_month: 0,
-};
-const approvedWallet: SpendingWallet = {
-  id: "wallet",
-  currency: "USD",
-  timezone: "UTC",
-  status: "active",
-  balance: 5_000,
-  held: 0,
-  daily_limit: 20_000,
-  monthly_limit: 100_000,
-};
+/** Spend already counted, by "scope|period|categoryKey". */
+type Spent = Record<string, number>;
 
 interface Spend {
-  card: SpendingCard;
-  wallet: SpendingWallet;
+  input: DecisionInput;
+  spent: Spent;
 }
+
+/** A spend of AMOUNT in category 5812 that every rule approves, with room to spare everywhere. */
+const approved: Spend = {
+  spent: {},
+  input: {
+    amount: AMOUNT,
+    category: "5812",
+    now: NOW,
+    card: {
+      status: "active",
+      expiryMonth: 6,
+      expiryYear: 2030,
+      controls: {
+        dailyLimit: 10_000,
+        monthlyLimit: 50_000,
+        ...noControls,
+        spendingLimits: [{ amount: 30_000, interval: "weekly", categories: ["5812", "5814"] }],
+      },
+    },
+    wallet: {
+      status: "active",
+      available: 5_000,
+      controls: {
+        dailyLimit: 20_000,
+        monthlyLimit: 100_000,
+        ...noControls,
+        spendingLimits: [{ amount: 2_000, interval: "per_authorization", categories: null }],
+      },
+    },
+    spent: () => 0,
+    resets: { day: null, week: null, month: null, year: null, all_time: null },
+  },
+};
+
+const withSpent = (spend: Spend, key: string, amount: number): Spend => ({
+  ...spend,
+  spent: { ...spend.spent, [key]: amount },
+});
 
 /** What makes each rule decline this spend, in the contract's order (DECLINE_REASONS). */
 const BREAKS: Record<DeclineReason, (spend: Spend) => Spend> = {
-  card_inactive: ({ card, wallet }) => ({ card: { ...card, status: "frozen" }, wallet }),
-  card_expired: ({ card, wallet }) => ({ card: { ...card, expiry_month: 5 }, wallet }),
-  wallet_frozen: ({ card, wallet }) => ({ card, wallet: { ...wallet, status: "frozen" } }),
-  card_daily_limit_exceeded: ({ card, wallet }) => ({ card: { ...card, card_day: 9_001 }, wallet }),
-  card_monthly_limit_exceeded: ({ card, wallet }) => ({ card: { ...card, card_month: 49_001 }, wallet }),
-  wallet_daily_limit_exceeded: ({ card, wallet }) => ({ card: { ...card, wallet_day: 19_001 }, wallet }),
-  wallet_monthly_limit_exceeded: ({ card, wallet }) => ({ card: { ...card, wallet_month: 99_001 }, wallet }),
-  insufficient_funds: ({ card, wallet }) => ({ card, wallet: { ...wallet, held: 4_001 } }),
+  card_inactive: (s) => ({ ...s, input: { ...s.input, card: { ...s.input.card, status: "frozen" } } }),
+  card_expired: (s) => ({ ...s, input: { ...s.input, card: { ...s.input.card, expiryMonth: 5 } } }),
+  wallet_frozen: (s) => ({ ...s, input: { ...s.input, wallet: { ...s.input.wallet, status: "frozen" } } }),
+  merchant_category_not_allowed: (s) => ({
+    ...s,
+    input: {
+      ...s.input,
+      card: { ...s.input.card, controls: { ...s.input.card.controls, blockedCategories: ["5812"] } },
+    },
+  }),
+  card_daily_limit_exceeded: (s) => withSpent(s, "card|day|", 9_001),
+  card_monthly_limit_exceeded: (s) => withSpent(s, "card|month|", 49_001),
+  wallet_daily_limit_exceeded: (s) => withSpent(s, "wallet|day|", 19_001),
+  wallet_monthly_limit_exceeded: (s) => withSpent(s, "wallet|month|", 99_001),
+  spending_limit_exceeded: (s) => ({
+    ...s,
+    input: {
+      ...s.input,
+      wallet: {
+        ...s.input.wallet,
+        controls: {
+          ...s.input.wallet.controls,
+          spendingLimits: [{ amount: 999, interval: "yearly", categories: null }],
+        },
+      },
+    },
+  }),
+  insufficient_funds: (s) => ({ ...s, input: { ...s.input, wallet: { ...s.input.wallet, available: 999 } } }),
 };
 
-/** The approved spend with every rule of `reasons` broken. */
 const breaking = (reasons: readonly DeclineReason[]): Spend =>
-  reasons.reduce((spend, reason) => BREAKS[reason](spend), { card: approvedCard, wallet: approvedWallet });
+  reasons.reduce((spend, reason) => BREAKS[reason](spend), approved);
 
-const decide = ({ card, wallet }: Spend) => declineReason(card, wallet, AMOUNT, NOW);
+const run = ({ input, spent }: Spend, amount = AMOUNT) =>
+  decide({
+    ...input,
+    amount,
+    spent: (w: WindowKey) => spent[`${w.scope}|${w.period}|${w.categoryKey}`] ?? 0,
+  });
 
-describe("declineReason (contract §3)", () => {
-  test("a spend that breaks no rule is approved", () => {
-    expect(decide(breaking([]))).toBeNull();
+describe("decide (contract §3 and §8)", () => {
+  test("a spend that breaks no rule is approved, counted in its categorised limit's window", () => {
+    const decision = run(approved);
+    expect(decision.declineReason).toBeNull();
+    expect(decision.declineDetail).toBeNull();
+    expect(decision.categoryWindows).toEqual([
+      { scope: "card", period: "week", categoryKey: '["5812","5814"]' },
+    ]);
   });
 
   test("the table covers every reason, in the contract's order", () => {
@@ -65,50 +110,95 @@ describe("declineReason (contract §3)", () => {
   });
 
   test.each(DECLINE_REASONS.map((reason) => [reason]))("%s alone declines with itself", (reason) => {
-    expect(decide(breaking([reason]))).toBe(reason);
+    expect(run(breaking([reason])).declineReason).toBe(reason);
   });
 
   test.each(DECLINE_REASONS.map((reason, index) => [reason, DECLINE_REASONS.slice(index)] as const))(
     "%s wins over every rule after it",
     (reason, broken) => {
-      expect(decide(breaking(broken))).toBe(reason);
+      expect(run(breaking(broken)).declineReason).toBe(reason);
     },
   );
 
-  test("a rule broken together with one before it loses to the earlier one", () => {
-    expect(decide(breaking(["insufficient_funds", "card_inactive"]))).toBe("card_inactive");
-    expect(decide(breaking(["wallet_daily_limit_exceeded", "card_monthly_limit_exceeded"]))).toBe(
-      "card_monthly_limit_exceeded",
-    );
-    expect(decide(breaking(["card_daily_limit_exceeded", "wallet_frozen"]))).toBe("wallet_frozen");
+  test("every decline says which rule refused it", () => {
+    expect(run(breaking(["card_inactive"])).declineDetail).toEqual({
+      scope: "card",
+      interval: null,
+      limit: null,
+      spent: null,
+      categories: null,
+    });
+    expect(run(breaking(["card_monthly_limit_exceeded"])).declineDetail).toEqual({
+      scope: "card",
+      interval: "monthly",
+      limit: 50_000,
+      spent: 49_001,
+      categories: null,
+    });
+    expect(run(breaking(["spending_limit_exceeded"])).declineDetail).toEqual({
+      scope: "wallet",
+      interval: "yearly",
+      limit: 999,
+      spent: 0,
+      categories: null,
+    });
+    expect(run(breaking(["merchant_category_not_allowed"])).declineDetail?.categories).toEqual(["5812"]);
+    expect(run(breaking(["insufficient_funds"])).declineDetail?.scope).toBe("wallet");
   });
 
-  test("a cancelled card is card_inactive too", () => {
-    expect(decide({ card: { ...approvedCard, status: "cancelled" }, wallet: approvedWallet })).toBe(
-      "card_inactive",
-    );
+  test("a categorised limit caps only its categories; the card's category rules come before the wallet's", () => {
+    const full = withSpent(approved, 'card|week|["5812","5814"]', 29_500);
+    expect(run(full).declineReason).toBe("spending_limit_exceeded");
+    expect(run(full).declineDetail).toEqual({
+      scope: "card",
+      interval: "weekly",
+      limit: 30_000,
+      spent: 29_500,
+      categories: ["5812", "5814"],
+    });
+    const elsewhere = { ...full, input: { ...full.input, category: "4111" } };
+    expect(run(elsewhere).declineReason).toBeNull();
+    expect(run(elsewhere).categoryWindows).toEqual([]);
+    const both: Spend = {
+      ...approved,
+      input: {
+        ...approved.input,
+        card: {
+          ...approved.input.card,
+          controls: { ...approved.input.card.controls, allowedCategories: ["4111"] },
+        },
+        wallet: {
+          ...approved.input.wallet,
+          controls: { ...approved.input.wallet.controls, blockedCategories: ["5812"] },
+        },
+      },
+    };
+    expect(run(both).declineDetail).toMatchObject({ scope: "card", categories: ["4111"] });
+    const noCategory = { ...both, input: { ...both.input, category: null } };
+    expect(run(noCategory).declineReason).toBe("merchant_category_not_allowed");
   });
 
   test("a limit or the available balance reached exactly still approves; one unit over declines", () => {
-    const exactly: Spend = {
-      card: {
-        ...approvedCard,
-        card_day: 9_000,
-        card_month: 49_000,
-        wallet_day: 19_000,
-        wallet_month: 99_000,
-      },
-      wallet: { ...approvedWallet, held: 4_000 },
+    const exactly = withSpent(
+      withSpent(
+        withSpent(withSpent(approved, "card|day|", 9_000), "card|month|", 49_000),
+        "wallet|day|",
+        19_000,
+      ),
+      "wallet|month|",
+      99_000,
+    );
+    const atFunds = {
+      ...exactly,
+      input: { ...exactly.input, wallet: { ...exactly.input.wallet, available: AMOUNT } },
     };
-    expect(decide(exactly)).toBeNull();
-    expect(declineReason(exactly.card, exactly.wallet, AMOUNT + 1, NOW)).toBe("card_daily_limit_exceeded");
+    expect(run(atFunds).declineReason).toBeNull();
+    expect(run(atFunds, AMOUNT + 1).declineReason).toBe("card_daily_limit_exceeded");
   });
 
   test("a card is usable through the last day of its expiry month", () => {
-    const lastInstant = new Date("2030-06-30T23:59:59.999Z");
-    expect(declineReason(approvedCard, approvedWallet, AMOUNT, lastInstant)).toBeNull();
-    expect(declineReason(approvedCard, approvedWallet, AMOUNT, new Date("2030-07-01T00:00:00.000Z"))).toBe(
-      "card_expired",
-    );
+    const at = (instant: string) => ({ ...approved, input: { ...approved.input, now: new Date(instant) } });
+    expect(run(at("2030-06-30T23:59:59.999Z")).declineReason).toBeNull();
+    expect(run(at("2030-07-01T00:00:00.000Z")).declineReason).toBe("card_expired");
   });
 });

@@ -13,6 +13,7 @@ import {
   authorizationsModels,
   CaptureAuthorization,
   CreateAuthorization,
+  IncrementAuthorization,
   ListAuthorizationsQuery,
   VoidAuthorization,
 } from "./model.ts";
@@ -51,6 +52,40 @@ export const authorizationsController = (authorizations: AuthorizationsService, 
       },
     )
     .post(
+      "/v1/cards/:id/authorizations/preview",
+      ({ params, body }) => authorizations.preview(params.id, body),
+      {
+        params: IdParams,
+        body: CreateAuthorization,
+        response: { 200: "AuthorizationPreview", ...errorResponses(404) },
+        ...describe(
+          tag,
+          "previewCardSpend",
+          "Preview a card spend: the decision it would get now, and what is left of every limit",
+          "Runs the decision of POST /v1/cards/{id}/authorizations on the same body, under the same rules, and changes nothing: no authorization, no hold, no money. Answers whether the spend would be approved, the first decline reason and its detail, and for every limit of the card and its wallet the limit, the spend already counted, what remains and when the window resets (the next local midnight, Monday, first of the month or 1 January in the wallet's time zone; null for per_authorization and all_time limits). Safe to repeat.",
+          { scope: "authorize", params: { id: "card" } },
+        ),
+      },
+    )
+    .post(
+      "/v1/authorizations/:id/increment",
+      ({ params, body, request }) =>
+        idempotency.run(request, body, () => authorizations.increment(params.id, body), 200),
+      {
+        headers: IdempotencyHeaders,
+        params: IdParams,
+        body: IncrementAuthorization,
+        response: { 200: "Authorization", ...errorResponses(404, 409, 422) },
+        ...describe(
+          tag,
+          "incrementAuthorization",
+          "Raise a pending hold (hotels, fuel, tips)",
+          `Raises a pending hold by \`amount\`, decided like a new spend of that amount in the windows the authorization counts in (its day, week, month and year): card and wallet status, merchant categories, every limit and the available balance. A refused increment changes nothing and answers 422 with the decline reason as its \`code\` (e.g. card_daily_limit_exceeded, insufficient_funds). Only a pending hold before its \`expiresAt\` can be raised (409 authorization_not_pending, 409 authorization_expired). ${RETRY_MONEY_WITH_KEY}`,
+          { scope: "authorize", params: { id: "authorization" } },
+        ),
+      },
+    )
+    .post(
       "/v1/authorizations/:id/capture",
       ({ params, body, request }) =>
         idempotency.run(request, body, () => authorizations.capture(params.id, body), 200),
@@ -71,17 +106,17 @@ export const authorizationsController = (authorizations: AuthorizationsService, 
     .post(
       "/v1/authorizations/:id/void",
       ({ params, body, request }) =>
-        idempotency.run(request, body, () => authorizations.void(params.id), 200),
+        idempotency.run(request, body, () => authorizations.void(params.id, body), 200),
       {
         headers: IdempotencyHeaders,
         params: IdParams,
         body: VoidAuthorization,
-        response: { 200: "Authorization", ...errorResponses(404, 409) },
+        response: { 200: "Authorization", ...errorResponses(404, 409, 422) },
         ...describe(
           tag,
           "voidAuthorization",
-          "Release a pending hold",
-          `Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its \`expiresAt\` can be voided (409 authorization_not_pending, 409 authorization_expired). ${RETRY_WITH_KEY}`,
+          "Release all or part of a pending hold",
+          `Releases a pending hold without moving money. Without an amount the authorization becomes voided and no longer counts toward the limits; with one, that much is released (a partial reversal: \`amount\` goes down, the rest stays pending), and never more than it holds (422 void_exceeds_authorization). Only a pending hold before its \`expiresAt\` can be voided (409 authorization_not_pending, 409 authorization_expired). ${RETRY_WITH_KEY}`,
           { scope: "authorize", params: { id: "authorization" } },
         ),
       },

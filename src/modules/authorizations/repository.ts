@@ -1,6 +1,9 @@
 import type { Queryable } from "../../platform/db.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
+import { CONTROL_COLUMNS, type StoredControls } from "../wallets/spending-controls.ts";
+import type { DeclineDetail } from "./decision.ts";
 import type {
   Authorization,
   AuthorizationDeclineReason,
@@ -8,7 +11,7 @@ import type {
   AuthorizationStatus,
   DeclineReason,
 } from "./model.ts";
-import { decisionSpend } from "./spend-windows.ts";
+import { decisionWindowColumns, type WindowKey } from "./spend-windows.ts";
 
 export interface AuthorizationRow {
   id: string;
@@ -20,17 +23,32 @@ export interface AuthorizationRow {
   merchant_category: string | null;
   status: AuthorizationStatus;
   decline_reason: AuthorizationDeclineReason | null;
+  decline_detail: DeclineDetail | null;
   captured_amount: number;
   refunded_amount: number;
   window_day: string;
+  window_week: string;
   window_month: string;
+  window_year: string;
+  category_windows: WindowKey[];
+  metadata: Metadata;
   expires_at: Date;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS = `id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status, decline_reason,
-  captured_amount, refunded_amount, window_day, window_month, expires_at, created_at, updated_at`;
+  decline_detail, captured_amount, refunded_amount, window_day, window_week, window_month, window_year,
+  category_windows, metadata, expires_at, created_at, updated_at`;
+
+/** The rule behind a hook_declined: the card program's own, through its authorization hook. */
+const HOOK_DECLINE_DETAIL = JSON.stringify({
+  scope: "card",
+  interval: null,
+  limit: null,
+  spent: null,
+  categories: null,
+} satisfies DeclineDetail);
 
 const SORT_COLUMNS: Record<AuthorizationSortField, string> = { createdAt: "created_at", amount: "amount" };
 
@@ -43,42 +61,43 @@ export const toAuthorization = (row: AuthorizationRow): Authorization => ({
   merchant: { name: row.merchant_name, category: row.merchant_category },
   status: row.status,
   declineReason: row.decline_reason,
+  declineDetail: row.decline_detail,
   capturedAmount: row.captured_amount,
   refundedAmount: row.refunded_amount,
+  metadata: row.metadata,
   expiresAt: iso(row.expires_at),
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
 });
 
-/** The locked wallet of a spend. */
-export interface SpendingWallet {
+/** The locked wallet of a spend, with its controls. */
+export interface SpendingWallet extends StoredControls {
   id: string;
   currency: string;
   timezone: string;
   status: "active" | "frozen";
   balance: number;
   held: number;
-  daily_limit: number;
-  monthly_limit: number;
 }
 
 /**
- * A card at decision time, with the local day and month (the wallet's time zone) that contain "now",
- * and its and its wallet's spend in them.
+ * A card at decision time, with its controls, the local windows (the wallet's time zone) that contain
+ * the decision's instant, when they end, and the card's and its wallet's spend in them.
  */
-export interface SpendingCard {
+export interface SpendingCard extends StoredControls {
   id: string;
-  today: string;
-  month_start: string;
   status: "active" | "frozen" | "cancelled";
   expiry_month: number;
   expiry_year: number;
-  daily_limit: number;
-  monthly_limit: number;
-  card_day: number;
-  card_month: number;
-  wallet_day: number;
-  wallet_month: number;
+  window_day: string;
+  window_week: string;
+  window_month: string;
+  window_year: string;
+  day_ends: Date;
+  week_ends: Date;
+  month_ends: Date;
+  year_ends: Date;
+  windows: (WindowKey & { spent: number })[];
 }
 
 export interface NewAuthorization {
@@ -90,9 +109,11 @@ export interface NewAuthorization {
   merchantCategory: string | null;
   status: AuthorizationStatus;
   declineReason: DeclineReason | null;
+  declineDetail: DeclineDetail | null;
   capturedAmount: number;
-  windowDay: string;
-  windowMonth: string;
+  card: SpendingCard;
+  categoryWindows: WindowKey[];
+  metadata: Metadata;
   expiresAt: Date;
 }
 
@@ -112,7 +133,7 @@ export const authorizationsRepository = {
    */
   async lockWalletOfCard(db: Queryable, cardId: string): Promise<SpendingWallet | undefined> {
     const result = await db.query<SpendingWallet>(
-      `SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit FROM wallets
+      `SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit, ${CONTROL_COLUMNS} FROM wallets
        WHERE id = (SELECT wallet_id FROM cards WHERE id = $1 AND deleted_at IS NULL) AND deleted_at IS NULL
        FOR UPDATE`,
       [cardId],
@@ -120,25 +141,21 @@ export const authorizationsRepository = {
     return result.rows[0];
   },
 
-  /** Read after the wallet lock, so it sees every change committed before this decision. */
+  /**
+   * Read after the wallet lock, so it sees every change committed before this decision. `instant` picks
+   * the windows: "now" for a spend, the authorization's time for an increment.
+   */
   async spendingCard(
     db: Queryable,
     cardId: string,
-    now: Date,
+    instant: Date,
     timezone: string,
   ): Promise<SpendingCard | undefined> {
     const result = await db.query<SpendingCard>(
-      `WITH local AS (
-         SELECT ($2::timestamptz AT TIME ZONE $3)::date AS today,
-                date_trunc('month', $2::timestamptz AT TIME ZONE $3)::date AS month_start
-       )
-       SELECT c.id, local.today, local.month_start, c.status, c.expiry_month, c.expiry_year, c.daily_limit,
-              c.monthly_limit, ${decisionSpend.columns}
-       FROM cards c CROSS JOIN local
-       ${decisionSpend.join}
-       WHERE c.id = $1 AND c.deleted_at IS NULL
-       GROUP BY c.id, local.today, local.month_start`,
-      [cardId, now, timezone],
+      `SELECT c.id, c.status, c.expiry_month, c.expiry_year, c.daily_limit, c.monthly_limit, ${CONTROL_COLUMNS},
+              ${decisionWindowColumns(2, "$3")}
+       FROM cards c WHERE c.id = $1 AND c.deleted_at IS NULL`,
+      [cardId, instant, timezone],
     );
     return result.rows[0];
   },
@@ -146,8 +163,10 @@ export const authorizationsRepository = {
   async insert(db: Queryable, authorization: NewAuthorization, now: Date): Promise<AuthorizationRow> {
     const result = await db.query<AuthorizationRow>(
       `INSERT INTO authorizations (id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status,
-         decline_reason, captured_amount, window_day, window_month, expires_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING ${COLUMNS}`,
+         decline_reason, decline_detail, captured_amount, window_day, window_week, window_month, window_year,
+         category_windows, metadata, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+       RETURNING ${COLUMNS}`,
       [
         Bun.randomUUIDv7(),
         authorization.cardId,
@@ -158,9 +177,14 @@ export const authorizationsRepository = {
         authorization.merchantCategory,
         authorization.status,
         authorization.declineReason,
+        authorization.declineDetail === null ? null : JSON.stringify(authorization.declineDetail),
         authorization.capturedAmount,
-        authorization.windowDay,
-        authorization.windowMonth,
+        authorization.card.window_day,
+        authorization.card.window_week,
+        authorization.card.window_month,
+        authorization.card.window_year,
+        JSON.stringify(authorization.categoryWindows),
+        JSON.stringify(authorization.metadata),
         authorization.expiresAt,
         now,
       ],
@@ -201,9 +225,20 @@ export const authorizationsRepository = {
   ): Promise<AuthorizationRow> {
     const result = await db.query<AuthorizationRow>(
       `UPDATE authorizations SET status = $2, captured_amount = $3, updated_at = $4,
-         decline_reason = CASE WHEN $2 = 'declined' THEN 'hook_declined' END
+         decline_reason = CASE WHEN $2 = 'declined' THEN 'hook_declined' END,
+         decline_detail = CASE WHEN $2 = 'declined' THEN $5::jsonb END
        WHERE id = $1 AND status = 'pending' RETURNING ${COLUMNS}`,
-      [id, status, capturedAmount, now],
+      [id, status, capturedAmount, now, HOOK_DECLINE_DETAIL],
+    );
+    return onlyRow(result);
+  },
+
+  /** Raises (positive `delta`) or lowers a pending authorization's amount: an increment or a partial void. */
+  async adjustAmount(db: Queryable, id: string, delta: number, now: Date): Promise<AuthorizationRow> {
+    const result = await db.query<AuthorizationRow>(
+      `UPDATE authorizations SET amount = amount + $2, updated_at = $3
+       WHERE id = $1 AND status = 'pending' RETURNING ${COLUMNS}`,
+      [id, delta, now],
     );
     return onlyRow(result);
   },

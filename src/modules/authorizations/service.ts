@@ -1,27 +1,31 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
-import { conflict, found, unprocessable } from "../../platform/errors.ts";
+import { ApiError, conflict, found, unprocessable } from "../../platform/errors.ts";
 import type { Staged } from "../../platform/idempotency.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { MAX_AMOUNT } from "../../platform/schemas.ts";
 import type { ActiveHook, AuthorizationHookService } from "../authorization-hook/service.ts";
-import { isExpired } from "../cards/card-number.ts";
 import { cardNotFound } from "../cards/errors.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
-import { appendEvents } from "../events/outbox.ts";
+import { appendEvent, appendEvents } from "../events/outbox.ts";
 import type { Transaction } from "../ledger/model.ts";
 import { ledgerRepository } from "../ledger/repository.ts";
 import { lockWallet, lockWalletForMoney } from "../wallets/money-gate.ts";
 import { toWallet, walletsRepository } from "../wallets/repository.ts";
+import type { StoredControls } from "../wallets/spending-controls.ts";
+import { type Controls, type Decision, decide } from "./decision.ts";
 import { authorizationNotFound } from "./errors.ts";
-import { releaseHold } from "./holds.ts";
+import { expireDueHolds, releaseHold } from "./holds.ts";
 import type {
   Authorization,
+  AuthorizationPreview,
   CaptureAuthorization,
   CreateAuthorization,
-  DeclineReason,
+  IncrementAuthorization,
   ListAuthorizationsQuery,
+  VoidAuthorization,
 } from "./model.ts";
 import {
   type AuthorizationRow,
@@ -30,29 +34,56 @@ import {
   type SpendingWallet,
   toAuthorization,
 } from "./repository.ts";
-import { addSpend, releaseSpend, windowsOf } from "./spend-windows.ts";
+import { addSpend, releaseSpend, spentIn, windowsOf } from "./spend-windows.ts";
 
-/**
- * The decision of contract §3, in its order: the first rule a spend breaks is its decline reason.
- * Limits compare approved spend in the window plus this amount; funds compare with the available
- * balance (balance minus pending holds).
- */
-export function declineReason(
+/** The decision's view of a card or wallet row's controls. */
+const controlsOf = (row: StoredControls): Controls => ({
+  dailyLimit: row.daily_limit,
+  monthlyLimit: row.monthly_limit,
+  allowedCategories: row.allowed_categories,
+  blockedCategories: row.blocked_categories,
+  spendingLimits: row.spending_limits,
+});
+
+/** Decides a spend of `amount` on the locked `wallet` and its `card`, read at the decision's instant. */
+function decideSpend(
   card: SpendingCard,
   wallet: SpendingWallet,
-  amount: number,
+  spend: { amount: number; category: string | null },
   now: Date,
-): DeclineReason | null {
-  if (card.status !== "active") return "card_inactive";
-  if (isExpired(card.expiry_month, card.expiry_year, now)) return "card_expired";
-  if (wallet.status !== "active") return "wallet_frozen";
-  if (card.card_day + amount > card.daily_limit) return "card_daily_limit_exceeded";
-  if (card.card_month + amount > card.monthly_limit) return "card_monthly_limit_exceeded";
-  if (card.wallet_day + amount > wallet.daily_limit) return "wallet_daily_limit_exceeded";
-  if (card.wallet_month + amount > wallet.monthly_limit) return "wallet_monthly_limit_exceeded";
-  if (amount > wallet.balance - wallet.held) return "insufficient_funds";
-  return null;
+): Decision {
+  return decide({
+    ...spend,
+    now,
+    card: {
+      status: card.status,
+      expiryMonth: card.expiry_month,
+      expiryYear: card.expiry_year,
+      controls: controlsOf(card),
+    },
+    wallet: { status: wallet.status, available: wallet.balance - wallet.held, controls: controlsOf(wallet) },
+    spent: spentIn(card.windows),
+    resets: {
+      day: card.day_ends,
+      week: card.week_ends,
+      month: card.month_ends,
+      year: card.year_ends,
+      all_time: null,
+    },
+  });
 }
+
+/** Thrown to roll a preview's transaction back, carrying its answer out. */
+class Rehearsed extends Error {
+  constructor(readonly preview: AuthorizationPreview) {
+    super("preview rolled back");
+  }
+}
+
+const spendOf = (input: CreateAuthorization) => ({
+  amount: input.amount,
+  category: input.merchant.category ?? null,
+});
 
 /** A spend the service approved and held, waiting for the authorization hook's answer. */
 export interface HeldForHook {
@@ -128,31 +159,26 @@ export class AuthorizationsService {
   /** The decision of {@link begin}: an approved spend is captured when `capture`, else held. */
   private decide(cardId: string, input: CreateAuthorization, capture: boolean): Promise<Authorization> {
     return this.db.transaction(async (tx) => {
-      const locked = await lockWalletForMoney(tx, this.clock, (tx) =>
-        repository.lockWalletOfCard(tx, cardId),
-      );
-      const wallet = found(locked.wallet, () => cardNotFound(cardId));
-      const { now } = locked;
-      const walletId = wallet.id;
-      const card = found(await repository.spendingCard(tx, cardId, now, wallet.timezone), () =>
-        cardNotFound(cardId),
-      );
-      const reason = declineReason(card, wallet, input.amount, now);
+      const { card, wallet, now } = await this.lockForSpend(tx, cardId);
+      const decision = decideSpend(card, wallet, spendOf(input), now);
+      const reason = decision.declineReason;
       const approvedStatus = capture ? "captured" : "pending";
       const row = await repository.insert(
         tx,
         {
           cardId,
-          walletId,
+          walletId: wallet.id,
           amount: input.amount,
           currency: wallet.currency,
           merchantName: input.merchant.name,
           merchantCategory: input.merchant.category ?? null,
           status: reason === null ? approvedStatus : "declined",
           declineReason: reason,
+          declineDetail: decision.declineDetail,
           capturedAmount: reason === null && capture ? input.amount : 0,
-          windowDay: card.today,
-          windowMonth: card.month_start,
+          card,
+          categoryWindows: reason === null ? decision.categoryWindows : [],
+          metadata: input.metadata ?? {},
           expiresAt: new Date(now.getTime() + this.config.AUTH_HOLD_TTL * 1000),
         },
         now,
@@ -168,10 +194,75 @@ export class AuthorizationsService {
         const spend = await this.postSpend(tx, row, input.amount, now);
         await appendEvents(tx, [created, { type: "transaction.created", object: spend }]);
       } else {
-        await repository.adjustHeld(tx, walletId, input.amount, now);
+        await repository.adjustHeld(tx, wallet.id, input.amount, now);
         await appendEvents(tx, [created]);
       }
       return authorization;
+    });
+  }
+
+  /**
+   * The decision a spend would get now and what is left of every limit: the same gate, reads and
+   * decision as `authorize`, in a transaction that is rolled back, so nothing changes (not even the
+   * expiry of holds that have run out, which the decision nevertheless sees as released).
+   */
+  async preview(cardId: string, input: CreateAuthorization): Promise<AuthorizationPreview> {
+    try {
+      await this.db.transaction(async (tx) => {
+        const { card, wallet, now } = await this.lockForSpend(tx, cardId);
+        const decision = decideSpend(card, wallet, spendOf(input), now);
+        throw new Rehearsed({
+          approved: decision.declineReason === null,
+          declineReason: decision.declineReason,
+          declineDetail: decision.declineDetail,
+          headroom: decision.headroom,
+        });
+      });
+    } catch (error) {
+      if (error instanceof Rehearsed) return error.preview;
+      throw error;
+    }
+    throw new Error("a preview always rolls back");
+  }
+
+  /**
+   * Raises a pending hold by `amount`, decided like a new spend of that amount in the windows the
+   * authorization counts in (its own day, week, month and year); a refusal is 422 with the reason as code.
+   */
+  increment(id: string, input: IncrementAuthorization): Promise<Authorization> {
+    return this.settlePending(id, async (tx, pending, now) => {
+      if (pending.amount + input.amount > MAX_AMOUNT) {
+        throw unprocessable(
+          "authorization_amount_too_large",
+          `An authorization holds at most ${MAX_AMOUNT}; this one holds ${pending.amount}.`,
+        );
+      }
+      await expireDueHolds(tx, pending.wallet_id, now);
+      const wallet = found(await repository.lockWalletOfCard(tx, pending.card_id), () =>
+        authorizationNotFound(id),
+      );
+      const card = found(
+        await repository.spendingCard(tx, pending.card_id, pending.created_at, wallet.timezone),
+        () => authorizationNotFound(id),
+      );
+      const decision = decideSpend(
+        card,
+        wallet,
+        { amount: input.amount, category: pending.merchant_category },
+        now,
+      );
+      if (decision.declineReason !== null) {
+        throw new ApiError(
+          422,
+          decision.declineReason,
+          `The increment of ${input.amount} is declined: ${decision.declineReason}.`,
+        );
+      }
+      const raised = await repository.adjustAmount(tx, id, input.amount, now);
+      await repository.adjustHeld(tx, pending.wallet_id, input.amount, now);
+      await addSpend(tx, windowsOf(pending), input.amount);
+      await appendEvent(tx, "authorization.updated", toAuthorization(raised));
+      return raised;
     });
   }
 
@@ -191,8 +282,23 @@ export class AuthorizationsService {
     return captured;
   }
 
-  void(id: string): Promise<Authorization> {
-    return this.settlePending(id, (tx, pending, now) => releaseHold(tx, pending, "voided", now));
+  /** Releases all of a hold, or `amount` of it, leaving the rest pending (a partial reversal). */
+  void(id: string, input: VoidAuthorization): Promise<Authorization> {
+    return this.settlePending(id, async (tx, pending, now) => {
+      const amount = input.amount ?? pending.amount;
+      if (amount > pending.amount) {
+        throw unprocessable(
+          "void_exceeds_authorization",
+          `Cannot release ${amount}: the authorization holds ${pending.amount}.`,
+        );
+      }
+      if (amount === pending.amount) return releaseHold(tx, pending, "voided", now);
+      const lowered = await repository.adjustAmount(tx, id, -amount, now);
+      await repository.adjustHeld(tx, pending.wallet_id, -amount, now);
+      await releaseSpend(tx, windowsOf(pending), amount);
+      await appendEvent(tx, "authorization.updated", toAuthorization(lowered));
+      return lowered;
+    });
   }
 
   async get(id: string): Promise<Authorization> {
@@ -240,6 +346,16 @@ export class AuthorizationsService {
     return locked?.status === "pending" ? locked : undefined;
   }
 
+  /** The money gate for a spend on `cardId`: its wallet locked, "now", the card read under the lock. */
+  private async lockForSpend(tx: Queryable, cardId: string) {
+    const locked = await lockWalletForMoney(tx, this.clock, (tx) => repository.lockWalletOfCard(tx, cardId));
+    const wallet = found(locked.wallet, () => cardNotFound(cardId));
+    const card = found(await repository.spendingCard(tx, cardId, locked.now, wallet.timezone), () =>
+      cardNotFound(cardId),
+    );
+    return { card, wallet, now: locked.now };
+  }
+
   private settlePending(
     id: string,
     settle: (tx: Queryable, pending: AuthorizationRow, now: Date) => Promise<AuthorizationRow>,
@@ -250,7 +366,7 @@ export class AuthorizationsService {
       if (pending === undefined) {
         throw conflict(
           "authorization_not_pending",
-          "Only a pending authorization can be captured or voided.",
+          "Only a pending authorization can be captured, voided or incremented.",
         );
       }
       if (pending.expires_at <= now) {
@@ -293,6 +409,7 @@ export class AuthorizationsService {
         cardId: authorization.card_id,
         authorizationId: authorization.id,
         description: authorization.merchant_name,
+        metadata: authorization.metadata,
       },
       now,
     );

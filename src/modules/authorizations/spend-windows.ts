@@ -1,39 +1,100 @@
 /**
- * The spend windows: approved card spend per card and per wallet, in the wallet's local day and month
- * (table `spend_windows`, one row per scope, period and start date). Authorizations write them; wallets,
- * cards and the spend decision read them, all through this file.
+ * The spend windows: approved card spend per card and per wallet, in the wallet's local day, week (from
+ * Monday), month and year and for all time (table `spend_windows`, one row per scope, period, start date
+ * and category key). Every spend counts in the ten uncategorised windows; a categorised limit has its own
+ * counter, which counts the spend in its categories. Authorizations write them; wallets, cards and the
+ * spend decision read them, all through this file. A decision reads a handful of rows, never history.
  */
 import type { Queryable } from "../../platform/db.ts";
+import type { LimitInterval } from "../wallets/spending-controls.ts";
 
-/** The four windows an authorization counts in: its card's and its wallet's day and month. */
+export const PERIODS = ["day", "week", "month", "year", "all_time"] as const;
+export type Period = (typeof PERIODS)[number];
+
+/** The window a limit of each interval is measured in; a per-authorization limit has none. */
+export const PERIOD_OF: Record<LimitInterval, Period | null> = {
+  per_authorization: null,
+  daily: "day",
+  weekly: "week",
+  monthly: "month",
+  yearly: "year",
+  all_time: "all_time",
+};
+
+/** The start of the one all-time window. */
+const ALL_TIME_START = "1970-01-01";
+
+/** A limit's counter within a scope: '' for all spend, else its sorted categories as JSON text. */
+export const categoryKey = (categories: readonly string[] | null): string =>
+  categories === null ? "" : JSON.stringify(categories);
+
+/** A window of a card or wallet, without its start date (which the instant of the spend gives). */
+export interface WindowKey {
+  scope: "card" | "wallet";
+  period: Period;
+  categoryKey: string;
+}
+
+/** The local start of each window of one instant, in the wallet's time zone. */
+export type PeriodStarts = Record<Exclude<Period, "all_time">, string>;
+
+/** The windows an authorization counts in, as its row stores them. */
 export interface SpendWindows {
   cardId: string;
   walletId: string;
-  day: string;
-  month: string;
+  starts: PeriodStarts;
+  categoryWindows: WindowKey[];
 }
 
-/** The windows an authorization row counted in, as it stored them. */
+/** The windows an authorization row counted in. */
 export const windowsOf = (authorization: {
   card_id: string;
   wallet_id: string;
   window_day: string;
+  window_week: string;
   window_month: string;
+  window_year: string;
+  category_windows: WindowKey[];
 }): SpendWindows => ({
   cardId: authorization.card_id,
   walletId: authorization.wallet_id,
-  day: authorization.window_day,
-  month: authorization.window_month,
+  starts: {
+    day: authorization.window_day,
+    week: authorization.window_week,
+    month: authorization.window_month,
+    year: authorization.window_year,
+  },
+  categoryWindows: authorization.category_windows,
 });
 
-/** Counts `amount` of approved spend in the card's and the wallet's day and month windows. */
+/** Every window of `windows` as parallel arrays: scope ids, scopes, periods, start dates, category keys. */
+function windowColumns(windows: SpendWindows): [string[], string[], string[], string[], string[]] {
+  const all: WindowKey[] = [
+    ...PERIODS.flatMap((period) =>
+      (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
+    ),
+    ...windows.categoryWindows,
+  ];
+  return [
+    all.map((window) => (window.scope === "card" ? windows.cardId : windows.walletId)),
+    all.map((window) => window.scope),
+    all.map((window) => window.period),
+    all.map((window) => (window.period === "all_time" ? ALL_TIME_START : windows.starts[window.period])),
+    all.map((window) => window.categoryKey),
+  ];
+}
+
+const UNNESTED = "unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[])";
+
+/** Counts `amount` of approved spend in every window of `windows`, in one statement. */
 export async function addSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
   await db.query(
-    `INSERT INTO spend_windows (scope_id, scope, period, starts_on, spent) VALUES
-       ($1, 'card', 'day', $3, $5), ($1, 'card', 'month', $4, $5),
-       ($2, 'wallet', 'day', $3, $5), ($2, 'wallet', 'month', $4, $5)
-     ON CONFLICT (scope_id, period, starts_on) DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent`,
-    [windows.cardId, windows.walletId, windows.day, windows.month, amount],
+    `INSERT INTO spend_windows (scope_id, scope, period, starts_on, category_key, spent)
+     SELECT w.scope_id, w.scope, w.period, w.starts_on, w.category_key, $6::bigint
+     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key)
+     ON CONFLICT (scope_id, period, starts_on, category_key)
+     DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent`,
+    [...windowColumns(windows), amount],
   );
 }
 
@@ -41,10 +102,11 @@ export async function addSpend(db: Queryable, windows: SpendWindows, amount: num
 export async function releaseSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
   if (amount === 0) return;
   await db.query(
-    `UPDATE spend_windows SET spent = spent - $5
-     WHERE (scope_id IN ($1, $2) AND period = 'day' AND starts_on = $3)
-        OR (scope_id IN ($1, $2) AND period = 'month' AND starts_on = $4)`,
-    [windows.cardId, windows.walletId, windows.day, windows.month, amount],
+    `UPDATE spend_windows s SET spent = s.spent - $6::bigint
+     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key)
+     WHERE s.scope_id = w.scope_id AND s.period = w.period AND s.starts_on = w.starts_on
+       AND s.category_key = w.category_key`,
+    [...windowColumns(windows), amount],
   );
 }
 
@@ -55,20 +117,36 @@ export async function releaseSpend(db: Queryable, windows: SpendWindows, amount:
 export function spentColumns(scopeId: string, timezone: string, nowParameter: number): string {
   const local = `($${nowParameter}::timestamptz AT TIME ZONE ${timezone})`;
   const window = (period: string, startsOn: string) =>
-    `COALESCE((SELECT s.spent FROM spend_windows s WHERE s.scope_id = ${scopeId} AND s.period = '${period}' AND s.starts_on = ${startsOn}), 0)`;
+    `COALESCE((SELECT s.spent FROM spend_windows s WHERE s.scope_id = ${scopeId} AND s.period = '${period}' AND s.starts_on = ${startsOn} AND s.category_key = ''), 0)`;
   return `${window("day", `${local}::date`)} AS spent_today, ${window("month", `date_trunc('month', ${local})::date`)} AS spent_this_month`;
 }
 
 /**
- * For a spend decision, in one statement with the card: the card's (`c`) and its wallet's spend in the
- * day `local.today` and the month `local.month_start`, as `card_day`, `card_month`, `wallet_day` and
- * `wallet_month`. `join` goes after the FROM clause that names `c` and `local`; the query groups by card.
+ * For a spend decision, in one statement with the card `c`: the local start of each window containing
+ * the instant `$instant` in the zone `$timezone`, when each ends, and the spend of the card and its
+ * wallet in those windows (`windows`, JSON [{scope, period, categoryKey, spent}]).
  */
-export const decisionSpend = {
-  columns: `COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'day'), 0)::bigint AS card_day,
-    COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'card' AND s.period = 'month'), 0)::bigint AS card_month,
-    COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'day'), 0)::bigint AS wallet_day,
-    COALESCE(SUM(s.spent) FILTER (WHERE s.scope = 'wallet' AND s.period = 'month'), 0)::bigint AS wallet_month`,
-  join: `LEFT JOIN spend_windows s ON s.scope_id IN (c.id, c.wallet_id)
-    AND ((s.period = 'day' AND s.starts_on = local.today) OR (s.period = 'month' AND s.starts_on = local.month_start))`,
-};
+export function decisionWindowColumns(instant: number, timezone: string): string {
+  const local = `($${instant}::timestamptz AT TIME ZONE ${timezone})`;
+  const start = (unit: string) => `date_trunc('${unit}', ${local})::date`;
+  const end = (unit: string) =>
+    `((date_trunc('${unit}', ${local}) + interval '1 ${unit}') AT TIME ZONE ${timezone})`;
+  return `${start("day")} AS window_day, ${start("week")} AS window_week, ${start("month")} AS window_month,
+    ${start("year")} AS window_year, ${end("day")} AS day_ends, ${end("week")} AS week_ends,
+    ${end("month")} AS month_ends, ${end("year")} AS year_ends,
+    (SELECT COALESCE(json_agg(json_build_object('scope', s.scope, 'period', s.period,
+                                                'categoryKey', s.category_key, 'spent', s.spent)), '[]')
+       FROM spend_windows s
+      WHERE s.scope_id IN (c.id, c.wallet_id)
+        AND ((s.period = 'day' AND s.starts_on = ${start("day")})
+          OR (s.period = 'week' AND s.starts_on = ${start("week")})
+          OR (s.period = 'month' AND s.starts_on = ${start("month")})
+          OR (s.period = 'year' AND s.starts_on = ${start("year")})
+          OR (s.period = 'all_time' AND s.starts_on = '${ALL_TIME_START}'))) AS windows`;
+}
+
+/** The spend of one window, from the rows `decisionWindowColumns` read. */
+export function spentIn(rows: (WindowKey & { spent: number })[]): (window: WindowKey) => number {
+  const byKey = new Map(rows.map((row) => [`${row.scope}|${row.period}|${row.categoryKey}`, row.spent]));
+  return (window) => byKey.get(`${window.scope}|${window.period}|${window.categoryKey}`) ?? 0;
+}

@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
+import { Metadata } from "../../platform/metadata.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
@@ -17,6 +18,7 @@ import {
   withExamples,
 } from "../../platform/schemas.ts";
 import { Limit } from "../wallets/limits.ts";
+import { SpendingControls, SpendingControlsInput } from "../wallets/spending-controls.ts";
 
 export const CardStatus = literalUnion(["active", "frozen", "cancelled"], {
   description: "active, frozen or cancelled (final)",
@@ -61,6 +63,8 @@ export const Card = withExamples(
       monthlyLimit: MoneyValue,
       spentToday: MoneyValue,
       spentThisMonth: MoneyValue,
+      spendingControls: SpendingControls,
+      metadata: Metadata,
       createdAt: Timestamp,
       updatedAt: Timestamp,
       deletedAt: NullableTimestamp,
@@ -81,6 +85,16 @@ export const Card = withExamples(
       monthlyLimit: 1000000,
       spentToday: 2500,
       spentThisMonth: 2500,
+      spendingControls: {
+        allowedCategories: null,
+        blockedCategories: ["7995"],
+        limits: [
+          { amount: 200000, interval: "daily", categories: null },
+          { amount: 1000000, interval: "monthly", categories: null },
+          { amount: 30000, interval: "weekly", categories: ["5812", "5814"] },
+        ],
+      },
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.created,
       updatedAt: EXAMPLE_TIME.moved,
       deletedAt: null,
@@ -111,6 +125,8 @@ export const CreateCard = withExamples(
       cardholderId: Type.Optional(UuidInput),
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
+      spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
     },
     {
       additionalProperties: false,
@@ -119,6 +135,13 @@ export const CreateCard = withExamples(
   ),
   [
     { walletId: EXAMPLE_ID.wallet, cardholderId: EXAMPLE_ID.user, dailyLimit: 200000, monthlyLimit: 1000000 },
+    {
+      walletId: EXAMPLE_ID.wallet,
+      spendingControls: {
+        blockedCategories: ["7995"],
+        limits: [{ amount: 100000, interval: "all_time", categories: ["5734"] }],
+      },
+    },
     {
       walletId: EXAMPLE_ID.wallet,
       cardNo: "4242424242424242",
@@ -139,6 +162,8 @@ export const UpdateCard = withExamples(
       cvv: Type.Optional(Cvv),
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
+      spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
       status: Type.Optional(CardStatus),
       cardholderId: Type.Optional(Type.Union([UuidInput, Type.Null()])),
       walletId: Type.Optional(
@@ -152,7 +177,21 @@ export const UpdateCard = withExamples(
     },
     { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
   ),
-  [{ status: "frozen" }, { dailyLimit: 100000 }, { cardholderId: null }],
+  [
+    { status: "frozen" },
+    { dailyLimit: 100000 },
+    { cardholderId: null },
+    { metadata: { purpose: "travel" } },
+    {
+      spendingControls: {
+        allowedCategories: ["5812", "5814"],
+        limits: [
+          { amount: 30000, interval: "weekly", categories: ["5812", "5814"] },
+          { amount: 5000, interval: "per_authorization" },
+        ],
+      },
+    },
+  ],
 );
 export type UpdateCard = Static<typeof UpdateCard>;
 

@@ -1,10 +1,17 @@
 import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { isUniqueViolation } from "../../platform/errors.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { reachCondition } from "../access/reach.ts";
 import { spentColumns } from "../authorizations/spend-windows.ts";
+import {
+  CONTROL_COLUMNS,
+  type ResolvedControls,
+  type StoredControls,
+  toSpendingControls,
+} from "../wallets/spending-controls.ts";
 import { cardNumberTaken } from "./errors.ts";
 import type { Card, CardSortField, CardStatus } from "./model.ts";
 
@@ -19,6 +26,10 @@ export interface CardRow {
   status: CardStatus;
   daily_limit: number;
   monthly_limit: number;
+  allowed_categories: string[] | null;
+  blocked_categories: string[];
+  spending_limits: StoredControls["spending_limits"];
+  metadata: Metadata;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
@@ -32,7 +43,8 @@ export interface CardView extends CardRow {
 
 /** Never the ciphertexts: they are read only by findSecrets. */
 const COLUMNS =
-  "id, wallet_id, cardholder_id, brand, last4, expiry_month, expiry_year, status, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
+  "id, wallet_id, cardholder_id, brand, last4, expiry_month, expiry_year, status, daily_limit, monthly_limit, metadata, created_at, updated_at, deleted_at, " +
+  CONTROL_COLUMNS;
 
 /** The columns of a CardView; `$nowParameter` is the instant "today" is measured at, in the wallet's zone. */
 const viewColumns = (nowParameter: number) =>
@@ -57,6 +69,8 @@ export const toCard = (row: CardView): Card => ({
   monthlyLimit: row.monthly_limit,
   spentToday: row.spent_today,
   spentThisMonth: row.spent_this_month,
+  spendingControls: toSpendingControls(row),
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -70,15 +84,14 @@ export interface SealedNumber {
   numberCiphertext: Uint8Array;
 }
 
-export interface NewCard extends SealedNumber {
+export interface NewCard extends SealedNumber, ResolvedControls {
   id: string;
   walletId: string;
   cardholderId: string | null;
   cvvCiphertext: Uint8Array;
   expiryMonth: number;
   expiryYear: number;
-  dailyLimit: number;
-  monthlyLimit: number;
+  metadata: string;
 }
 
 export interface CardSecrets {
@@ -88,15 +101,14 @@ export interface CardSecrets {
   expiry_year: number;
 }
 
-export interface CardChanges {
+export interface CardChanges extends Partial<ResolvedControls> {
   sealedNumber?: SealedNumber;
   cvvCiphertext?: Uint8Array;
   expiryMonth?: number;
   expiryYear?: number;
-  dailyLimit?: number;
-  monthlyLimit?: number;
   status?: CardStatus;
   cardholderId?: string | null;
+  metadata?: string;
 }
 
 function rethrowNumberTaken(error: unknown): never {
@@ -121,8 +133,10 @@ export const cardsRepository = {
     const result = await db
       .query<CardView>(
         `INSERT INTO cards (id, wallet_id, cardholder_id, brand, last4, number_fingerprint, number_ciphertext,
-           cvv_ciphertext, expiry_month, expiry_year, daily_limit, monthly_limit, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING ${viewColumns(13)}`,
+           cvv_ciphertext, expiry_month, expiry_year, daily_limit, monthly_limit, created_at, updated_at,
+           ${CONTROL_COLUMNS}, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17)
+         RETURNING ${viewColumns(13)}`,
         [
           card.id,
           card.walletId,
@@ -137,6 +151,10 @@ export const cardsRepository = {
           card.dailyLimit,
           card.monthlyLimit,
           now,
+          card.allowedCategories,
+          card.blockedCategories,
+          JSON.stringify(card.spendingLimits),
+          card.metadata,
         ],
       )
       .catch(rethrowNumberTaken);
@@ -220,8 +238,13 @@ export const cardsRepository = {
         expiryYear: changes.expiryYear,
         dailyLimit: changes.dailyLimit,
         monthlyLimit: changes.monthlyLimit,
+        allowedCategories: changes.allowedCategories,
+        blockedCategories: changes.blockedCategories,
+        spendingLimits:
+          changes.spendingLimits === undefined ? undefined : JSON.stringify(changes.spendingLimits),
         status: changes.status,
         cardholderId: changes.cardholderId,
+        metadata: changes.metadata,
       },
       {
         brand: "brand",
@@ -233,8 +256,12 @@ export const cardsRepository = {
         expiryYear: "expiry_year",
         dailyLimit: "daily_limit",
         monthlyLimit: "monthly_limit",
+        allowedCategories: "allowed_categories",
+        blockedCategories: "blocked_categories",
+        spendingLimits: "spending_limits",
         status: "status",
         cardholderId: "cardholder_id",
+        metadata: "metadata",
       },
       3,
       2,

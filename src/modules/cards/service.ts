@@ -2,6 +2,7 @@ import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
 import { appendEvent, appendEvents } from "../events/outbox.ts";
@@ -9,9 +10,10 @@ import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
 import { usersRepository } from "../users/repository.ts";
 import { walletNotFound } from "../wallets/errors.ts";
-import { initialLimits, resolveLimits } from "../wallets/limits.ts";
+import { initialLimits } from "../wallets/limits.ts";
 import { lockWallets, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
+import { NEW_CONTROLS, resolveControls } from "../wallets/spending-controls.ts";
 import { brandOf, isExpired, issueCard, luhnValid } from "./card-number.ts";
 import { cardHasPendingHolds, cardholderNotAllowed, cardNotFound, cardNumberTaken } from "./errors.ts";
 import type { Card, CreateCard, ListCardsQuery, SensitiveCard, UpdateCard } from "./model.ts";
@@ -52,6 +54,9 @@ const auditedFields = (card: CardRow) => ({
   last4: card.last4,
   expiryMonth: card.expiry_month,
   expiryYear: card.expiry_year,
+  allowedCategories: card.allowed_categories,
+  blockedCategories: card.blocked_categories,
+  spendingLimits: card.spending_limits,
 });
 
 /** Plain card details as a client gives them (or as the service issues them), before sealing. */
@@ -119,7 +124,7 @@ export class CardsService {
 
   /** Issues a card on a wallet; with no number given, the service makes one (retrying a rare collision). */
   async create(input: CreateCard): Promise<Card> {
-    const limits = initialLimits(input);
+    const controls = resolveControls(NEW_CONTROLS, input, initialLimits);
     const now = this.clock();
     const given = givenDetails(input, now);
     for (let attempt = 1; ; attempt++) {
@@ -143,7 +148,8 @@ export class CardsService {
               cvvCiphertext: await this.vault.seal(details.cvv, id),
               expiryMonth: details.expiryMonth,
               expiryYear: details.expiryYear,
-              ...limits,
+              ...controls,
+              metadata: metadataOf(input),
             },
             now,
           );
@@ -196,10 +202,7 @@ export class CardsService {
       }
       if (card.status === "cancelled")
         throw conflict("card_cancelled", "The card is cancelled; that is final.");
-      const limits = resolveLimits(
-        { dailyLimit: card.daily_limit, monthlyLimit: card.monthly_limit },
-        changes,
-      );
+      const controls = resolveControls(card, changes);
       if (cardholder !== undefined) {
         const wallet = found(await walletsRepository.find(tx, card.wallet_id), () =>
           walletNotFound(card.wallet_id),
@@ -211,9 +214,10 @@ export class CardsService {
         id,
         {
           ...(await this.detailChanges(card, changes, now)),
-          ...limits,
+          ...controls,
           status: changes.status,
           cardholderId: changes.cardholderId,
+          metadata: metadataChange(changes),
         },
         now,
       );

@@ -1,5 +1,7 @@
 import { Elysia } from "elysia";
+import { acceptsCsv, CSV_MEDIA_TYPE } from "../../platform/csv.ts";
 import type { Idempotency } from "../../platform/idempotency.ts";
+import { gatherMetadataQuery } from "../../platform/metadata.ts";
 import { callerOf } from "../../platform/request-context.ts";
 import {
   describe,
@@ -8,9 +10,20 @@ import {
   IdParams,
   RETRY_MONEY_WITH_KEY,
   sharedModels,
+  withCsvAlternative,
 } from "../../platform/schemas.ts";
-import { CreateRefund, CreateTransfer, ListTransactionsQuery, ledgerModels, MoneyMovement } from "./model.ts";
+import {
+  BalanceQuery,
+  CreateRefund,
+  CreateTransfer,
+  ListTransactionsQuery,
+  ledgerModels,
+  MAX_STATEMENT_TRANSACTIONS,
+  MoneyMovement,
+  StatementQuery,
+} from "./model.ts";
 import type { LedgerService } from "./service.ts";
+import { STATEMENT_CSV_EXAMPLE, statementCsv } from "./statement-csv.ts";
 
 const tag = "ledger";
 
@@ -76,6 +89,7 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
       {
         params: IdParams,
         query: ListTransactionsQuery,
+        transform: gatherMetadataQuery,
         response: { 200: "TransactionPage", ...errorResponses(404) },
         ...describe(
           tag,
@@ -86,6 +100,43 @@ export const ledgerController = (ledger: LedgerService, idempotency: Idempotency
         ),
       },
     )
+    .get("/v1/wallets/:id/balance", ({ params, query }) => ledger.balanceAt(params.id, query), {
+      params: IdParams,
+      query: BalanceQuery,
+      response: { 200: "BalanceAt", ...errorResponses(404) },
+      ...describe(
+        tag,
+        "getWalletBalanceAt",
+        "A wallet's balance at an instant, from its ledger",
+        "Returns the wallet's balance as of `at` (RFC 3339, default now): the balance after the last ledger transaction created at or before that instant, 0 before the first. Pending holds are not in it (they never moved money).",
+        { scope: "read", params: { id: "wallet" } },
+      ),
+    })
+    .get("/v1/wallets/:id/statement", ({ params, query }) => ledger.statement(params.id, query), {
+      params: IdParams,
+      query: StatementQuery,
+      response: { 200: "Statement", ...errorResponses(404, 422) },
+      // After the statement is validated: the same transactions as CSV when the client asks for them.
+      mapResponse: ({ responseValue, request }) =>
+        acceptsCsv(request) && "openingBalance" in responseValue
+          ? new Response(statementCsv(responseValue), {
+              headers: {
+                "content-type": CSV_MEDIA_TYPE,
+                "content-disposition": `attachment; filename="statement-${responseValue.walletId}.csv"`,
+              },
+            })
+          : undefined,
+      ...withCsvAlternative(
+        describe(
+          tag,
+          "getWalletStatement",
+          "A wallet's statement for a period, as JSON or CSV",
+          `Returns the wallet's statement for [\`from\`, \`to\`): the opening balance (before \`from\`), the period's transactions oldest first, the total amount of each type and the closing balance, read in one snapshot, so opening + credits − debits = closing. \`from\` must be before \`to\` (400 invalid_period); a period of more than ${MAX_STATEMENT_TRANSACTIONS} transactions is 422 statement_too_large. With \`Accept: text/csv\` the same transactions come as CSV (RFC 4180, header row, CRLF, amounts in minor units, metadata as JSON text).`,
+          { scope: "read", params: { id: "wallet" } },
+        ),
+        STATEMENT_CSV_EXAMPLE,
+      ),
+    })
     .get("/v1/transactions/:id", ({ params }) => ledger.get(params.id), {
       params: IdParams,
       response: { 200: "Transaction", ...errorResponses(404) },

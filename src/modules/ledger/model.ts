@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
+import { Metadata, MetadataFilter } from "../../platform/metadata.ts";
 import {
   listQuery,
   MAX_AMOUNT,
@@ -58,6 +59,7 @@ export const Transaction = withExamples(
       currency: Type.String(),
       balanceAfter: MoneyValue,
       description: Type.Union([Type.String(), Type.Null()]),
+      metadata: Metadata,
       createdAt: Timestamp,
     },
     { $id: modelId("Transaction") },
@@ -75,6 +77,7 @@ export const Transaction = withExamples(
       currency: "SGD",
       balanceAfter: 147500,
       description: "Kopi Corner",
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.moved,
     },
     {
@@ -89,6 +92,7 @@ export const Transaction = withExamples(
       currency: "SGD",
       balanceAfter: 150000,
       description: "Salary",
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.created,
     },
   ],
@@ -96,8 +100,15 @@ export const Transaction = withExamples(
 export type Transaction = Static<typeof Transaction>;
 
 export const MoneyMovement = withExamples(
-  Type.Object({ amount: Amount, description: Type.Optional(Description) }, { additionalProperties: false }),
-  [{ amount: 150000, description: "Salary" }, { amount: 5000 }],
+  Type.Object(
+    { amount: Amount, description: Type.Optional(Description), metadata: Type.Optional(Metadata) },
+    { additionalProperties: false },
+  ),
+  [
+    { amount: 150000, description: "Salary" },
+    { amount: 5000 },
+    { amount: 20000, metadata: { invoice: "INV-2026-118" } },
+  ],
 );
 export type MoneyMovement = Static<typeof MoneyMovement>;
 
@@ -108,6 +119,7 @@ export const CreateTransfer = withExamples(
       toWalletId: UuidInput,
       amount: Amount,
       description: Type.Optional(Description),
+      metadata: Type.Optional(Metadata),
     },
     { additionalProperties: false },
   ),
@@ -130,6 +142,7 @@ export const Transfer = withExamples(
     amount: Amount,
     currency: Type.String(),
     description: Type.Union([Type.String(), Type.Null()]),
+    metadata: Metadata,
     createdAt: Timestamp,
     transactions: Type.Array(refTo(Transaction), { description: "[transfer_out, transfer_in]" }),
   }),
@@ -141,6 +154,7 @@ export const Transfer = withExamples(
       amount: 10000,
       currency: "SGD",
       description: "Team lunch budget",
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.moved,
       transactions: [
         {
@@ -155,6 +169,7 @@ export const Transfer = withExamples(
           currency: "SGD",
           balanceAfter: 137500,
           description: "Team lunch budget",
+          metadata: { costCentre: "ops-sg" },
           createdAt: EXAMPLE_TIME.moved,
         },
         {
@@ -169,6 +184,7 @@ export const Transfer = withExamples(
           currency: "SGD",
           balanceAfter: 10000,
           description: "Team lunch budget",
+          metadata: { costCentre: "ops-sg" },
           createdAt: EXAMPLE_TIME.moved,
         },
       ],
@@ -197,11 +213,87 @@ export const ListTransactionsQuery = listQuery(TRANSACTION_SORT_FIELDS, {
   cardId: t.Optional(UuidInput),
   from: t.Optional(t.String({ format: "date-time", description: "created at or after (RFC 3339)" })),
   to: t.Optional(t.String({ format: "date-time", description: "created before (RFC 3339)" })),
+  metadata: t.Optional(MetadataFilter),
 });
 export type ListTransactionsQuery = Static<typeof ListTransactionsQuery>;
 
+export const BalanceQuery = t.Object(
+  { at: t.Optional(t.String({ format: "date-time", description: "RFC 3339; default now" })) },
+  { additionalProperties: false },
+);
+export type BalanceQuery = Static<typeof BalanceQuery>;
+
+export const BalanceAt = withExamples(
+  Type.Object(
+    {
+      balance: MoneyValue,
+      at: Timestamp,
+    },
+    { $id: modelId("BalanceAt") },
+  ),
+  [{ balance: 137500, at: EXAMPLE_TIME.moved }],
+);
+export type BalanceAt = Static<typeof BalanceAt>;
+
+export const StatementQuery = t.Object(
+  {
+    from: t.String({ format: "date-time", description: "the period's start, included (RFC 3339)" }),
+    to: t.String({ format: "date-time", description: "the period's end, excluded (RFC 3339)" }),
+  },
+  { additionalProperties: false },
+);
+export type StatementQuery = Static<typeof StatementQuery>;
+
+const Total = MinorUnits({ minimum: 0 });
+
+/** At most this many transactions in one statement; a longer period is refused, to be asked in parts. */
+export const MAX_STATEMENT_TRANSACTIONS = 10_000;
+
+export const Statement = withExamples(
+  Type.Object(
+    {
+      walletId: Uuid,
+      currency: Type.String(),
+      from: Timestamp,
+      to: Timestamp,
+      openingBalance: MoneyValue,
+      closingBalance: MoneyValue,
+      totals: Type.Object(
+        {
+          topup: Total,
+          withdrawal: Total,
+          transfer_in: Total,
+          transfer_out: Total,
+          card_spend: Total,
+          refund: Total,
+        },
+        { description: "the sum of the period's amounts of each type (0 when none)" },
+      ),
+      transactions: Type.Array(refTo(Transaction), {
+        description: "the period's transactions, oldest first",
+      }),
+    },
+    { $id: modelId("Statement") },
+  ),
+  [
+    {
+      walletId: EXAMPLE_ID.wallet,
+      currency: "SGD",
+      from: "2026-11-01T00:00:00.000Z",
+      to: "2026-12-01T00:00:00.000Z",
+      openingBalance: 0,
+      closingBalance: 147500,
+      totals: { topup: 150000, withdrawal: 0, transfer_in: 0, transfer_out: 0, card_spend: 2500, refund: 0 },
+      transactions: [],
+    },
+  ],
+);
+export type Statement = Static<typeof Statement>;
+
 export const ledgerModels = {
   Transaction,
+  BalanceAt,
+  Statement,
   TransactionPage: Page(Transaction, "A page of ledger transactions"),
   Transfer,
 };

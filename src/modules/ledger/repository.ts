@@ -1,5 +1,6 @@
 import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
 import { reachCondition } from "../access/reach.ts";
@@ -18,11 +19,12 @@ interface TransactionRow {
   currency: string;
   balance_after: number;
   description: string | null;
+  metadata: Metadata;
   created_at: Date;
 }
 
 const COLUMNS =
-  "id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount, currency, balance_after, description, created_at";
+  "id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount, currency, balance_after, description, metadata, created_at";
 
 /** "createdAt" order is ledger order: seq, drawn under the wallet's lock, is exact where clocks tie. */
 const SORT_COLUMNS: Record<TransactionSortField, string> = { createdAt: "seq", amount: "amount" };
@@ -39,6 +41,7 @@ export const toTransaction = (row: TransactionRow): Transaction => ({
   currency: row.currency,
   balanceAfter: row.balance_after,
   description: row.description,
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
 });
 
@@ -52,6 +55,7 @@ export interface LedgerEntry {
   authorizationId?: string;
   transferId?: string;
   refundOf?: string;
+  metadata?: Metadata;
 }
 
 export interface TransferRow {
@@ -62,6 +66,7 @@ export interface TransferRow {
   currency: string;
   description: string | null;
   created_at: Date;
+  metadata: Metadata;
 }
 
 export const ledgerRepository = {
@@ -76,8 +81,8 @@ export const ledgerRepository = {
          UPDATE wallets SET balance = balance + $3, updated_at = $4 WHERE id = $2 RETURNING balance, currency
        )
        INSERT INTO transactions (id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount,
-                                 currency, balance_after, description, created_at)
-       SELECT $1, $2, $5, $6, $7, $8, $9, $10, moved.currency, moved.balance, $11, $4 FROM moved
+                                 currency, balance_after, description, metadata, created_at)
+       SELECT $1, $2, $5, $6, $7, $8, $9, $10, moved.currency, moved.balance, $11, $12, $4 FROM moved
        RETURNING ${COLUMNS}`,
       [
         Bun.randomUUIDv7(),
@@ -91,6 +96,7 @@ export const ledgerRepository = {
         entry.type,
         entry.amount,
         entry.description ?? null,
+        JSON.stringify(entry.metadata ?? {}),
       ],
     );
     return toTransaction(onlyRow(result));
@@ -105,7 +111,7 @@ export const ledgerRepository = {
   async listOfWallet(
     db: Queryable,
     walletId: string,
-    filter: { type?: TransactionType; cardId?: string; from?: string; to?: string },
+    filter: { type?: TransactionType; cardId?: string; from?: string; to?: string; metadata?: Metadata },
     reach: Reach,
     options: ListOptions<TransactionSortField>,
   ): Promise<Transaction[]> {
@@ -118,6 +124,7 @@ export const ledgerRepository = {
           ["card_id =", filter.cardId],
           ["created_at >=", filter.from],
           ["created_at <", filter.to],
+          ["metadata @>", filter.metadata === undefined ? undefined : JSON.stringify(filter.metadata)],
         ],
         values,
       ),
@@ -131,6 +138,35 @@ export const ledgerRepository = {
     return result.rows.map(toTransaction);
   },
 
+  /**
+   * The wallet's balance as its ledger stood at `instant`: the balance after its last row created before
+   * (`<`) or at (`<=`) that instant, 0 before its first.
+   */
+  async balanceAt(db: Queryable, walletId: string, instant: Date, bound: "<" | "<="): Promise<number> {
+    const result = await db.query<{ balance_after: number }>(
+      `SELECT balance_after FROM transactions WHERE wallet_id = $1 AND created_at ${bound} $2
+       ORDER BY created_at DESC, seq DESC LIMIT 1`,
+      [walletId, instant],
+    );
+    return result.rows[0]?.balance_after ?? 0;
+  },
+
+  /** The wallet's transactions created in [from, to), in ledger order, at most `limit`. */
+  async inPeriod(
+    db: Queryable,
+    walletId: string,
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<Transaction[]> {
+    const result = await db.query<TransactionRow>(
+      `SELECT ${COLUMNS} FROM transactions WHERE wallet_id = $1 AND created_at >= $2 AND created_at < $3
+       ORDER BY seq LIMIT $4`,
+      [walletId, from, to, limit],
+    );
+    return result.rows.map(toTransaction);
+  },
+
   async insertTransfer(
     db: Queryable,
     transfer: {
@@ -139,12 +175,13 @@ export const ledgerRepository = {
       amount: number;
       currency: string;
       description?: string;
+      metadata?: Metadata;
     },
     now: Date,
   ): Promise<TransferRow> {
     const result = await db.query<TransferRow>(
-      `INSERT INTO transfers (id, from_wallet_id, to_wallet_id, amount, currency, description, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      `INSERT INTO transfers (id, from_wallet_id, to_wallet_id, amount, currency, description, metadata, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
       [
         Bun.randomUUIDv7(),
         transfer.fromWalletId,
@@ -152,6 +189,7 @@ export const ledgerRepository = {
         transfer.amount,
         transfer.currency,
         transfer.description ?? null,
+        JSON.stringify(transfer.metadata ?? {}),
         now,
       ],
     );

@@ -13,13 +13,18 @@ import { walletNotFound } from "../wallets/errors.ts";
 import { lockWallet, lockWalletForMoney, lockWallets, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { type WalletRow, walletsRepository } from "../wallets/repository.ts";
 import { insufficientFunds, transactionNotFound } from "./errors.ts";
-import type {
-  CreateRefund,
-  CreateTransfer,
-  ListTransactionsQuery,
-  MoneyMovement,
-  Transaction,
-  Transfer,
+import {
+  type BalanceAt,
+  type BalanceQuery,
+  type CreateRefund,
+  type CreateTransfer,
+  type ListTransactionsQuery,
+  MAX_STATEMENT_TRANSACTIONS,
+  type MoneyMovement,
+  type Statement,
+  type StatementQuery,
+  type Transaction,
+  type Transfer,
 } from "./model.ts";
 import { type LedgerEntry, ledgerRepository } from "./repository.ts";
 
@@ -92,7 +97,12 @@ export class LedgerService {
       checkCanPay(from, input.amount);
       checkCanReceive(to, input.amount);
       const transfer = await ledgerRepository.insertTransfer(tx, { ...input, currency: from.currency }, now);
-      const movement = { amount: input.amount, description: input.description, transferId: transfer.id };
+      const movement = {
+        amount: input.amount,
+        description: input.description,
+        metadata: input.metadata,
+        transferId: transfer.id,
+      };
       const out = await ledgerRepository.post(
         tx,
         { walletId: from.id, type: "transfer_out", ...movement },
@@ -110,6 +120,7 @@ export class LedgerService {
         amount: transfer.amount,
         currency: transfer.currency,
         description: transfer.description,
+        metadata: transfer.metadata,
         createdAt: iso(transfer.created_at),
         transactions: [out, incoming],
       };
@@ -163,6 +174,7 @@ export class LedgerService {
             cardId: authorization.card_id,
             authorizationId: authorization.id,
             refundOf: spend.id,
+            metadata: authorization.metadata,
           },
           now,
         );
@@ -191,6 +203,53 @@ export class LedgerService {
     const transaction = await ledgerRepository.post(tx, entry, now);
     await appendEvent(tx, "transaction.created", transaction);
     return transaction;
+  }
+
+  /** The wallet's balance as of `at` (default now), from its ledger: what it was just after that instant. */
+  async balanceAt(walletId: string, query: BalanceQuery): Promise<BalanceAt> {
+    const at = query.at === undefined ? this.clock() : new Date(query.at);
+    if ((await walletsRepository.find(this.db, walletId)) === undefined) throw walletNotFound(walletId);
+    return { balance: await ledgerRepository.balanceAt(this.db, walletId, at, "<="), at: iso(at) };
+  }
+
+  /**
+   * The wallet's statement for [from, to): the balance before the period, its transactions in ledger
+   * order with the total of each type, and the balance after them, all read in one snapshot.
+   */
+  statement(walletId: string, query: StatementQuery): Promise<Statement> {
+    const from = new Date(query.from);
+    const to = new Date(query.to);
+    if (from >= to) throw badRequest("invalid_period", "`from` must be before `to`.");
+    return this.db.transaction(async (tx) => {
+      await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+      const wallet = found(await walletsRepository.find(tx, walletId), () => walletNotFound(walletId));
+      const openingBalance = await ledgerRepository.balanceAt(tx, walletId, from, "<");
+      const transactions = await ledgerRepository.inPeriod(
+        tx,
+        walletId,
+        from,
+        to,
+        MAX_STATEMENT_TRANSACTIONS + 1,
+      );
+      if (transactions.length > MAX_STATEMENT_TRANSACTIONS) {
+        throw unprocessable(
+          "statement_too_large",
+          `The period has more than ${MAX_STATEMENT_TRANSACTIONS} transactions: ask for it in shorter periods.`,
+        );
+      }
+      const totals = { topup: 0, withdrawal: 0, transfer_in: 0, transfer_out: 0, card_spend: 0, refund: 0 };
+      for (const transaction of transactions) totals[transaction.type] += transaction.amount;
+      return {
+        walletId,
+        currency: wallet.currency,
+        from: iso(from),
+        to: iso(to),
+        openingBalance,
+        closingBalance: transactions.at(-1)?.balanceAfter ?? openingBalance,
+        totals,
+        transactions,
+      };
+    });
   }
 
   /** Counts the ledger row a committed movement wrote. */

@@ -50,6 +50,7 @@ export const UserTeam = withExamples(
     {
       id: EXAMPLE_ID.team,
       name: "Design",
+      metadata: {},
       createdAt: EXAMPLE_TIME.created,
       updatedAt: EXAMPLE_TIME.created,
       deletedAt: null,

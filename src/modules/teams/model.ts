@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
+import { Metadata } from "../../platform/metadata.ts";
 import {
   listQuery,
   modelId,
@@ -22,6 +23,7 @@ export const Team = withExamples(
     {
       id: Uuid,
       name: Type.String(),
+      metadata: Metadata,
       createdAt: Timestamp,
       updatedAt: Timestamp,
       deletedAt: NullableTimestamp,
@@ -32,6 +34,7 @@ export const Team = withExamples(
     {
       id: EXAMPLE_ID.team,
       name: "Design",
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.created,
       updatedAt: EXAMPLE_TIME.created,
       deletedAt: null,
@@ -40,17 +43,18 @@ export const Team = withExamples(
 );
 export type Team = Static<typeof Team>;
 
-export const CreateTeam = withExamples(Type.Object({ name: TeamName }, { additionalProperties: false }), [
-  { name: "Design" },
-]);
+export const CreateTeam = withExamples(
+  Type.Object({ name: TeamName, metadata: Type.Optional(Metadata) }, { additionalProperties: false }),
+  [{ name: "Design" }, { name: "Design", metadata: { costCentre: "CC-310" } }],
+);
 export type CreateTeam = Static<typeof CreateTeam>;
 
 export const UpdateTeam = withExamples(
   Type.Object(
-    { name: Type.Optional(TeamName) },
+    { name: Type.Optional(TeamName), metadata: Type.Optional(Metadata) },
     { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
   ),
-  [{ name: "Product design" }],
+  [{ name: "Product design" }, { metadata: { costCentre: "CC-311" } }],
 );
 export type UpdateTeam = Static<typeof UpdateTeam>;
 

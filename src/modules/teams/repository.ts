@@ -1,6 +1,7 @@
 import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { conflict, isUniqueViolation } from "../../platform/errors.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { reachCondition } from "../access/reach.ts";
@@ -9,12 +10,13 @@ import type { Team, TeamSortField } from "./model.ts";
 export interface TeamRow {
   id: string;
   name: string;
+  metadata: Metadata;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
 }
 
-export const TEAM_COLUMNS = "id, name, created_at, updated_at, deleted_at";
+export const TEAM_COLUMNS = "id, name, metadata, created_at, updated_at, deleted_at";
 
 const SORT_COLUMNS: Record<TeamSortField, string> = {
   createdAt: "created_at",
@@ -25,6 +27,7 @@ const SORT_COLUMNS: Record<TeamSortField, string> = {
 export const toTeam = (row: TeamRow): Team => ({
   id: row.id,
   name: row.name,
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -39,11 +42,16 @@ function rethrowNameTaken(error: unknown): never {
 }
 
 export const teamsRepository = {
-  async insert(db: Queryable, team: { id: string; name: string }, now: Date): Promise<Team> {
+  async insert(
+    db: Queryable,
+    team: { id: string; name: string; metadata: string },
+    now: Date,
+  ): Promise<Team> {
     const result = await db
       .query<TeamRow>(
-        `INSERT INTO teams (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ${TEAM_COLUMNS}`,
-        [team.id, team.name, now],
+        `INSERT INTO teams (id, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         RETURNING ${TEAM_COLUMNS}`,
+        [team.id, team.name, team.metadata, now],
       )
       .catch(rethrowNameTaken);
     return toTeam(onlyRow(result));
@@ -74,8 +82,13 @@ export const teamsRepository = {
     return result.rows.map(toTeam);
   },
 
-  async update(db: Queryable, id: string, changes: { name?: string }, now: Date): Promise<Team | undefined> {
-    const set = setClause(changes, { name: "name" }, 3, 2);
+  async update(
+    db: Queryable,
+    id: string,
+    changes: { name?: string; metadata?: string },
+    now: Date,
+  ): Promise<Team | undefined> {
+    const set = setClause(changes, { name: "name", metadata: "metadata" }, 3, 2);
     const result = await db
       .query<TeamRow>(
         `UPDATE teams SET ${set.sql} WHERE id = $1 AND deleted_at IS NULL RETURNING ${TEAM_COLUMNS}`,

@@ -2,6 +2,7 @@ import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { recordAudit } from "../audit/repository.ts";
 import { appendEvent, appendEvents } from "../events/outbox.ts";
@@ -22,7 +23,7 @@ export class TeamsService {
     return this.db.transaction(async (tx) => {
       const team = await teamsRepository.insert(
         tx,
-        { id: Bun.randomUUIDv7(), name: input.name.trim() },
+        { id: Bun.randomUUIDv7(), name: input.name.trim(), metadata: metadataOf(input) },
         this.clock(),
       );
       await appendEvent(tx, "team.created", team);
@@ -42,7 +43,12 @@ export class TeamsService {
 
   update(id: string, changes: UpdateTeam): Promise<Team> {
     return this.db.transaction(async (tx) => {
-      const updated = await teamsRepository.update(tx, id, { name: changes.name?.trim() }, this.clock());
+      const updated = await teamsRepository.update(
+        tx,
+        id,
+        { name: changes.name?.trim(), metadata: metadataChange(changes) },
+        this.clock(),
+      );
       const team = found(updated, () => teamNotFound(id));
       await appendEvent(tx, "team.updated", team);
       return team;

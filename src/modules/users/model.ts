@@ -1,6 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
+import { Metadata } from "../../platform/metadata.ts";
 import {
   ERROR_CODE_KEYWORD,
   listQuery,
@@ -33,6 +34,7 @@ export const User = withExamples(
       id: Uuid,
       email: Type.String(),
       name: Type.String(),
+      metadata: Metadata,
       createdAt: Timestamp,
       updatedAt: Timestamp,
       deletedAt: NullableTimestamp,
@@ -44,6 +46,7 @@ export const User = withExamples(
       id: EXAMPLE_ID.user,
       email: "ana.lim@example.com",
       name: "Ana Lim",
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.created,
       updatedAt: EXAMPLE_TIME.created,
       deletedAt: null,
@@ -53,17 +56,23 @@ export const User = withExamples(
 export type User = Static<typeof User>;
 
 export const CreateUser = withExamples(
-  Type.Object({ email: Email, name: PersonName }, { additionalProperties: false }),
-  [{ email: "ana.lim@example.com", name: "Ana Lim" }],
+  Type.Object(
+    { email: Email, name: PersonName, metadata: Type.Optional(Metadata) },
+    { additionalProperties: false },
+  ),
+  [
+    { email: "ana.lim@example.com", name: "Ana Lim" },
+    { email: "ana.lim@example.com", name: "Ana Lim", metadata: { employeeId: "E-1042" } },
+  ],
 );
 export type CreateUser = Static<typeof CreateUser>;
 
 export const UpdateUser = withExamples(
   Type.Object(
-    { email: Type.Optional(Email), name: Type.Optional(PersonName) },
+    { email: Type.Optional(Email), name: Type.Optional(PersonName), metadata: Type.Optional(Metadata) },
     { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
   ),
-  [{ name: "Ana Lim Wei Ling" }, { email: "ana@lim.example" }],
+  [{ name: "Ana Lim Wei Ling" }, { email: "ana@lim.example" }, { metadata: { employeeId: "E-2077" } }],
 );
 export type UpdateUser = Static<typeof UpdateUser>;
 

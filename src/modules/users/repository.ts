@@ -1,6 +1,7 @@
 import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import { isUniqueViolation } from "../../platform/errors.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { reachCondition } from "../access/reach.ts";
@@ -11,12 +12,13 @@ interface UserRow {
   id: string;
   email: string;
   name: string;
+  metadata: Metadata;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
 }
 
-const COLUMNS = "id, email, name, created_at, updated_at, deleted_at";
+const COLUMNS = "id, email, name, metadata, created_at, updated_at, deleted_at";
 
 const SORT_COLUMNS: Record<UserSortField, string> = {
   createdAt: "created_at",
@@ -29,6 +31,7 @@ const toUser = (row: UserRow): User => ({
   id: row.id,
   email: row.email,
   name: row.name,
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -41,12 +44,16 @@ function rethrowEmailTaken(error: unknown): never {
 }
 
 export const usersRepository = {
-  async insert(db: Queryable, user: { id: string; email: string; name: string }, now: Date): Promise<User> {
+  async insert(
+    db: Queryable,
+    user: { id: string; email: string; name: string; metadata: string },
+    now: Date,
+  ): Promise<User> {
     const result = await db
       .query<UserRow>(
-        `INSERT INTO users (id, email, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+        `INSERT INTO users (id, email, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
          RETURNING ${COLUMNS}`,
-        [user.id, user.email, user.name, now],
+        [user.id, user.email, user.name, user.metadata, now],
       )
       .catch(rethrowEmailTaken);
     return toUser(onlyRow(result));
@@ -90,10 +97,10 @@ export const usersRepository = {
   async update(
     db: Queryable,
     id: string,
-    changes: { email?: string; name?: string },
+    changes: { email?: string; name?: string; metadata?: string },
     now: Date,
   ): Promise<User | undefined> {
-    const set = setClause(changes, { email: "email", name: "name" }, 3, 2);
+    const set = setClause(changes, { email: "email", name: "name", metadata: "metadata" }, 3, 2);
     const result = await db
       .query<UserRow>(
         `UPDATE users SET ${set.sql} WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,

@@ -2,6 +2,7 @@ import type { Reach } from "../../platform/auth.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { recordAudit } from "../audit/repository.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
@@ -24,7 +25,12 @@ export class UsersService {
     return this.db.transaction(async (tx) => {
       const user = await usersRepository.insert(
         tx,
-        { id: Bun.randomUUIDv7(), email: input.email.trim(), name: input.name.trim() },
+        {
+          id: Bun.randomUUIDv7(),
+          email: input.email.trim(),
+          name: input.name.trim(),
+          metadata: metadataOf(input),
+        },
         this.clock(),
       );
       await appendEvent(tx, "user.created", user);
@@ -48,7 +54,7 @@ export class UsersService {
       const updated = await usersRepository.update(
         tx,
         id,
-        { email: changes.email?.trim(), name: changes.name?.trim() },
+        { email: changes.email?.trim(), name: changes.name?.trim(), metadata: metadataChange(changes) },
         this.clock(),
       );
       const user = found(updated, () => userNotFound(id));

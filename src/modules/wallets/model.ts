@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { EXAMPLE_ID, EXAMPLE_TIME } from "../../platform/examples.ts";
 import { literalUnion } from "../../platform/literals.ts";
+import { Metadata } from "../../platform/metadata.ts";
 import {
   Deleted,
   ERROR_CODE_KEYWORD,
@@ -17,6 +18,7 @@ import {
   withExamples,
 } from "../../platform/schemas.ts";
 import { Limit } from "./limits.ts";
+import { SpendingControls, SpendingControlsInput } from "./spending-controls.ts";
 
 export const WalletStatus = literalUnion(["active", "frozen"], { description: "active or frozen" });
 export const OwnerType = literalUnion(["user", "team"]);
@@ -56,6 +58,8 @@ export const Wallet = withExamples(
       monthlyLimit: MoneyValue,
       spentToday: MoneyValue,
       spentThisMonth: MoneyValue,
+      spendingControls: SpendingControls,
+      metadata: Metadata,
       createdAt: Timestamp,
       updatedAt: Timestamp,
       deletedAt: NullableTimestamp,
@@ -78,6 +82,16 @@ export const Wallet = withExamples(
       monthlyLimit: 2000000,
       spentToday: 2500,
       spentThisMonth: 2500,
+      spendingControls: {
+        allowedCategories: null,
+        blockedCategories: ["7995"],
+        limits: [
+          { amount: 500000, interval: "daily", categories: null },
+          { amount: 2000000, interval: "monthly", categories: null },
+          { amount: 30000, interval: "weekly", categories: ["5812", "5814"] },
+        ],
+      },
+      metadata: { costCentre: "ops-sg" },
       createdAt: EXAMPLE_TIME.created,
       updatedAt: EXAMPLE_TIME.moved,
       deletedAt: null,
@@ -96,6 +110,8 @@ export const CreateWallet = withExamples(
       timezone: Type.Optional(Timezone),
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
+      spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
     },
     {
       additionalProperties: false,
@@ -113,7 +129,15 @@ export const CreateWallet = withExamples(
       dailyLimit: 500000,
       monthlyLimit: 2000000,
     },
-    { teamId: EXAMPLE_ID.team, name: "Team lunches" },
+    { teamId: EXAMPLE_ID.team, name: "Team lunches", metadata: { costCentre: "CC-310" } },
+    {
+      teamId: EXAMPLE_ID.team,
+      name: "Travel",
+      spendingControls: {
+        allowedCategories: ["3000", "4111", "4511", "7011"],
+        limits: [{ amount: 200000, interval: "per_authorization" }],
+      },
+    },
   ],
 );
 export type CreateWallet = Static<typeof CreateWallet>;
@@ -133,13 +157,25 @@ export const UpdateWallet = withExamples(
       name: Type.Optional(WalletName),
       dailyLimit: Type.Optional(Limit),
       monthlyLimit: Type.Optional(Limit),
+      spendingControls: Type.Optional(SpendingControlsInput),
+      metadata: Type.Optional(Metadata),
       status: Type.Optional(WalletStatus),
       userId: ImmutableOwner("userId"),
       teamId: ImmutableOwner("teamId"),
     },
     { additionalProperties: false, minProperties: 1, description: "At least one field to change" },
   ),
-  [{ dailyLimit: 300000, monthlyLimit: 1500000 }, { status: "frozen" }],
+  [
+    { dailyLimit: 300000, monthlyLimit: 1500000 },
+    { status: "frozen" },
+    { metadata: { costCentre: "CC-311" } },
+    {
+      spendingControls: {
+        blockedCategories: ["7995"],
+        limits: [{ amount: 5000000, interval: "yearly", categories: ["5812", "5814"] }],
+      },
+    },
+  ],
 );
 export type UpdateWallet = Static<typeof UpdateWallet>;
 

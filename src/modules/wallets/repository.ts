@@ -1,10 +1,17 @@
 import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, isoOrNull, onlyRow, setClause } from "../../platform/sql.ts";
 import { reachCondition } from "../access/reach.ts";
 import { spentColumns } from "../authorizations/spend-windows.ts";
 import type { Wallet, WalletSortField } from "./model.ts";
+import {
+  CONTROL_COLUMNS,
+  type ResolvedControls,
+  type StoredControls,
+  toSpendingControls,
+} from "./spending-controls.ts";
 
 export interface WalletRow {
   id: string;
@@ -18,6 +25,10 @@ export interface WalletRow {
   held: number;
   daily_limit: number;
   monthly_limit: number;
+  allowed_categories: string[] | null;
+  blocked_categories: string[];
+  spending_limits: StoredControls["spending_limits"];
+  metadata: Metadata;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
@@ -30,7 +41,8 @@ export interface WalletView extends WalletRow {
 }
 
 const COLUMNS =
-  "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, created_at, updated_at, deleted_at";
+  "id, name, user_id, team_id, currency, timezone, status, balance, held, daily_limit, monthly_limit, metadata, created_at, updated_at, deleted_at, " +
+  CONTROL_COLUMNS;
 
 /** The columns of a WalletView; `$nowParameter` is the instant "today" is measured at. */
 const viewColumns = (nowParameter: number) =>
@@ -58,6 +70,8 @@ export const toWallet = (row: WalletView): Wallet => ({
   monthlyLimit: row.monthly_limit,
   spentToday: row.spent_today,
   spentThisMonth: row.spent_this_month,
+  spendingControls: toSpendingControls(row),
+  metadata: row.metadata,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   deletedAt: isoOrNull(row.deleted_at),
@@ -65,29 +79,27 @@ export const toWallet = (row: WalletView): Wallet => ({
 
 export type WalletOwner = { userId: string } | { teamId: string };
 
-export interface NewWallet {
+export interface NewWallet extends ResolvedControls {
   id: string;
   name: string;
   owner: WalletOwner;
   currency: string;
   timezone: string;
-  dailyLimit: number;
-  monthlyLimit: number;
+  metadata: string;
 }
 
-export interface WalletChanges {
+export interface WalletChanges extends Partial<ResolvedControls> {
   name?: string;
+  metadata?: string;
   status?: Wallet["status"];
-  dailyLimit?: number;
-  monthlyLimit?: number;
 }
 
 export const walletsRepository = {
   async insert(db: Queryable, wallet: NewWallet, now: Date): Promise<WalletView> {
     const result = await db.query<WalletView>(
       `INSERT INTO wallets (id, name, user_id, team_id, currency, timezone, daily_limit, monthly_limit,
-         created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${viewColumns(9)}`,
+         created_at, updated_at, ${CONTROL_COLUMNS}, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING ${viewColumns(9)}`,
       [
         wallet.id,
         wallet.name,
@@ -98,6 +110,10 @@ export const walletsRepository = {
         wallet.dailyLimit,
         wallet.monthlyLimit,
         now,
+        wallet.allowedCategories,
+        wallet.blockedCategories,
+        JSON.stringify(wallet.spendingLimits),
+        wallet.metadata,
       ],
     );
     return onlyRow(result);
@@ -156,8 +172,21 @@ export const walletsRepository = {
 
   async update(db: Queryable, id: string, changes: WalletChanges, now: Date): Promise<WalletView> {
     const set = setClause(
-      changes,
-      { name: "name", status: "status", dailyLimit: "daily_limit", monthlyLimit: "monthly_limit" },
+      {
+        ...changes,
+        spendingLimits:
+          changes.spendingLimits === undefined ? undefined : JSON.stringify(changes.spendingLimits),
+      },
+      {
+        name: "name",
+        status: "status",
+        dailyLimit: "daily_limit",
+        monthlyLimit: "monthly_limit",
+        allowedCategories: "allowed_categories",
+        blockedCategories: "blocked_categories",
+        spendingLimits: "spending_limits",
+        metadata: "metadata",
+      },
       3,
       2,
     );

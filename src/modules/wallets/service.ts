@@ -4,6 +4,7 @@ import type { Config } from "../../platform/config.ts";
 import { isCurrency } from "../../platform/currency.ts";
 import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, found, SqlState } from "../../platform/errors.ts";
+import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
@@ -13,10 +14,11 @@ import { teamsRepository } from "../teams/repository.ts";
 import { userNotFound } from "../users/errors.ts";
 import { usersRepository } from "../users/repository.ts";
 import { invalidTimezone, walletNotEmpty, walletNotFound } from "./errors.ts";
-import { initialLimits, resolveLimits } from "./limits.ts";
+import { initialLimits } from "./limits.ts";
 import type { CreateWallet, ListWalletsQuery, UpdateWallet, Wallet } from "./model.ts";
 import { lockWallet, lockWalletForMoney, lockWalletsForMoney } from "./money-gate.ts";
 import { toWallet, type WalletOwner, type WalletRow, walletsRepository } from "./repository.ts";
+import { NEW_CONTROLS, resolveControls } from "./spending-controls.ts";
 
 function checkCurrency(currency: string): string {
   if (!isCurrency(currency)) throw badRequest("invalid_currency", `${currency} is not an ISO 4217 currency.`);
@@ -48,6 +50,9 @@ const auditedFields = (wallet: WalletRow) => ({
   status: wallet.status,
   dailyLimit: wallet.daily_limit,
   monthlyLimit: wallet.monthly_limit,
+  allowedCategories: wallet.allowed_categories,
+  blockedCategories: wallet.blocked_categories,
+  spendingLimits: wallet.spending_limits,
 });
 
 function ownerOf(input: { userId?: string; teamId?: string }): WalletOwner {
@@ -69,7 +74,7 @@ export class WalletsService {
   /** Creates a wallet; the owner is share-locked so it cannot be deleted while the wallet goes in. */
   async create(input: CreateWallet): Promise<Wallet> {
     const owner = ownerOf(input);
-    const limits = initialLimits(input);
+    const controls = resolveControls(NEW_CONTROLS, input, initialLimits);
     const currency = checkCurrency(input.currency ?? this.config.DEFAULT_CURRENCY);
     const timezone = await canonicalTimezone(this.db, input.timezone ?? "UTC");
     return this.db.transaction(async (tx) => {
@@ -82,7 +87,8 @@ export class WalletsService {
           owner,
           currency,
           timezone,
-          ...limits,
+          ...controls,
+          metadata: metadataOf(input),
         },
         this.clock(),
       );
@@ -113,15 +119,17 @@ export class WalletsService {
         (changes.userId !== undefined && changes.userId !== current.user_id) ||
         (changes.teamId !== undefined && changes.teamId !== current.team_id);
       if (ownerChanged) throw badRequest("wallet_owner_immutable", "A wallet's owner never changes.");
-      const limits = resolveLimits(
-        { dailyLimit: current.daily_limit, monthlyLimit: current.monthly_limit },
-        changes,
-      );
+      const controls = resolveControls(current, changes);
       const now = this.clock();
       const row = await walletsRepository.update(
         tx,
         id,
-        { name: changes.name?.trim(), status: changes.status, ...limits },
+        {
+          name: changes.name?.trim(),
+          status: changes.status,
+          ...controls,
+          metadata: metadataChange(changes),
+        },
         now,
       );
       await recordAudit(tx, now, {

@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, AuthorizeCardSpendData, AuthorizeCardSpendErrors, AuthorizeCardSpendResponses, CaptureAuthorizationData, CaptureAuthorizationErrors, CaptureAuthorizationResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateTeamData, CreateTeamErrors, CreateTeamResponses, CreateTransferData, CreateTransferErrors, CreateTransferResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWalletData, CreateWalletErrors, CreateWalletResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteAuthorizationHookData, DeleteAuthorizationHookErrors, DeleteAuthorizationHookResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteTeamWalletsData, DeleteTeamWalletsErrors, DeleteTeamWalletsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteUserWalletsData, DeleteUserWalletsErrors, DeleteUserWalletsResponses, DeleteWalletCardsData, DeleteWalletCardsErrors, DeleteWalletCardsResponses, DeleteWalletData, DeleteWalletErrors, DeleteWalletResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetAuthorizationData, GetAuthorizationErrors, GetAuthorizationHookData, GetAuthorizationHookErrors, GetAuthorizationHookResponses, GetAuthorizationResponses, GetCardData, GetCardErrors, GetCardResponses, GetCardSensitiveData, GetCardSensitiveErrors, GetCardSensitiveResponses, GetEventData, GetEventErrors, GetEventResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetTeamData, GetTeamErrors, GetTeamMemberData, GetTeamMemberErrors, GetTeamMemberResponses, GetTeamResponses, GetTransactionData, GetTransactionErrors, GetTransactionResponses, GetUserData, GetUserErrors, GetUserResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWebhookEndpointData, GetWebhookEndpointErrors, GetWebhookEndpointResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListCardAuthorizationsData, ListCardAuthorizationsErrors, ListCardAuthorizationsResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListMembershipsData, ListMembershipsErrors, ListMembershipsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListUserTeamsData, ListUserTeamsErrors, ListUserTeamsResponses, ListWalletsData, ListWalletsErrors, ListWalletsResponses, ListWalletTransactionsData, ListWalletTransactionsErrors, ListWalletTransactionsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, RefundTransactionData, RefundTransactionErrors, RefundTransactionResponses, RemoveAllTeamMembersData, RemoveAllTeamMembersErrors, RemoveAllTeamMembersResponses, RemoveAllUserMembershipsData, RemoveAllUserMembershipsErrors, RemoveAllUserMembershipsResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, SetAuthorizationHookData, SetAuthorizationHookErrors, SetAuthorizationHookResponses, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateCardData, UpdateCardErrors, UpdateCardResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWalletData, UpdateWalletErrors, UpdateWalletResponses, UpdateWebhookEndpointData, UpdateWebhookEndpointErrors, UpdateWebhookEndpointResponses, VoidAuthorizationData, VoidAuthorizationErrors, VoidAuthorizationResponses, WithdrawFromWalletData, WithdrawFromWalletErrors, WithdrawFromWalletResponses } from './types.gen';
+import type { AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, AuthorizeCardSpendData, AuthorizeCardSpendErrors, AuthorizeCardSpendResponses, CaptureAuthorizationData, CaptureAuthorizationErrors, CaptureAuthorizationResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateTeamData, CreateTeamErrors, CreateTeamResponses, CreateTransferData, CreateTransferErrors, CreateTransferResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWalletData, CreateWalletErrors, CreateWalletResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteAuthorizationHookData, DeleteAuthorizationHookErrors, DeleteAuthorizationHookResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteTeamWalletsData, DeleteTeamWalletsErrors, DeleteTeamWalletsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteUserWalletsData, DeleteUserWalletsErrors, DeleteUserWalletsResponses, DeleteWalletCardsData, DeleteWalletCardsErrors, DeleteWalletCardsResponses, DeleteWalletData, DeleteWalletErrors, DeleteWalletResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, GetApiKeyData, GetApiKeyErrors, GetApiKeyResponses, GetAuthorizationData, GetAuthorizationErrors, GetAuthorizationHookData, GetAuthorizationHookErrors, GetAuthorizationHookResponses, GetAuthorizationResponses, GetCardData, GetCardErrors, GetCardResponses, GetCardSensitiveData, GetCardSensitiveErrors, GetCardSensitiveResponses, GetEventData, GetEventErrors, GetEventResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetTeamData, GetTeamErrors, GetTeamMemberData, GetTeamMemberErrors, GetTeamMemberResponses, GetTeamResponses, GetTransactionData, GetTransactionErrors, GetTransactionResponses, GetUserData, GetUserErrors, GetUserResponses, GetWalletBalanceAtData, GetWalletBalanceAtErrors, GetWalletBalanceAtResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWalletStatementData, GetWalletStatementErrors, GetWalletStatementResponses, GetWebhookEndpointData, GetWebhookEndpointErrors, GetWebhookEndpointResponses, IncrementAuthorizationData, IncrementAuthorizationErrors, IncrementAuthorizationResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListCardAuthorizationsData, ListCardAuthorizationsErrors, ListCardAuthorizationsResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListMembershipsData, ListMembershipsErrors, ListMembershipsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListUserTeamsData, ListUserTeamsErrors, ListUserTeamsResponses, ListWalletsData, ListWalletsErrors, ListWalletsResponses, ListWalletTransactionsData, ListWalletTransactionsErrors, ListWalletTransactionsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, PreviewCardSpendData, PreviewCardSpendErrors, PreviewCardSpendResponses, RefundTransactionData, RefundTransactionErrors, RefundTransactionResponses, RemoveAllTeamMembersData, RemoveAllTeamMembersErrors, RemoveAllTeamMembersResponses, RemoveAllUserMembershipsData, RemoveAllUserMembershipsErrors, RemoveAllUserMembershipsResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, SetAuthorizationHookData, SetAuthorizationHookErrors, SetAuthorizationHookResponses, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateCardData, UpdateCardErrors, UpdateCardResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWalletData, UpdateWalletErrors, UpdateWalletResponses, UpdateWebhookEndpointData, UpdateWebhookEndpointErrors, UpdateWebhookEndpointResponses, VoidAuthorizationData, VoidAuthorizationErrors, VoidAuthorizationResponses, WithdrawFromWalletData, WithdrawFromWalletErrors, WithdrawFromWalletResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -573,6 +573,32 @@ export const listWalletTransactions = <ThrowOnError extends boolean = false>(opt
 });
 
 /**
+ * A wallet's balance at an instant, from its ledger
+ *
+ * Returns the wallet's balance as of `at` (RFC 3339, default now): the balance after the last ledger transaction created at or before that instant, 0 before the first. Pending holds are not in it (they never moved money).
+ *
+ * Requires an API key with the scope `read` (or `admin`).
+ */
+export const getWalletBalanceAt = <ThrowOnError extends boolean = false>(options: Options<GetWalletBalanceAtData, ThrowOnError>): RequestResult<GetWalletBalanceAtResponses, GetWalletBalanceAtErrors, ThrowOnError> => (options.client ?? client).get<GetWalletBalanceAtResponses, GetWalletBalanceAtErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/wallets/{id}/balance',
+    ...options
+});
+
+/**
+ * A wallet's statement for a period, as JSON or CSV
+ *
+ * Returns the wallet's statement for [`from`, `to`): the opening balance (before `from`), the period's transactions oldest first, the total amount of each type and the closing balance, read in one snapshot, so opening + credits − debits = closing. `from` must be before `to` (400 invalid_period); a period of more than 10000 transactions is 422 statement_too_large. With `Accept: text/csv` the same transactions come as CSV (RFC 4180, header row, CRLF, amounts in minor units, metadata as JSON text).
+ *
+ * Requires an API key with the scope `read` (or `admin`).
+ */
+export const getWalletStatement = <ThrowOnError extends boolean = false>(options: Options<GetWalletStatementData, ThrowOnError>): RequestResult<GetWalletStatementResponses, GetWalletStatementErrors, ThrowOnError> => (options.client ?? client).get<GetWalletStatementResponses, GetWalletStatementErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/wallets/{id}/statement',
+    ...options
+});
+
+/**
  * Get a ledger transaction
  *
  * Returns one ledger transaction. The ledger is append-only: a transaction never changes, and a refund is a transaction of its own.
@@ -633,6 +659,40 @@ export const authorizeCardSpend = <ThrowOnError extends boolean = false>(options
 });
 
 /**
+ * Preview a card spend: the decision it would get now, and what is left of every limit
+ *
+ * Runs the decision of POST /v1/cards/{id}/authorizations on the same body, under the same rules, and changes nothing: no authorization, no hold, no money. Answers whether the spend would be approved, the first decline reason and its detail, and for every limit of the card and its wallet the limit, the spend already counted, what remains and when the window resets (the next local midnight, Monday, first of the month or 1 January in the wallet's time zone; null for per_authorization and all_time limits). Safe to repeat.
+ *
+ * Requires an API key with the scope `authorize` (or `admin`).
+ */
+export const previewCardSpend = <ThrowOnError extends boolean = false>(options: Options<PreviewCardSpendData, ThrowOnError>): RequestResult<PreviewCardSpendResponses, PreviewCardSpendErrors, ThrowOnError> => (options.client ?? client).post<PreviewCardSpendResponses, PreviewCardSpendErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/cards/{id}/authorizations/preview',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Raise a pending hold (hotels, fuel, tips)
+ *
+ * Raises a pending hold by `amount`, decided like a new spend of that amount in the windows the authorization counts in (its day, week, month and year): card and wallet status, merchant categories, every limit and the available balance. A refused increment changes nothing and answers 422 with the decline reason as its `code` (e.g. card_daily_limit_exceeded, insufficient_funds). Only a pending hold before its `expiresAt` can be raised (409 authorization_not_pending, 409 authorization_expired). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
+ *
+ * Requires an API key with the scope `authorize` (or `admin`).
+ */
+export const incrementAuthorization = <ThrowOnError extends boolean = false>(options: Options<IncrementAuthorizationData, ThrowOnError>): RequestResult<IncrementAuthorizationResponses, IncrementAuthorizationErrors, ThrowOnError> => (options.client ?? client).post<IncrementAuthorizationResponses, IncrementAuthorizationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/authorizations/{id}/increment',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * Capture all or part of a pending hold; the rest is released
  *
  * Captures all or part of a pending hold (by default all of it) as a card_spend transaction; the rest is released. Only a pending hold before its `expiresAt` can be captured (409 authorization_not_pending, 409 authorization_expired), and never more than it holds (422 capture_exceeds_authorization). Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves no money twice, and after 503 outcome_unknown only such a retry is safe.
@@ -650,9 +710,9 @@ export const captureAuthorization = <ThrowOnError extends boolean = false>(optio
 });
 
 /**
- * Release a pending hold
+ * Release all or part of a pending hold
  *
- * Releases a pending hold without moving money: the authorization becomes voided and no longer counts toward the limits. The body has no fields. Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
+ * Releases a pending hold without moving money. Without an amount the authorization becomes voided and no longer counts toward the limits; with one, that much is released (a partial reversal: `amount` goes down, the rest stays pending), and never more than it holds (422 void_exceeds_authorization). Only a pending hold before its `expiresAt` can be voided (409 authorization_not_pending, 409 authorization_expired). A retry with the same Idempotency-Key and body replays the first answer instead of acting twice.
  *
  * Requires an API key with the scope `authorize` (or `admin`).
  */

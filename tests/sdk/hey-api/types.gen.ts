@@ -55,6 +55,12 @@ export type User = {
     email: string;
     name: string;
     /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
+    /**
      * RFC 3339, UTC
      */
     createdAt: string;
@@ -81,6 +87,12 @@ export type Team = {
      */
     id: string;
     name: string;
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -150,6 +162,12 @@ export type UserTeam = {
     id: string;
     name: string;
     /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
+    /**
      * RFC 3339, UTC
      */
     createdAt: string;
@@ -213,6 +231,33 @@ export type Wallet = {
      * minor units
      */
     spentThisMonth: number;
+    spendingControls: {
+        /**
+         * when a list, only these merchant categories may spend
+         */
+        allowedCategories: Array<string> | null;
+        blockedCategories: Array<string>;
+        limits: Array<{
+            /**
+             * minor units
+             */
+            amount: number;
+            /**
+             * per_authorization, daily, weekly, monthly, yearly, all_time
+             */
+            interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+            /**
+             * the merchant categories it caps; null for all spend
+             */
+            categories: Array<string> | null;
+        }>;
+    };
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -284,6 +329,33 @@ export type Card = {
      * minor units
      */
     spentThisMonth: number;
+    spendingControls: {
+        /**
+         * when a list, only these merchant categories may spend
+         */
+        allowedCategories: Array<string> | null;
+        blockedCategories: Array<string>;
+        limits: Array<{
+            /**
+             * minor units
+             */
+            amount: number;
+            /**
+             * per_authorization, daily, weekly, monthly, yearly, all_time
+             */
+            interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+            /**
+             * the merchant categories it caps; null for all spend
+             */
+            categories: Array<string> | null;
+        }>;
+    };
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -356,9 +428,65 @@ export type Transaction = {
     balanceAfter: number;
     description: string | null;
     /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
+    /**
      * RFC 3339, UTC
      */
     createdAt: string;
+};
+
+export type BalanceAt = {
+    /**
+     * minor units
+     */
+    balance: number;
+    /**
+     * RFC 3339, UTC
+     */
+    at: string;
+};
+
+export type Statement = {
+    /**
+     * UUID
+     */
+    walletId: string;
+    currency: string;
+    /**
+     * RFC 3339, UTC
+     */
+    from: string;
+    /**
+     * RFC 3339, UTC
+     */
+    to: string;
+    /**
+     * minor units
+     */
+    openingBalance: number;
+    /**
+     * minor units
+     */
+    closingBalance: number;
+    /**
+     * the sum of the period's amounts of each type (0 when none)
+     */
+    totals: {
+        topup: number;
+        withdrawal: number;
+        transfer_in: number;
+        transfer_out: number;
+        card_spend: number;
+        refund: number;
+    };
+    /**
+     * the period's transactions, oldest first
+     */
+    transactions: Array<Transaction>;
 };
 
 /**
@@ -390,6 +518,12 @@ export type Transfer = {
     amount: number;
     currency: string;
     description: string | null;
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -426,13 +560,26 @@ export type Authorization = {
      * pending, captured, voided, expired, declined
      */
     status: 'pending' | 'captured' | 'voided' | 'expired' | 'declined';
-    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'insufficient_funds' | 'hook_declined' | null;
+    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'merchant_category_not_allowed' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'spending_limit_exceeded' | 'insufficient_funds' | 'hook_declined' | null;
+    declineDetail: {
+        scope: 'card' | 'wallet';
+        interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time' | null;
+        limit: number | null;
+        spent: number | null;
+        categories: Array<string> | null;
+    } | null;
     capturedAmount: number;
     refundedAmount: number;
     /**
      * RFC 3339, UTC
      */
     expiresAt: string;
+    /**
+     * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+     */
+    metadata: {
+        [key: string]: unknown | string;
+    };
     /**
      * RFC 3339, UTC
      */
@@ -441,6 +588,30 @@ export type Authorization = {
      * RFC 3339, UTC
      */
     updatedAt: string;
+};
+
+export type AuthorizationPreview = {
+    approved: boolean;
+    declineReason: 'card_inactive' | 'card_expired' | 'wallet_frozen' | 'merchant_category_not_allowed' | 'card_daily_limit_exceeded' | 'card_monthly_limit_exceeded' | 'wallet_daily_limit_exceeded' | 'wallet_monthly_limit_exceeded' | 'spending_limit_exceeded' | 'insufficient_funds' | null;
+    declineDetail: {
+        scope: 'card' | 'wallet';
+        interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time' | null;
+        limit: number | null;
+        spent: number | null;
+        categories: Array<string> | null;
+    } | null;
+    headroom: Array<{
+        scope: 'card' | 'wallet';
+        interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+        categories: Array<string> | null;
+        limit: number;
+        spent: number;
+        remaining: number;
+        /**
+         * when the window ends, in the wallet's time zone; null for per_authorization and all_time
+         */
+        resetsAt: string | null;
+    }>;
 };
 
 /**
@@ -928,6 +1099,12 @@ export type CreateUserData = {
          * 1-200 characters
          */
         name: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -1121,6 +1298,12 @@ export type UpdateUserData = {
          * 1-200 characters
          */
         name?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     path: {
         /**
@@ -1264,6 +1447,12 @@ export type CreateTeamData = {
          * 1-200 characters
          */
         name: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -1453,6 +1642,12 @@ export type UpdateTeamData = {
          * 1-200 characters
          */
         name?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     path: {
         /**
@@ -2263,6 +2458,36 @@ export type CreateWalletData = {
          * minor units, 10000 to 1000000000000000
          */
         monthlyLimit?: number;
+        /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -2464,6 +2689,36 @@ export type UpdateWalletData = {
          * minor units, 10000 to 1000000000000000
          */
         monthlyLimit?: number;
+        /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
         /**
          * active or frozen
          */
@@ -2774,6 +3029,36 @@ export type CreateCardData = {
          * minor units, 10000 to 1000000000000000
          */
         monthlyLimit?: number;
+        /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -2992,6 +3277,36 @@ export type UpdateCardData = {
          */
         monthlyLimit?: number;
         /**
+         * each field given replaces the current one
+         */
+        spendingControls?: {
+            allowedCategories?: Array<string> | null;
+            blockedCategories?: Array<string>;
+            /**
+             * at most 20; replaces the list (dailyLimit and monthlyLimit stay unless listed)
+             */
+            limits?: Array<{
+                /**
+                 * minor units
+                 */
+                amount: number;
+                /**
+                 * per_authorization, daily, weekly, monthly, yearly, all_time
+                 */
+                interval: 'per_authorization' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'all_time';
+                /**
+                 * the merchant categories it caps; null for all spend
+                 */
+                categories?: Array<string> | null;
+            }>;
+        };
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
+        /**
          * active, frozen or cancelled (final)
          */
         status?: 'active' | 'frozen' | 'cancelled';
@@ -3197,6 +3512,12 @@ export type TopUpWalletData = {
          * free text, 1-500 characters
          */
         description?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3282,6 +3603,12 @@ export type WithdrawFromWalletData = {
          * free text, 1-500 characters
          */
         description?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3375,6 +3702,12 @@ export type CreateTransferData = {
          * free text, 1-500 characters
          */
         description?: string;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3496,6 +3829,12 @@ export type ListWalletTransactionsData = {
          * created before (RFC 3339)
          */
         to?: string;
+        /**
+         * metadata[key]=value: only rows whose metadata has every key given, with that value
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     url: '/v1/wallets/{id}/transactions';
 };
@@ -3541,6 +3880,144 @@ export type ListWalletTransactionsResponses = {
 };
 
 export type ListWalletTransactionsResponse = ListWalletTransactionsResponses[keyof ListWalletTransactionsResponses];
+
+export type GetWalletBalanceAtData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: {
+        /**
+         * RFC 3339; default now
+         */
+        at?: string;
+    };
+    url: '/v1/wallets/{id}/balance';
+};
+
+export type GetWalletBalanceAtErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetWalletBalanceAtError = GetWalletBalanceAtErrors[keyof GetWalletBalanceAtErrors];
+
+export type GetWalletBalanceAtResponses = {
+    /**
+     * OK
+     */
+    200: BalanceAt;
+};
+
+export type GetWalletBalanceAtResponse = GetWalletBalanceAtResponses[keyof GetWalletBalanceAtResponses];
+
+export type GetWalletStatementData = {
+    body?: never;
+    headers?: {
+        /**
+         * The X-Read-After of an earlier write: the answer includes that write (read from the replica once it has replayed it, waiting at most 100 ms, otherwise from the primary). A malformed value is 400 validation_failed
+         */
+        'x-read-after'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query: {
+        /**
+         * the period's start, included (RFC 3339)
+         */
+        from: string;
+        /**
+         * the period's end, excluded (RFC 3339)
+         */
+        to: string;
+    };
+    url: '/v1/wallets/{id}/statement';
+};
+
+export type GetWalletStatementErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Refused by a business rule
+     */
+    422: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type GetWalletStatementError = GetWalletStatementErrors[keyof GetWalletStatementErrors];
+
+export type GetWalletStatementResponses = {
+    /**
+     * OK
+     */
+    200: Statement;
+};
+
+export type GetWalletStatementResponse = GetWalletStatementResponses[keyof GetWalletStatementResponses];
 
 export type GetTransactionData = {
     body?: never;
@@ -3792,6 +4269,12 @@ export type AuthorizeCardSpendData = {
          * true: capture at once; false: place a hold to capture later
          */
         capture?: boolean;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
     };
     headers?: {
         /**
@@ -3862,6 +4345,178 @@ export type AuthorizeCardSpendResponses = {
 };
 
 export type AuthorizeCardSpendResponse = AuthorizeCardSpendResponses[keyof AuthorizeCardSpendResponses];
+
+export type PreviewCardSpendData = {
+    body: {
+        /**
+         * minor units, 1 to 1000000000000
+         */
+        amount: number;
+        merchant: {
+            /**
+             * 1-200 characters
+             */
+            name: string;
+            /**
+             * e.g. an MCC or a label
+             */
+            category?: string;
+        };
+        /**
+         * true: capture at once; false: place a hold to capture later
+         */
+        capture?: boolean;
+        /**
+         * up to 20 keys of 1-40 characters (no brackets), each with a string value of at most 500 characters
+         */
+        metadata?: {
+            [key: string]: string;
+        };
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/cards/{id}/authorizations/preview';
+};
+
+export type PreviewCardSpendErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type PreviewCardSpendError = PreviewCardSpendErrors[keyof PreviewCardSpendErrors];
+
+export type PreviewCardSpendResponses = {
+    /**
+     * OK
+     */
+    200: AuthorizationPreview;
+};
+
+export type PreviewCardSpendResponse = PreviewCardSpendResponses[keyof PreviewCardSpendResponses];
+
+export type IncrementAuthorizationData = {
+    body: {
+        /**
+         * minor units, 1 to 1000000000000
+         */
+        amount: number;
+    };
+    headers?: {
+        /**
+         * 1-255 characters; a retry with the same key and body replays the first response
+         */
+        'idempotency-key'?: string;
+    };
+    path: {
+        /**
+         * UUID
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/authorizations/{id}/increment';
+};
+
+export type IncrementAuthorizationErrors = {
+    /**
+     * Malformed JSON, bad parameters, a schema violation, or a Host or path that cannot be read
+     */
+    400: Problem;
+    /**
+     * Missing or wrong API key (on /metrics: METRICS_TOKEN)
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope this operation needs (insufficient_scope)
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The request body did not arrive in time
+     */
+    408: Problem;
+    /**
+     * Conflict with the current state (duplicate, wrong state), or an Idempotency-Key reused with another request or still running
+     */
+    409: Problem;
+    /**
+     * Request body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Refused by a business rule
+     */
+    422: Problem;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error
+     */
+    500: Problem;
+    /**
+     * Database unavailable (database_unavailable), a write's outcome unknown (outcome_unknown) or the database's disk full (storage_full); see Retry-After
+     */
+    503: Problem;
+};
+
+export type IncrementAuthorizationError = IncrementAuthorizationErrors[keyof IncrementAuthorizationErrors];
+
+export type IncrementAuthorizationResponses = {
+    /**
+     * OK
+     */
+    200: Authorization;
+};
+
+export type IncrementAuthorizationResponse = IncrementAuthorizationResponses[keyof IncrementAuthorizationResponses];
 
 export type CaptureAuthorizationData = {
     body?: {
@@ -3946,7 +4601,10 @@ export type CaptureAuthorizationResponse = CaptureAuthorizationResponses[keyof C
 
 export type VoidAuthorizationData = {
     body?: {
-        [key: string]: never;
+        /**
+         * at most the held amount; default all of it
+         */
+        amount?: number;
     };
     headers?: {
         /**
@@ -3993,6 +4651,10 @@ export type VoidAuthorizationErrors = {
      * Request body over 1 MiB
      */
     413: Problem;
+    /**
+     * Refused by a business rule
+     */
+    422: Problem;
     /**
      * Rate limited; see Retry-After
      */
