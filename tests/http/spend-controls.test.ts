@@ -459,6 +459,29 @@ describe("increments and partial voids", () => {
     expect(await brokenInvariants(server.db)).toEqual([]);
   });
 
+  test("a hold raised and partly released expires whole: held, windows and ledger exact", async () => {
+    const { wallet, card } = await cardWith(20_000, {
+      limits: [{ amount: 50_000, interval: "weekly", categories: ["5812"] }],
+    });
+    const hold = await authorize(server.api, card.id, 5000, { capture: false, category: "5812" });
+    await json<Schemas["Authorization"]>(await increment(hold.id, 2000), 200);
+    await json<Schemas["Authorization"]>(await voidPart(hold.id, 1000), 200);
+    expect((await preview(card.id, 1, "5812")).headroom.find((h) => h.categories !== null)?.spent).toBe(6000);
+    clock.set(new Date(Date.parse(SATURDAY_NOON) + server.config.AUTH_HOLD_TTL * 1000));
+    // The next money decision on the wallet expires the hold first.
+    expect((await authorize(server.api, card.id, 100, { category: "5812" })).status).toBe("captured");
+    expect(
+      (await json<Schemas["Authorization"]>(await server.request(`/v1/authorizations/${hold.id}`), 200))
+        .status,
+    ).toBe("expired");
+    expect((await preview(card.id, 1, "5812")).headroom.find((h) => h.categories !== null)?.spent).toBe(100);
+    expect(await getWallet(server.api, wallet.id)).toMatchObject({
+      balance: 19_900,
+      availableBalance: 19_900,
+    });
+    expect(await brokenInvariants(server.db)).toEqual([]);
+  });
+
   test("an increment past the hold's expiry is 409 authorization_expired", async () => {
     const { card } = await cardWith(20_000);
     const hold = await authorize(server.api, card.id, 1000, { capture: false });

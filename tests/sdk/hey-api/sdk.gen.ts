@@ -661,7 +661,7 @@ export const authorizeCardSpend = <ThrowOnError extends boolean = false>(options
 /**
  * Preview a card spend: the decision it would get now, and what is left of every limit
  *
- * Runs the decision of POST /v1/cards/{id}/authorizations on the same body, under the same rules, and changes nothing: no authorization, no hold, no money. Answers whether the spend would be approved, the first decline reason and its detail, and for every limit of the card and its wallet the limit, the spend already counted, what remains and when the window resets (the next local midnight, Monday, first of the month or 1 January in the wallet's time zone; null for per_authorization and all_time limits). Safe to repeat.
+ * Runs the decision of POST /v1/cards/{id}/authorizations on the same body, under the same rules, and changes nothing: no authorization, no hold, no money. Answers whether the spend would be approved, the first decline reason and its detail, and for every limit of the card and its wallet the limit, the spend already counted, what remains and when the window resets (the next local midnight, Monday, first of the month or 1 January in the wallet's time zone; null for per_authorization and all_time limits). It changes nothing, so it is safe to repeat and an Idempotency-Key is neither needed nor stored.
  *
  * Requires an API key with the scope `authorize` (or `admin`).
  */
