@@ -145,9 +145,21 @@ export class Database implements Queryable {
   ): Promise<pg.QueryResult<Row>> {
     if ((await intent.target(replica)) === "replica") {
       try {
-        const result = await this.session(replica.pool).query<Row>(text, values);
-        intent.record("replica");
-        return result;
+        // Checked per connection: behind a balancer, this read's server may not be the lag check's.
+        const client = await replica.freshConnection(intent.readAfter);
+        if (client !== undefined) {
+          let failed = false;
+          try {
+            const result = await this.session(client).query<Row>(text, values);
+            intent.record("replica");
+            return result;
+          } catch (error) {
+            failed = true;
+            throw error;
+          } finally {
+            client.release(failed);
+          }
+        }
       } catch (error) {
         if (isUnavailable(error)) replica.markUnavailable();
       }

@@ -25,6 +25,8 @@ const READ_AFTER_POLL_MS = 10;
  */
 const MEASUREMENT_FRESH_MS = 4 * LAG_CHECK_INTERVAL_MS;
 
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
+
 const parseWalPosition = (position: string): bigint => {
   const [high = "0", low = "0"] = position.split("/");
   return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
@@ -73,6 +75,18 @@ export const withReadIntent = <T>(intent: ReadIntent, work: () => T): T => readI
 
 export const currentReadIntent = (): ReadIntent | undefined => readIntents.getStore();
 
+/** A position of the primary's WAL as the lag check read it, and when. */
+interface PrimarySample {
+  position: bigint;
+  at: number;
+}
+
+/** What a pooled replica connection's server had replayed when last asked, and when. */
+interface ConnectionReplay {
+  replayed: bigint;
+  at: number;
+}
+
 interface LagMeasurement {
   check: Exclude<ReplicaCheck, "off">;
   /** Replay lag in milliseconds; undefined when the replica or the primary did not answer. */
@@ -90,6 +104,14 @@ export class ReadReplica {
   private replayed = 0n;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  /** The primary's recent positions, oldest first, covering a little more than maxLagMs. */
+  private primarySamples: PrimarySample[] = [];
+  /**
+   * Per pooled connection. DATABASE_READ_URL may be a balancer over several replicas, so the lag
+   * check's connection and a read's connection can reach different servers (one just rejoined and
+   * far behind, say): every read is checked against what its own connection's server replayed.
+   */
+  private readonly connectionReplay = new WeakMap<pg.PoolClient, ConnectionReplay>();
 
   /**
    * `pool` serves the reads and the X-Read-After polls; `probePool` (one connection) the lag checks, so
@@ -136,6 +158,7 @@ export class ReadReplica {
     let measurement: LagMeasurement;
     try {
       const primary = parseWalPosition(await primaryPosition());
+      this.notePrimary(primary);
       const { rows } = await this.probePool.query<{ replayed: string | null; age_ms: number | null }>(
         `SELECT pg_last_wal_replay_lsn()::text AS replayed,
                 (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS age_ms`,
@@ -161,6 +184,60 @@ export class ReadReplica {
       this.logger.info({ lagMs: measurement.lagMs }, "read replica in use");
     }
     this.measurement = measurement;
+  }
+
+  private notePrimary(position: bigint): void {
+    const now = performance.now();
+    this.primarySamples.push({ position, at: now });
+    // Keep the newest sample at least maxLagMs old, and everything after it.
+    const cutoff = now - this.maxLagMs;
+    while ((this.primarySamples[1]?.at ?? Number.POSITIVE_INFINITY) <= cutoff) this.primarySamples.shift();
+  }
+
+  /**
+   * The position a replica must have replayed to be within the bound: the primary's position of
+   * maxLagMs ago (or of the oldest sample, which is newer: stricter). Undefined before any sample.
+   */
+  private boundPosition(): bigint | undefined {
+    const cutoff = performance.now() - this.maxLagMs;
+    let bound = this.primarySamples[0]?.position;
+    for (const sample of this.primarySamples) if (sample.at <= cutoff) bound = sample.position;
+    return bound;
+  }
+
+  /**
+   * A connection of the read pool whose server has replayed what the read needs: the primary's
+   * position of DATABASE_READ_MAX_LAG_MS ago, and `readAfter` when given. Its replay position is
+   * asked on the connection itself, at most every LAG_CHECK_INTERVAL_MS (or again when the last
+   * answer falls short). Undefined when it falls short: the read goes to the primary. The caller
+   * releases the connection.
+   */
+  async freshConnection(readAfter: string | undefined): Promise<pg.PoolClient | undefined> {
+    const bound = this.boundPosition();
+    if (bound === undefined) return undefined;
+    const needed = readAfter === undefined ? bound : maxOf(bound, parseWalPosition(readAfter));
+    const client = await this.pool.connect();
+    try {
+      let known = this.connectionReplay.get(client);
+      if (
+        known === undefined ||
+        known.replayed < needed ||
+        performance.now() - known.at > LAG_CHECK_INTERVAL_MS
+      ) {
+        const { rows } = await client.query<{ replayed: string | null }>(
+          "SELECT pg_last_wal_replay_lsn()::text AS replayed",
+        );
+        const replayed = rows[0]?.replayed;
+        known = { replayed: replayed == null ? -1n : parseWalPosition(replayed), at: performance.now() };
+        this.connectionReplay.set(client, known);
+      }
+      if (known.replayed >= needed) return client;
+      client.release();
+      return undefined;
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
   }
 
   private noteReplayed(position: bigint): void {
