@@ -4,8 +4,7 @@
  * through the first; the second answers 401 within the bound. The measured delay is printed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Running, startServiceProcess, stopProcess } from "../helpers/process.ts";
-import { createScratchDatabase } from "../helpers/server.ts";
+import { type Instances, startInstances } from "../helpers/instances.ts";
 import { call, expectCall, idOf } from "../ship/support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
@@ -13,33 +12,22 @@ const ADMIN_KEY = "revocation-test-admin-key-0123456789";
 const HOOK_TIMEOUT_MS = 90_000;
 const REVOCATION_BOUND_MS = 2_000;
 
-let instances: Running[] = [];
-let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+let started: Instances | undefined;
 
 describe("revocation across instances", () => {
   beforeAll(async () => {
     if (serverUrl === undefined) return;
-    scratch = await createScratchDatabase(serverUrl);
-    const env = {
-      DATABASE_URL: scratch.url,
-      ADMIN_API_KEY: ADMIN_KEY,
-      CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
-      DB_POOL_MAX: "4",
-      RATE_LIMIT_PER_SECOND: "0",
-    };
-    for (let index = 0; index < 2; index++) instances.push(await startServiceProcess(env, 60_000));
+    started = await startInstances(serverUrl, 2, { ADMIN_API_KEY: ADMIN_KEY, DB_POOL_MAX: "4" });
   }, HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
-    await Promise.all(instances.map((instance) => stopProcess(instance.process)));
-    instances = [];
-    await scratch?.drop();
+    await started?.stop();
   }, HOOK_TIMEOUT_MS);
 
   test.skipIf(serverUrl === undefined)(
     `a key revoked on one instance is 401 on the other within ${REVOCATION_BOUND_MS} ms`,
     async () => {
-      const [first, second] = instances;
+      const [first, second] = started?.running ?? [];
       if (first === undefined || second === undefined) throw new Error("the instances did not start");
       const delays: number[] = [];
       for (let round = 0; round < 3; round++) {
