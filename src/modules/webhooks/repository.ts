@@ -176,6 +176,18 @@ export const webhooksRepository = {
   },
 
   /**
+   * Whether any delivery is due: a read (no transaction, no commit), so that an idle worker polling
+   * four times a second in every instance writes nothing.
+   */
+  async anyDue(db: Queryable): Promise<boolean> {
+    const result = await db.query<{ due: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+                       WHERE status = 'pending' AND next_attempt_at <= now()) AS due`,
+    );
+    return result.rows[0]?.due === true;
+  },
+
+  /**
    * Claims up to `limit` due deliveries to enabled endpoints for one attempt each: rows other
    * instances hold are skipped, and a claimed row's next attempt moves `leaseSeconds` ahead, so no
    * other instance takes it while this attempt runs (and one does, should this instance die).

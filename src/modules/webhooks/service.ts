@@ -121,8 +121,8 @@ export class WebhooksService {
    */
   async deliverDue(): Promise<number> {
     // Polled four times a second: a trace per poll would bury the deliveries' own traces.
-    const claimed = await context.with(suppressTracing(context.active()), () =>
-      repository.claimDue(this.db, BATCH_SIZE, LEASE_SECONDS),
+    const claimed = await context.with(suppressTracing(context.active()), async () =>
+      (await repository.anyDue(this.db)) ? repository.claimDue(this.db, BATCH_SIZE, LEASE_SECONDS) : [],
     );
     await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
     return claimed.length;
