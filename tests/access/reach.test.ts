@@ -173,6 +173,19 @@ describe("a team-bound key", () => {
     }
   });
 
+  test("reaches no event, even of its own team: an empty list, and 404 by id, where an unbound read key sees them", async () => {
+    const unbound = await createKey(server, { name: "unbound reader", scopes: ["read"] });
+    const all = await unbound.request("/v1/events?limit=1");
+    expect(all.status).toBe(200);
+    const [event] = ((await all.json()) as { data: { id: string }[] }).data;
+    if (event === undefined) throw new Error("the world's changes made no event");
+    const listed = await key.request("/v1/events");
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { data: unknown[] }).data).toEqual([]);
+    await expectProblem(await key.request(`/v1/events/${event.id}`), 404, "event_not_found");
+    await expectProblem(await key.request(`/v1/events?after=${event.id}`), 404, "event_not_found");
+  });
+
   test("lists hold only its team's things, and paging stays right", async () => {
     const w = world;
     // More of both teams' wallets than one page holds.

@@ -89,6 +89,12 @@ function userRule(kind: ListedKind, t: string, p: string, level: ReachLevel): st
   }
 }
 
+/**
+ * Whether `reach` reaches events: they carry resources of every team and user (contract §7), so only
+ * a key bound to nothing does; to a key bound to a team or a user, no event exists.
+ */
+export const reachesEvents = (reach: Reach): boolean => reach.kind === "all";
+
 /** A kind of listed row: the resources of the gate, and memberships (listed, never named by id alone). */
 export type ListedKind = ReachKind | "membership";
 

@@ -3,6 +3,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Database } from "../../platform/db.ts";
 import { found } from "../../platform/errors.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { reachesEvents } from "../access/reach.ts";
 import { eventNotFound } from "./errors.ts";
 import type { Event, ListEventsQuery } from "./model.ts";
 import { eventsRepository as repository } from "./repository.ts";
@@ -16,12 +17,9 @@ export class EventsService {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Events carry the resources of every team and user, so only a key that reaches everything reaches
-   * them (contract §6): to a key bound to a team or a user, no event exists.
-   */
+  /** Out of reach (see `reachesEvents`), an event is 404 and a list is empty. */
   async get(id: string, reach: Reach): Promise<Event> {
-    if (reach.kind !== "all") throw eventNotFound(id);
+    if (!reachesEvents(reach)) throw eventNotFound(id);
     return found(await repository.find(this.db, id), () => eventNotFound(id));
   }
 
@@ -29,11 +27,11 @@ export class EventsService {
     const options = listOptions(query, "createdAt");
     if (
       query.after !== undefined &&
-      (reach.kind !== "all" || !(await repository.exists(this.db, query.after)))
+      (!reachesEvents(reach) || !(await repository.exists(this.db, query.after)))
     ) {
       throw eventNotFound(query.after);
     }
-    if (reach.kind !== "all") return toPage([], options, (event: Event) => event);
+    if (!reachesEvents(reach)) return toPage([], options, (event: Event) => event);
     const rows = await repository.list(this.db, { type: query.type, after: query.after }, options);
     return toPage(rows, options, (event) => event);
   }
