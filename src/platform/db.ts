@@ -22,6 +22,23 @@ import { inSpan, sqlSpanAttributes } from "./telemetry.ts";
 /** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
 export interface Queryable {
   query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+  /** True when statements issued before the previous one answered are sent at once (pipelined). */
+  readonly pipelined?: boolean;
+}
+
+/**
+ * Runs `statements` on `tx` in order and returns their results. On a pipelined connection they are
+ * all sent at once, so they cost one round trip, not one each; a failing statement fails the
+ * transaction, and its error (the first in order) is the one thrown. Elsewhere they run one by one.
+ */
+export async function inOrder<Results extends unknown[]>(
+  tx: Queryable,
+  statements: { [Index in keyof Results]: () => Promise<Results[Index]> },
+): Promise<Results> {
+  if (tx.pipelined === true) return (await Promise.all(statements.map((run) => run()))) as Results;
+  const results: unknown[] = [];
+  for (const run of statements) results.push(await run());
+  return results as Results;
 }
 
 const INT8_OID = 20;
@@ -112,6 +129,11 @@ export class Database implements Queryable {
 
   traceWith(tracer: Tracer): void {
     this.tracer = tracer;
+  }
+
+  /** True inside a unit of work of {@link transaction}: a statement then joins its transaction. */
+  get inTransaction(): boolean {
+    return ambientTransaction.getStore() !== undefined;
   }
 
   async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
@@ -270,8 +292,10 @@ export class Database implements Queryable {
         throw translateUnavailable(error);
       });
     const tracer = this.tracer;
-    if (tracer === undefined) return { query: run };
+    const pipelined = target instanceof pg.Client && target.pipeline;
+    if (tracer === undefined) return { query: run, pipelined };
     return {
+      pipelined,
       query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
         const span = sqlSpanAttributes(text);
         return inSpan(tracer, span.name, span.attributes, () => run<Row>(text, values), SpanKind.CLIENT);
@@ -370,6 +394,8 @@ function requestPool(
     statement_timeout: config.DB_QUERY_TIMEOUT,
     query_timeout: config.DB_QUERY_TIMEOUT,
     idle_in_transaction_session_timeout: config.DB_QUERY_TIMEOUT * 2,
+    // Statements a transaction issues together (see inOrder) go out in one round trip.
+    pipeline: true,
   });
 }
 

@@ -86,6 +86,7 @@ export interface SpendingWallet extends StoredControls {
  */
 export interface SpendingCard extends StoredControls {
   id: string;
+  wallet_id: string;
   status: "active" | "frozen" | "cancelled";
   expiry_month: number;
   expiry_year: number;
@@ -101,6 +102,7 @@ export interface SpendingCard extends StoredControls {
 }
 
 export interface NewAuthorization {
+  id: string;
   cardId: string;
   walletId: string;
   amount: number;
@@ -128,68 +130,83 @@ export const authorizationsRepository = {
   },
 
   /**
-   * Row-locks the wallet of a card for a spend, found and locked in one statement (a card never moves),
-   * with the columns the decision reads: the spend's lock of the money gate.
+   * Row-locks the wallets of `cardIds` for spends, found and locked in one statement (a card never
+   * moves) in id order (the order of every locker), with the columns the decision reads: the spend's
+   * lock of the money gate.
    */
-  async lockWalletOfCard(db: Queryable, cardId: string): Promise<SpendingWallet | undefined> {
+  async lockWalletsOfCards(db: Queryable, cardIds: readonly string[]): Promise<SpendingWallet[]> {
     const result = await db.query<SpendingWallet>(
       `SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit, ${CONTROL_COLUMNS} FROM wallets
-       WHERE id = (SELECT wallet_id FROM cards WHERE id = $1 AND deleted_at IS NULL) AND deleted_at IS NULL
-       FOR UPDATE`,
-      [cardId],
+       WHERE id IN (SELECT wallet_id FROM cards WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL) AND deleted_at IS NULL
+       ORDER BY id FOR UPDATE`,
+      [cardIds],
     );
-    return result.rows[0];
+    return result.rows;
   },
 
   /**
-   * Read after the wallet lock, so it sees every change committed before this decision. `instant` picks
-   * the windows: "now" for a spend, the authorization's time for an increment.
+   * Read after the wallets' lock, so it sees every change committed before this decision. `instant`
+   * picks the windows, in each card's wallet's time zone: "now" for a spend, the authorization's time
+   * for an increment.
    */
-  async spendingCard(
-    db: Queryable,
-    cardId: string,
-    instant: Date,
-    timezone: string,
-  ): Promise<SpendingCard | undefined> {
+  async spendingCards(db: Queryable, cardIds: readonly string[], instant: Date): Promise<SpendingCard[]> {
     const result = await db.query<SpendingCard>(
-      `SELECT c.id, c.status, c.expiry_month, c.expiry_year, c.daily_limit, c.monthly_limit, ${CONTROL_COLUMNS},
-              ${decisionWindowColumns(2, "$3")}
-       FROM cards c WHERE c.id = $1 AND c.deleted_at IS NULL`,
-      [cardId, instant, timezone],
+      `SELECT c.id, c.wallet_id, c.status, c.expiry_month, c.expiry_year, c.daily_limit, c.monthly_limit,
+              ${CONTROL_COLUMNS.replace(/\w+/g, "c.$&")}, ${decisionWindowColumns(2, "w.timezone")}
+       FROM cards c JOIN wallets w ON w.id = c.wallet_id
+       WHERE c.id = ANY($1::uuid[]) AND c.deleted_at IS NULL`,
+      [cardIds, instant],
     );
-    return result.rows[0];
+    return result.rows;
   },
 
-  async insert(db: Queryable, authorization: NewAuthorization, now: Date): Promise<AuthorizationRow> {
+  /** Records decided authorizations, in one statement whatever their number; rows in the order given. */
+  async insert(
+    db: Queryable,
+    authorizations: readonly NewAuthorization[],
+    now: Date,
+  ): Promise<AuthorizationRow[]> {
+    if (authorizations.length === 0) return [];
+    const rows = authorizations.map((authorization) => ({
+      id: authorization.id,
+      card_id: authorization.cardId,
+      wallet_id: authorization.walletId,
+      amount: authorization.amount,
+      currency: authorization.currency,
+      merchant_name: authorization.merchantName,
+      merchant_category: authorization.merchantCategory,
+      status: authorization.status,
+      decline_reason: authorization.declineReason,
+      decline_detail: authorization.declineDetail,
+      captured_amount: authorization.capturedAmount,
+      window_day: authorization.card.window_day,
+      window_week: authorization.card.window_week,
+      window_month: authorization.card.window_month,
+      window_year: authorization.card.window_year,
+      category_windows: authorization.categoryWindows,
+      metadata: authorization.metadata,
+      expires_at: authorization.expiresAt,
+    }));
     const result = await db.query<AuthorizationRow>(
       `INSERT INTO authorizations (id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status,
          decline_reason, decline_detail, captured_amount, window_day, window_week, window_month, window_year,
          category_windows, metadata, expires_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+       SELECT a.id, a.card_id, a.wallet_id, a.amount, a.currency, a.merchant_name, a.merchant_category, a.status,
+         a.decline_reason, a.decline_detail, a.captured_amount, a.window_day, a.window_week, a.window_month,
+         a.window_year, a.category_windows, a.metadata, a.expires_at, $2, $2
+       FROM jsonb_to_recordset($1::jsonb) AS a (id uuid, card_id uuid, wallet_id uuid, amount bigint, currency text,
+         merchant_name text, merchant_category text, status text, decline_reason text, decline_detail jsonb,
+         captured_amount bigint, window_day date, window_week date, window_month date, window_year date,
+         category_windows jsonb, metadata jsonb, expires_at timestamptz)
        RETURNING ${COLUMNS}`,
-      [
-        Bun.randomUUIDv7(),
-        authorization.cardId,
-        authorization.walletId,
-        authorization.amount,
-        authorization.currency,
-        authorization.merchantName,
-        authorization.merchantCategory,
-        authorization.status,
-        authorization.declineReason,
-        authorization.declineDetail === null ? null : JSON.stringify(authorization.declineDetail),
-        authorization.capturedAmount,
-        authorization.card.window_day,
-        authorization.card.window_week,
-        authorization.card.window_month,
-        authorization.card.window_year,
-        JSON.stringify(authorization.categoryWindows),
-        JSON.stringify(authorization.metadata),
-        authorization.expiresAt,
-        now,
-      ],
+      [JSON.stringify(rows), now],
     );
-    return onlyRow(result);
+    const byId = new Map(result.rows.map((row) => [row.id, row]));
+    return rows.map((row) => {
+      const inserted = byId.get(row.id);
+      if (inserted === undefined) throw new Error(`authorization ${row.id} was not inserted`);
+      return inserted;
+    });
   },
 
   async find(db: Queryable, id: string, lock: "" | "FOR UPDATE" = ""): Promise<AuthorizationRow | undefined> {
@@ -251,12 +268,18 @@ export const authorizationsRepository = {
   },
 
   /** Moves the wallet's held total (pending authorizations) by `delta`. */
-  async adjustHeld(db: Queryable, walletId: string, delta: number, now: Date): Promise<void> {
-    await db.query("UPDATE wallets SET held = held + $2, updated_at = $3 WHERE id = $1", [
-      walletId,
-      delta,
-      now,
-    ]);
+  adjustHeld(db: Queryable, walletId: string, delta: number, now: Date): Promise<void> {
+    return authorizationsRepository.adjustHelds(db, new Map([[walletId, delta]]), now);
+  },
+
+  /** Moves each wallet's held total by its delta in `deltas`, in one statement. */
+  async adjustHelds(db: Queryable, deltas: ReadonlyMap<string, number>, now: Date): Promise<void> {
+    if (deltas.size === 0) return;
+    await db.query(
+      `UPDATE wallets w SET held = w.held + d.delta, updated_at = $3
+       FROM unnest($1::uuid[], $2::bigint[]) AS d (wallet_id, delta) WHERE w.id = d.wallet_id`,
+      [[...deltas.keys()], [...deltas.values()], now],
+    );
   },
 
   /** A locked wallet's pending holds that have run out, locked in turn. */

@@ -1,18 +1,19 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
-import type { Database, Queryable } from "../../platform/db.ts";
+import { type Database, inOrder, type Queryable } from "../../platform/db.ts";
 import { ApiError, conflict, found, unprocessable } from "../../platform/errors.ts";
+import { GroupCommit } from "../../platform/group-commit.ts";
 import type { Staged } from "../../platform/idempotency.ts";
+import type { Metadata } from "../../platform/metadata.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { MAX_AMOUNT } from "../../platform/schemas.ts";
 import type { ActiveHook, AuthorizationHookService } from "../authorization-hook/service.ts";
 import { cardNotFound } from "../cards/errors.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
-import { appendEvent, appendEvents } from "../events/outbox.ts";
-import type { Transaction } from "../ledger/model.ts";
-import { ledgerRepository } from "../ledger/repository.ts";
-import { lockWallet, lockWalletForMoney } from "../wallets/money-gate.ts";
+import { appendEvent, appendEvents, currentOrigin, type EventOrigin } from "../events/outbox.ts";
+import { type LedgerEntry, ledgerRepository } from "../ledger/repository.ts";
+import { lockWallet, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { toWallet, walletsRepository } from "../wallets/repository.ts";
 import type { StoredControls } from "../wallets/spending-controls.ts";
 import { type Controls, type Decision, decide } from "./decision.ts";
@@ -29,12 +30,23 @@ import type {
 } from "./model.ts";
 import {
   type AuthorizationRow,
+  type NewAuthorization,
   authorizationsRepository as repository,
   type SpendingCard,
   type SpendingWallet,
   toAuthorization,
 } from "./repository.ts";
-import { addSpend, releaseSpend, spentIn, windowsOf } from "./spend-windows.ts";
+import {
+  addSpend,
+  addSpends,
+  countSpend,
+  releaseSpend,
+  type SpendWindows,
+  spentByWindow,
+  spentFor,
+  type WindowKey,
+  windowsOf,
+} from "./spend-windows.ts";
 
 /** The decision's view of a card or wallet row's controls. */
 const controlsOf = (row: StoredControls): Controls => ({
@@ -49,6 +61,7 @@ const controlsOf = (row: StoredControls): Controls => ({
 function decideSpend(
   card: SpendingCard,
   wallet: SpendingWallet,
+  spent: (window: WindowKey) => number,
   spend: { amount: number; category: string | null },
   now: Date,
 ): Decision {
@@ -62,7 +75,7 @@ function decideSpend(
       controls: controlsOf(card),
     },
     wallet: { status: wallet.status, available: wallet.balance - wallet.held, controls: controlsOf(wallet) },
-    spent: spentIn(card.windows),
+    spent,
     resets: {
       day: card.day_ends,
       week: card.week_ends,
@@ -92,14 +105,49 @@ export interface HeldForHook {
   capture: boolean;
 }
 
+/** A card spend to decide: approved ones are captured when `capture`, else held. */
+export interface SpendRequest {
+  cardId: string;
+  input: CreateAuthorization;
+  capture: boolean;
+  /** The request it came from, which its events name. */
+  origin: EventOrigin;
+}
+
+/** A spend's outcome: its authorization (approved or declined), or the error that refused it. */
+export type SpendOutcome = { authorization: Authorization } | { refused: ApiError };
+
+/** The windows a spend decided on `card` counts in. */
+const windowsOfSpend = (card: SpendingCard, categoryWindows: WindowKey[]): SpendWindows => ({
+  cardId: card.id,
+  walletId: card.wallet_id,
+  starts: { day: card.window_day, week: card.window_week, month: card.window_month, year: card.window_year },
+  categoryWindows,
+});
+
+/** Batches of spends decided at once, each holding a connection: a share of the pool. */
+const SPEND_BATCHES_IN_FLIGHT = 4;
+/** The most spends one batch decides. */
+const SPEND_BATCH_SIZE = 64;
+
 export class AuthorizationsService {
+  /** Spends not in an idempotent request's transaction are decided in batches (group commit). */
+  private readonly batches: GroupCommit<SpendRequest, SpendOutcome>;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly config: Pick<Config, "AUTH_HOLD_TTL">,
+    private readonly config: Pick<Config, "AUTH_HOLD_TTL" | "DB_POOL_MAX">,
     private readonly metrics: Pick<Metrics, "authorizations" | "ledgerTransactions">,
     private readonly hook: Pick<AuthorizationHookService, "current" | "ask">,
-  ) {}
+  ) {
+    this.batches = new GroupCommit(
+      (requests) => this.decideSpends(requests),
+      // PGlite has one connection: more batches would only wait for it.
+      db.kind === "pglite" ? 1 : Math.max(1, Math.min(SPEND_BATCHES_IN_FLIGHT, config.DB_POOL_MAX - 1)),
+      SPEND_BATCH_SIZE,
+    );
+  }
 
   /**
    * The service's own decision on a card spend, in one short transaction under the wallet's row lock:
@@ -110,7 +158,15 @@ export class AuthorizationsService {
   async begin(cardId: string, input: CreateAuthorization): Promise<Staged<Authorization, HeldForHook>> {
     const hook = await this.hook.current();
     const capture = input.capture ?? true;
-    const authorization = await this.decide(cardId, input, hook === undefined && capture);
+    const request = { cardId, input, capture: hook === undefined && capture, origin: currentOrigin() };
+    // An idempotent request decides in its own transaction, which also stores its key; any other
+    // joins the next batch.
+    const [outcome] = this.db.inTransaction
+      ? await this.decideSpends([request])
+      : [await this.batches.submit(request)];
+    if (outcome === undefined) throw new Error("a spend got no outcome");
+    if ("refused" in outcome) throw outcome.refused;
+    const { authorization } = outcome;
     if (hook === undefined || authorization.status !== "pending")
       return { done: this.counted(authorization) };
     return { pending: { authorization, hook, capture } };
@@ -156,48 +212,96 @@ export class AuthorizationsService {
     return authorization;
   }
 
-  /** The decision of {@link begin}: an approved spend is captured when `capture`, else held. */
-  private decide(cardId: string, input: CreateAuthorization, capture: boolean): Promise<Authorization> {
+  /**
+   * Decides `requests` in one transaction, in their order: their wallets locked once through the
+   * money gate, their cards and spend windows read once, then each decided on what the ones before it
+   * left (balance, held, windows); the authorizations, spend counters, ledger rows, held totals and
+   * events of all of them are written together. A request whose card does not exist is refused
+   * (card_not_found) without affecting the others.
+   */
+  private decideSpends(requests: readonly SpendRequest[]): Promise<SpendOutcome[]> {
     return this.db.transaction(async (tx) => {
-      const { card, wallet, now } = await this.lockForSpend(tx, cardId);
-      const decision = decideSpend(card, wallet, spendOf(input), now);
-      const reason = decision.declineReason;
-      const approvedStatus = capture ? "captured" : "pending";
-      const row = await repository.insert(
-        tx,
-        {
-          cardId,
+      const cardIds = [...new Set(requests.map((request) => request.cardId))];
+      const { wallets, cards, now } = await this.lockForSpends(tx, cardIds);
+      const walletsById = new Map(wallets.map((wallet) => [wallet.id, wallet]));
+      const cardsById = new Map(cards.map((card) => [card.id, card]));
+      const spent = spentByWindow(cards);
+      const expiresAt = new Date(now.getTime() + this.config.AUTH_HOLD_TTL * 1000);
+      const origins = new Map<string, EventOrigin>();
+      const decided = requests.map((request): NewAuthorization | ApiError => {
+        const card = cardsById.get(request.cardId);
+        const wallet = card === undefined ? undefined : walletsById.get(card.wallet_id);
+        if (card === undefined || wallet === undefined) return cardNotFound(request.cardId);
+        const { input } = request;
+        const decision = decideSpend(card, wallet, spentFor(spent, card), spendOf(input), now);
+        const reason = decision.declineReason;
+        const approved = reason === null;
+        if (approved) {
+          countSpend(spent, windowsOfSpend(card, decision.categoryWindows), input.amount);
+          if (request.capture) wallet.balance -= input.amount;
+          else wallet.held += input.amount;
+        }
+        const id = Bun.randomUUIDv7();
+        origins.set(id, request.origin);
+        return {
+          id,
+          cardId: card.id,
           walletId: wallet.id,
           amount: input.amount,
           currency: wallet.currency,
           merchantName: input.merchant.name,
           merchantCategory: input.merchant.category ?? null,
-          status: reason === null ? approvedStatus : "declined",
+          status: approved ? (request.capture ? "captured" : "pending") : "declined",
           declineReason: reason,
           declineDetail: decision.declineDetail,
-          capturedAmount: reason === null && capture ? input.amount : 0,
+          capturedAmount: approved && request.capture ? input.amount : 0,
           card,
-          categoryWindows: reason === null ? decision.categoryWindows : [],
+          categoryWindows: approved ? decision.categoryWindows : [],
           metadata: input.metadata ?? {},
-          expiresAt: new Date(now.getTime() + this.config.AUTH_HOLD_TTL * 1000),
-        },
-        now,
+          expiresAt,
+        };
+      });
+      const recorded = decided.filter((each): each is NewAuthorization => !(each instanceof ApiError));
+      const approved = recorded.filter((each) => each.status !== "declined");
+      const captured = approved.filter((each) => each.status === "captured");
+      const held = new Map<string, number>();
+      for (const each of approved) {
+        if (each.status === "pending") held.set(each.walletId, (held.get(each.walletId) ?? 0) + each.amount);
+      }
+      const [rows, , spends] = await inOrder(tx, [
+        () => repository.insert(tx, recorded, now),
+        () =>
+          addSpends(
+            tx,
+            approved.map((each) => ({
+              windows: windowsOfSpend(each.card, each.categoryWindows),
+              amount: each.amount,
+            })),
+          ),
+        () => ledgerRepository.postAll(tx, captured.map(spendEntry), now),
+        () => repository.adjustHelds(tx, held, now),
+      ]);
+      const spendsByAuthorization = new Map(spends.map((spend) => [spend.authorizationId, spend]));
+      const authorizations = new Map(rows.map((row) => [row.id, toAuthorization(row)]));
+      await appendEvents(
+        tx,
+        recorded.flatMap((each) => {
+          const authorization = authorizations.get(each.id);
+          const origin = origins.get(each.id);
+          if (authorization === undefined) return [];
+          const spend = spendsByAuthorization.get(each.id);
+          return [
+            { type: "authorization.created" as const, object: authorization, origin },
+            ...(spend === undefined ? [] : [{ type: "transaction.created" as const, object: spend, origin }]),
+          ];
+        }),
       );
-      const authorization = toAuthorization(row);
-      const created = { type: "authorization.created" as const, object: authorization };
-      if (reason !== null) {
-        await appendEvents(tx, [created]);
-        return authorization;
-      }
-      await addSpend(tx, windowsOf(row), input.amount);
-      if (capture) {
-        const spend = await this.postSpend(tx, row, input.amount, now);
-        await appendEvents(tx, [created, { type: "transaction.created", object: spend }]);
-      } else {
-        await repository.adjustHeld(tx, wallet.id, input.amount, now);
-        await appendEvents(tx, [created]);
-      }
-      return authorization;
+      return decided.map((each): SpendOutcome => {
+        if (each instanceof ApiError) return { refused: each };
+        const authorization = authorizations.get(each.id);
+        if (authorization === undefined) throw new Error(`authorization ${each.id} was not recorded`);
+        return { authorization };
+      });
     });
   }
 
@@ -210,7 +314,13 @@ export class AuthorizationsService {
     try {
       await this.db.transaction(async (tx) => {
         const { card, wallet, now } = await this.lockForSpend(tx, cardId);
-        const decision = decideSpend(card, wallet, spendOf(input), now);
+        const decision = decideSpend(
+          card,
+          wallet,
+          spentFor(spentByWindow([card]), card),
+          spendOf(input),
+          now,
+        );
         throw new Rehearsed({
           approved: decision.declineReason === null,
           declineReason: decision.declineReason,
@@ -238,16 +348,13 @@ export class AuthorizationsService {
         );
       }
       await expireDueHolds(tx, pending.wallet_id, now);
-      const wallet = found(await repository.lockWalletOfCard(tx, pending.card_id), () =>
-        authorizationNotFound(id),
-      );
-      const card = found(
-        await repository.spendingCard(tx, pending.card_id, pending.created_at, wallet.timezone),
-        () => authorizationNotFound(id),
-      );
+      const [wallet] = await repository.lockWalletsOfCards(tx, [pending.card_id]);
+      const [card] = await repository.spendingCards(tx, [pending.card_id], pending.created_at);
+      if (wallet === undefined || card === undefined) throw authorizationNotFound(id);
       const decision = decideSpend(
         card,
         wallet,
+        spentFor(spentByWindow([card]), card),
         { amount: input.amount, category: pending.merchant_category },
         now,
       );
@@ -346,14 +453,24 @@ export class AuthorizationsService {
     return locked?.status === "pending" ? locked : undefined;
   }
 
-  /** The money gate for a spend on `cardId`: its wallet locked, "now", the card read under the lock. */
-  private async lockForSpend(tx: Queryable, cardId: string) {
-    const locked = await lockWalletForMoney(tx, this.clock, (tx) => repository.lockWalletOfCard(tx, cardId));
-    const wallet = found(locked.wallet, () => cardNotFound(cardId));
-    const card = found(await repository.spendingCard(tx, cardId, locked.now, wallet.timezone), () =>
-      cardNotFound(cardId),
+  /**
+   * The money gate for spends on `cardIds`: their wallets locked (in id order), "now", then the cards
+   * and their spend windows read under the locks.
+   */
+  private async lockForSpends(tx: Queryable, cardIds: readonly string[]) {
+    const { wallets, now } = await lockWalletsForMoney(tx, this.clock, (tx) =>
+      repository.lockWalletsOfCards(tx, cardIds),
     );
-    return { card, wallet, now: locked.now };
+    return { wallets, cards: await repository.spendingCards(tx, cardIds, now), now };
+  }
+
+  /** The money gate for one spend on `cardId`: its wallet locked, "now", the card read under the lock. */
+  private async lockForSpend(tx: Queryable, cardId: string) {
+    const { wallets, cards, now } = await this.lockForSpends(tx, [cardId]);
+    const [wallet] = wallets;
+    const [card] = cards;
+    if (wallet === undefined || card === undefined) throw cardNotFound(cardId);
+    return { card, wallet, now };
   }
 
   private settlePending(
@@ -386,32 +503,40 @@ export class AuthorizationsService {
     const captured = await repository.settle(tx, pending.id, "captured", amount, now);
     await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
     await releaseSpend(tx, windowsOf(pending), pending.amount - amount);
-    const spend = await this.postSpend(tx, captured, amount, now);
+    const spend = await ledgerRepository.post(
+      tx,
+      spendEntry({
+        id: captured.id,
+        walletId: captured.wallet_id,
+        cardId: captured.card_id,
+        merchantName: captured.merchant_name,
+        capturedAmount: amount,
+        metadata: captured.metadata,
+      }),
+      now,
+    );
     await appendEvents(tx, [
       { type: "authorization.updated", object: toAuthorization(captured) },
       { type: "transaction.created", object: spend },
     ]);
     return captured;
   }
-
-  private postSpend(
-    tx: Queryable,
-    authorization: AuthorizationRow,
-    amount: number,
-    now: Date,
-  ): Promise<Transaction> {
-    return ledgerRepository.post(
-      tx,
-      {
-        walletId: authorization.wallet_id,
-        type: "card_spend",
-        amount,
-        cardId: authorization.card_id,
-        authorizationId: authorization.id,
-        description: authorization.merchant_name,
-        metadata: authorization.metadata,
-      },
-      now,
-    );
-  }
 }
+
+/** The ledger entry of a card spend of `amount` taken by an authorization. */
+const spendEntry = (authorization: {
+  id: string;
+  walletId: string;
+  cardId: string;
+  merchantName: string;
+  capturedAmount: number;
+  metadata: Metadata;
+}): LedgerEntry => ({
+  walletId: authorization.walletId,
+  type: "card_spend",
+  amount: authorization.capturedAmount,
+  cardId: authorization.cardId,
+  authorizationId: authorization.id,
+  description: authorization.merchantName,
+  metadata: authorization.metadata,
+});

@@ -67,46 +67,92 @@ export const windowsOf = (authorization: {
   categoryWindows: authorization.category_windows,
 });
 
-/** Every window of `windows` as parallel arrays: scope ids, scopes, periods, start dates, category keys. */
-function windowColumns(windows: SpendWindows): [string[], string[], string[], string[], string[]] {
+/** Every window of `windows` with its scope id and start date, as `spend_windows` keys them. */
+function keysOf(windows: SpendWindows): [string, string, string, string, string][] {
   const all: WindowKey[] = [
     ...PERIODS.flatMap((period) =>
       (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
     ),
     ...windows.categoryWindows,
   ];
-  return [
-    all.map((window) => (window.scope === "card" ? windows.cardId : windows.walletId)),
-    all.map((window) => window.scope),
-    all.map((window) => window.period),
-    all.map((window) => (window.period === "all_time" ? ALL_TIME_START : windows.starts[window.period])),
-    all.map((window) => window.categoryKey),
-  ];
+  return all.map((window) => [
+    window.scope === "card" ? windows.cardId : windows.walletId,
+    window.scope,
+    window.period,
+    window.period === "all_time" ? ALL_TIME_START : windows.starts[window.period],
+    window.categoryKey,
+  ]);
 }
 
-const UNNESTED = "unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[])";
+/** Every window of `spends` as parallel arrays: scope ids, scopes, periods, start dates, category keys, amounts. */
+function windowColumns(
+  spends: readonly { windows: SpendWindows; amount: number }[],
+): [string[], string[], string[], string[], string[], number[]] {
+  const columns: [string[], string[], string[], string[], string[], number[]] = [[], [], [], [], [], []];
+  const [scopeIds, scopes, periods, startDates, categoryKeys, amounts] = columns;
+  for (const { windows, amount } of spends) {
+    for (const [scopeId, scope, period, startsOn, categoryKey] of keysOf(windows)) {
+      scopeIds.push(scopeId);
+      scopes.push(scope);
+      periods.push(period);
+      startDates.push(startsOn);
+      categoryKeys.push(categoryKey);
+      amounts.push(amount);
+    }
+  }
+  return columns;
+}
+
+const UNNESTED = "unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigint[])";
 
 /** Counts `amount` of approved spend in every window of `windows`, in one statement. */
-export async function addSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
+export const addSpend = (db: Queryable, windows: SpendWindows, amount: number): Promise<void> =>
+  addSpends(db, [{ windows, amount }]);
+
+/**
+ * Counts each spend of `spends` in every window it falls in, in one statement whatever their number
+ * (amounts of one window are summed first: a row is written once per statement).
+ */
+export async function addSpends(
+  db: Queryable,
+  spends: readonly { windows: SpendWindows; amount: number }[],
+): Promise<void> {
+  if (spends.length === 0) return;
   await db.query(
     `INSERT INTO spend_windows (scope_id, scope, period, starts_on, category_key, spent)
-     SELECT w.scope_id, w.scope, w.period, w.starts_on, w.category_key, $6::bigint
-     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key)
+     SELECT w.scope_id, w.scope, w.period, w.starts_on, w.category_key, sum(w.amount)
+     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key, amount)
+     GROUP BY w.scope_id, w.scope, w.period, w.starts_on, w.category_key
      ON CONFLICT (scope_id, period, starts_on, category_key)
      DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent`,
-    [...windowColumns(windows), amount],
+    windowColumns(spends),
   );
+}
+
+/** The key of a window of one scope id in {@link spentByWindow}. */
+export const windowKeyOf = (scopeId: string, window: Pick<WindowKey, "period" | "categoryKey">): string =>
+  `${scopeId}|${window.period}|${window.categoryKey}`;
+
+/**
+ * The spend of every window of `windows` (by {@link windowKeyOf}) raised by `amount`: what a
+ * decision later in the same batch sees of a spend approved before it.
+ */
+export function countSpend(spent: Map<string, number>, windows: SpendWindows, amount: number): void {
+  for (const [scopeId, , period, , categoryKey] of keysOf(windows)) {
+    const key = windowKeyOf(scopeId, { period: period as Period, categoryKey });
+    spent.set(key, (spent.get(key) ?? 0) + amount);
+  }
 }
 
 /** Gives `amount` back to the windows it was counted in (void, expiry, partial capture, refund). */
 export async function releaseSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
   if (amount === 0) return;
   await db.query(
-    `UPDATE spend_windows s SET spent = s.spent - $6::bigint
-     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key)
+    `UPDATE spend_windows s SET spent = s.spent - w.amount
+     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key, amount)
      WHERE s.scope_id = w.scope_id AND s.period = w.period AND s.starts_on = w.starts_on
        AND s.category_key = w.category_key`,
-    [...windowColumns(windows), amount],
+    windowColumns([{ windows, amount }]),
   );
 }
 
@@ -145,8 +191,26 @@ export function decisionWindowColumns(instant: number, timezone: string): string
           OR (s.period = 'all_time' AND s.starts_on = '${ALL_TIME_START}'))) AS windows`;
 }
 
-/** The spend of one window, from the rows `decisionWindowColumns` read. */
-export function spentIn(rows: (WindowKey & { spent: number })[]): (window: WindowKey) => number {
-  const byKey = new Map(rows.map((row) => [`${row.scope}|${row.period}|${row.categoryKey}`, row.spent]));
-  return (window) => byKey.get(`${window.scope}|${window.period}|${window.categoryKey}`) ?? 0;
+/** A card and the windows `decisionWindowColumns` read for it (its own and its wallet's). */
+interface CardWindows {
+  id: string;
+  wallet_id: string;
+  windows: (WindowKey & { spent: number })[];
 }
+
+/** The spend of every window read for `cards`, by {@link windowKeyOf} (a wallet's rows may repeat). */
+export function spentByWindow(cards: readonly CardWindows[]): Map<string, number> {
+  const spent = new Map<string, number>();
+  for (const card of cards) {
+    for (const row of card.windows) {
+      spent.set(windowKeyOf(row.scope === "card" ? card.id : card.wallet_id, row), row.spent);
+    }
+  }
+  return spent;
+}
+
+/** The decision's view of the spend in each window of `card` (0 for a window not yet written). */
+export const spentFor =
+  (spent: ReadonlyMap<string, number>, card: Pick<CardWindows, "id" | "wallet_id">) =>
+  (window: WindowKey): number =>
+    spent.get(windowKeyOf(window.scope === "card" ? card.id : card.wallet_id, window)) ?? 0;

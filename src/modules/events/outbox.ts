@@ -7,20 +7,40 @@ import type { Queryable } from "../../platform/db.ts";
 import { currentRequest, currentTraceparent } from "../../platform/telemetry.ts";
 import type { EventType } from "./model.ts";
 
+/** The request an event comes from: its id and trace context, which deliveries carry on. */
+export interface EventOrigin {
+  requestId: string | null;
+  traceparent: string | null;
+}
+
+/** The request this call chain serves, if any. */
+export const currentOrigin = (): EventOrigin => ({
+  requestId: currentRequest()?.id ?? null,
+  traceparent: currentTraceparent() ?? null,
+});
+
 export interface NewEvent {
   type: EventType;
   /** The resource as the API shows it after the change. */
   object: object;
+  /** Where a change made for another request (a batch of spends) says so; else the current request. */
+  origin?: EventOrigin;
 }
 
 /** Appends `events`, in order, in the caller's transaction `tx`: one statement whatever their number. */
 export async function appendEvents(tx: Queryable, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((event) => ({ id: Bun.randomUUIDv7(), type: event.type, object: event.object }));
+  const current = currentOrigin();
+  const rows = events.map((event) => ({
+    id: Bun.randomUUIDv7(),
+    type: event.type,
+    object: event.object,
+    ...(event.origin ?? current),
+  }));
   await tx.query(
     `WITH appended AS (
        INSERT INTO events (id, type, request_id, traceparent, object)
-       SELECT (item->>'id')::uuid, item->>'type', $2, $3, item->'object'
+       SELECT (item->>'id')::uuid, item->>'type', item->>'requestId', item->>'traceparent', item->'object'
        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS list (item, position)
        ORDER BY position
        RETURNING id, type)
@@ -30,7 +50,7 @@ export async function appendEvents(tx: Queryable, events: NewEvent[]): Promise<v
      JOIN webhook_endpoints endpoint
        ON endpoint.deleted_at IS NULL AND endpoint.status = 'enabled'
       AND (endpoint.event_types @> ARRAY['*'] OR endpoint.event_types @> ARRAY[appended.type])`,
-    [JSON.stringify(rows), currentRequest()?.id ?? null, currentTraceparent() ?? null],
+    [JSON.stringify(rows)],
   );
 }
 

@@ -75,31 +75,61 @@ export const ledgerRepository = {
    * balance never changes without its ledger row, nor the reverse. The caller holds the wallet's lock.
    */
   async post(db: Queryable, entry: LedgerEntry, now: Date): Promise<Transaction> {
-    const delta = balanceDelta(entry.type, entry.amount);
+    const [posted] = await ledgerRepository.postAll(db, [entry], now);
+    if (posted === undefined) throw new Error("the ledger posted no row");
+    return posted;
+  },
+
+  /**
+   * Appends `entries`, in order, and moves each wallet's balance by the sum of its entries, in one
+   * statement: the balance never changes without its ledger rows, nor the reverse. Each row's
+   * balance_after is the wallet's balance after it (the running sum in the order given). The caller
+   * holds the wallets' locks. Transactions in the order given.
+   */
+  async postAll(db: Queryable, entries: readonly LedgerEntry[], now: Date): Promise<Transaction[]> {
+    if (entries.length === 0) return [];
+    const rows = entries.map((entry, position) => ({
+      position,
+      id: Bun.randomUUIDv7(),
+      wallet_id: entry.walletId,
+      delta: balanceDelta(entry.type, entry.amount),
+      card_id: entry.cardId ?? null,
+      authorization_id: entry.authorizationId ?? null,
+      transfer_id: entry.transferId ?? null,
+      refund_of: entry.refundOf ?? null,
+      type: entry.type,
+      amount: entry.amount,
+      description: entry.description ?? null,
+      metadata: entry.metadata ?? {},
+    }));
     const result = await db.query<TransactionRow>(
-      `WITH moved AS (
-         UPDATE wallets SET balance = balance + $3, updated_at = $4 WHERE id = $2 RETURNING balance, currency
+      `WITH entry AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS e (position int, id uuid, wallet_id uuid, delta bigint,
+           card_id uuid, authorization_id uuid, transfer_id uuid, refund_of uuid, type text, amount bigint,
+           description text, metadata jsonb)
+       ), moved AS (
+         UPDATE wallets w SET balance = w.balance + total.delta, updated_at = $2
+         FROM (SELECT wallet_id, sum(delta) AS delta FROM entry GROUP BY wallet_id) total
+         WHERE w.id = total.wallet_id
+         RETURNING w.id, w.balance - total.delta AS balance_before, w.currency
        )
        INSERT INTO transactions (id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount,
                                  currency, balance_after, description, metadata, created_at)
-       SELECT $1, $2, $5, $6, $7, $8, $9, $10, moved.currency, moved.balance, $11, $12, $4 FROM moved
+       SELECT e.id, e.wallet_id, e.card_id, e.authorization_id, e.transfer_id, e.refund_of, e.type, e.amount,
+              moved.currency,
+              moved.balance_before + sum(e.delta) OVER (PARTITION BY e.wallet_id ORDER BY e.position),
+              e.description, e.metadata, $2
+       FROM entry e JOIN moved ON moved.id = e.wallet_id
+       ORDER BY e.position
        RETURNING ${COLUMNS}`,
-      [
-        Bun.randomUUIDv7(),
-        entry.walletId,
-        delta,
-        now,
-        entry.cardId ?? null,
-        entry.authorizationId ?? null,
-        entry.transferId ?? null,
-        entry.refundOf ?? null,
-        entry.type,
-        entry.amount,
-        entry.description ?? null,
-        JSON.stringify(entry.metadata ?? {}),
-      ],
+      [JSON.stringify(rows), now],
     );
-    return toTransaction(onlyRow(result));
+    const byId = new Map(result.rows.map((row) => [row.id, toTransaction(row)]));
+    return rows.map((row) => {
+      const posted = byId.get(row.id);
+      if (posted === undefined) throw new Error(`ledger row ${row.id} was not posted`);
+      return posted;
+    });
   },
 
   async find(db: Queryable, id: string): Promise<Transaction | undefined> {
