@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { EventsService } from "../../src/modules/events/service.ts";
-import { createUserWallet, topUp } from "../helpers/fixtures.ts";
+import { createUserWallet, fundedWalletWithCard, topUp } from "../helpers/fixtures.ts";
 import { expectProblem } from "../helpers/problem-details.ts";
 import { type Receiver, startReceiver, verified } from "../helpers/receiver.ts";
 import { type Schemas, uniqueEmail, useServer } from "../helpers/server.ts";
+import { UNKNOWN_ID } from "../helpers/values.ts";
 
 const server = useServer(
   { WEBHOOK_ALLOW_PRIVATE_TARGETS: "true", WEBHOOK_RETRY_DELAYS: "0.2,0.2" },
@@ -144,6 +145,59 @@ describe("events", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     await eventsThroughMarker();
     expect(await eventsOf(first.id)).toHaveLength(1);
+  });
+
+  test("spends decided together keep apart: each authorization's events name its own request, and an unknown card is 404 for its request alone", async () => {
+    const { wallet, card } = await fundedWalletWithCard(server.api, 1_000_000);
+    const spends = Array.from({ length: 24 }, (_, index) => ({
+      requestId: `batch-${index}-${crypto.randomUUID().slice(0, 8)}`,
+      cardId: index % 8 === 7 ? UNKNOWN_ID : card.id,
+      capture: index % 3 !== 0,
+    }));
+    const responses = await Promise.all(
+      spends.map((spend) =>
+        server.request(`/v1/cards/${spend.cardId}/authorizations`, {
+          method: "POST",
+          headers: { "x-request-id": spend.requestId },
+          json: { amount: 100, merchant: { name: "Batch shop" }, capture: spend.capture },
+        }),
+      ),
+    );
+    const authorizations: { requestId: string; authorization: Schemas["Authorization"] }[] = [];
+    for (const [index, response] of responses.entries()) {
+      const spend = spends[index];
+      if (spend === undefined) throw new Error("no spend");
+      if (spend.cardId === UNKNOWN_ID) {
+        await expectProblem(response, 404, "card_not_found");
+        continue;
+      }
+      expect(response.status).toBe(201);
+      const authorization = (await response.json()) as Schemas["Authorization"];
+      expect(authorization.status).toBe(spend.capture ? "captured" : "pending");
+      authorizations.push({ requestId: spend.requestId, authorization });
+    }
+    expect(authorizations).toHaveLength(21);
+    for (const { requestId, authorization } of authorizations) {
+      const [created] = await eventsOf(authorization.id);
+      expect(created).toMatchObject({
+        type: "authorization.created",
+        requestId,
+        data: { object: authorization },
+      });
+    }
+    const spent = (await allEvents()).filter(
+      (event) =>
+        event.type === "transaction.created" &&
+        (event.data.object as { walletId?: unknown }).walletId === wallet.id &&
+        (event.data.object as { type?: unknown }).type === "card_spend",
+    );
+    const captured = authorizations.filter(({ authorization }) => authorization.status === "captured");
+    expect(spent).toHaveLength(captured.length);
+    for (const event of spent) {
+      const authorizationId = (event.data.object as { authorizationId?: unknown }).authorizationId;
+      const origin = captured.find(({ authorization }) => authorization.id === authorizationId);
+      expect(event.requestId).toBe(origin?.requestId ?? "no such authorization");
+    }
   });
 
   test("events are kept 30 days: the purge job deletes them only after that", async () => {

@@ -1,0 +1,86 @@
+/**
+ * Group commit (src/platform/group-commit.ts), the queue that card spends are decided in: requests
+ * that arrive while a batch runs go together into the next one, each gets its own outcome in order,
+ * one request's failure does not fail the others, and a failure every request shares (the database
+ * unavailable, a commit's outcome unknown) is never retried one by one, which could apply twice.
+ */
+import { describe, expect, test } from "bun:test";
+import { badRequest, databaseUnavailable, outcomeUnknown } from "../../src/platform/errors.ts";
+import { GroupCommit } from "../../src/platform/group-commit.ts";
+
+/** A unit of work that records each batch it is given and answers each request with its double. */
+function recordingWork(fail: (requests: number[]) => Error | undefined = () => undefined) {
+  const batches: number[][] = [];
+  const work = async (requests: number[]) => {
+    batches.push(requests);
+    await Bun.sleep(5);
+    const error = fail(requests);
+    if (error !== undefined) throw error;
+    return requests.map((request) => request * 2);
+  };
+  return { batches, work };
+}
+
+describe("GroupCommit", () => {
+  test("requests that arrive while a batch runs are decided together, each with its own outcome, in order", async () => {
+    const { batches, work } = recordingWork();
+    const group = new GroupCommit(work, 1, 64);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, index) => group.submit(index)));
+    expect(outcomes).toEqual(Array.from({ length: 10 }, (_, index) => index * 2));
+    // The first went alone, at once; the nine that came while it ran went together.
+    expect(batches).toEqual([[0], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+  });
+
+  test("no batch is larger than its bound, and no more batches run at once than allowed", async () => {
+    let running = 0;
+    let mostRunning = 0;
+    const sizes: number[] = [];
+    const group = new GroupCommit(
+      async (requests: number[]) => {
+        running++;
+        mostRunning = Math.max(mostRunning, running);
+        sizes.push(requests.length);
+        await Bun.sleep(5);
+        running--;
+        return requests;
+      },
+      2,
+      4,
+    );
+    const outcomes = await Promise.all(Array.from({ length: 30 }, (_, index) => group.submit(index)));
+    expect(outcomes).toEqual(Array.from({ length: 30 }, (_, index) => index));
+    expect(Math.max(...sizes)).toBe(4);
+    expect(mostRunning).toBe(2);
+  });
+
+  test("a failing batch is retried one request at a time: only the request at fault fails", async () => {
+    const { batches, work } = recordingWork((requests) =>
+      requests.includes(3) ? badRequest("invalid_text", "request 3 is bad") : undefined,
+    );
+    const group = new GroupCommit(work, 1, 64);
+    const settled = await Promise.allSettled([0, 1, 2, 3, 4].map((request) => group.submit(request)));
+    expect(settled.map((each) => (each.status === "fulfilled" ? each.value : "refused"))).toEqual([
+      0,
+      2,
+      4,
+      "refused",
+      8,
+    ]);
+    // [0] alone, then [1..4] together, which failed, then each of 1..4 alone.
+    expect(batches.slice(0, 2)).toEqual([[0], [1, 2, 3, 4]]);
+    expect(batches.slice(2).sort()).toEqual([[1], [2], [3], [4]]);
+  });
+
+  test("an unavailable database or an unknown commit outcome fails the whole batch, with no retry", async () => {
+    for (const shared of [databaseUnavailable(), outcomeUnknown()]) {
+      const { batches, work } = recordingWork((requests) => (requests.length > 1 ? shared : undefined));
+      const group = new GroupCommit(work, 1, 64);
+      const settled = await Promise.allSettled([0, 1, 2, 3].map((request) => group.submit(request)));
+      expect(settled.map((each) => each.status)).toEqual(["fulfilled", "rejected", "rejected", "rejected"]);
+      for (const each of settled.slice(1)) {
+        expect(each.status === "rejected" && each.reason).toBe(shared);
+      }
+      expect(batches).toEqual([[0], [1, 2, 3]]);
+    }
+  });
+});
