@@ -3,6 +3,7 @@
  * The money invariants themselves are in tests/helpers/invariants.ts.
  */
 import pg from "pg";
+import type { Queryable } from "../../src/platform/db.ts";
 
 // Counts and sums here stay far below 2^53.
 const toNumber = (value: string) => Number(value);
@@ -32,7 +33,7 @@ export interface Outcome {
 }
 
 /** Authorizations a scenario created (its own merchant name, on the given cards), by outcome. */
-export async function outcomes(client: pg.Client, cardIds: string[], merchant: string): Promise<Outcome[]> {
+export async function outcomes(client: Queryable, cardIds: string[], merchant: string): Promise<Outcome[]> {
   const { rows } = await client.query<{
     status: string;
     decline_reason: string | null;
@@ -52,7 +53,7 @@ export async function outcomes(client: pg.Client, cardIds: string[], merchant: s
   }));
 }
 
-export async function serverInfo(client: pg.Client): Promise<{ version: string; maxConnections: string }> {
+export async function serverInfo(client: Queryable): Promise<{ version: string; maxConnections: string }> {
   const version = await client.query<{ server_version: string }>("SHOW server_version");
   const max = await client.query<{ max_connections: string }>("SHOW max_connections");
   return {

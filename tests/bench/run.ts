@@ -23,10 +23,18 @@
  * at scale 10 on a scratch database of the same server), --instances <1-8> (1: that many service
  * instances on the one database, behind HAProxy when more than one), --categorised-limits (every
  * card also gets three limits on merchant categories, two of which cap every bench spend, to compare
- * with a run without), --keep, --json, --help.
+ * with a run without), --pglite (see below), --keep, --json, --help.
  *
  * With --hook, a local authorization hook (tests/bench/hook.ts) that approves at once is set on the
  * service before the scenarios, so (b) and (c) measure spends that ask it (contract §7).
+ *
+ * With --pglite, the embedded default is measured too, after all of the above: one more
+ * `bun src/main.ts` with no DATABASE_URL, on PGlite in a fresh temporary DATA_DIR (removed at the end,
+ * whatever --keep says), seeded the same way, runs (a), (b) and (c) (one instance, whatever
+ * --instances says). They are extra rows "… [PGlite]" of the table, and the summary gives PGlite ÷
+ * PostgreSQL for each. The service is then stopped and its DATA_DIR opened in this process with the
+ * service's own database code (src/platform/db.ts), to count the outcomes and check every invariant on
+ * it too; a failure there, or a 5xx or a lost 201 on PGlite, also exits 1.
  *
  * `--startup [--runs <n>]` runs the start-up scenario instead, alone (tests/bench/startup.ts): spawn
  * to the first 200 on /ready on embedded PGlite, fresh and existing DATA_DIR, for `bun src/main.ts`
@@ -34,9 +42,9 @@
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
+import type { Queryable } from "../../src/platform/db.ts";
 import { type Check, checkInvariants } from "../helpers/invariants.ts";
 import {
-  backendPids,
   type DatabaseCounters,
   databaseCounters,
   type Outcome,
@@ -60,9 +68,19 @@ import {
   USER_WALLETS,
 } from "./seed.ts";
 import { runStartup, startupReport } from "./startup.ts";
-import { DEFAULT_SERVER_URL, externalTarget, spawnCeiling, spawnTarget, type Target } from "./target.ts";
+import {
+  DEFAULT_SERVER_URL,
+  type EmbeddedTarget,
+  externalTarget,
+  type ServerLog,
+  type Service,
+  spawnCeiling,
+  spawnEmbeddedTarget,
+  spawnTarget,
+  type Target,
+} from "./target.ts";
 
-const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--hook] [--categorised-limits] [--keep] [--json]
+const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32-64>] [--pgbench] [--instances <1-8>] [--hook] [--categorised-limits] [--pglite] [--keep] [--json]
        bun run bench -- --startup [--runs <n>] [--json]
 
   --duration      seconds per scenario (default 10)
@@ -74,6 +92,9 @@ const USAGE = `usage: bun run bench [-- --duration <seconds>] [--connections <32
                   once, so the spend scenarios ask it (spawned mode: the service gets
                   WEBHOOK_ALLOW_PRIVATE_TARGETS=true to reach it on 127.0.0.1)
   --categorised-limits  every card also gets three limits on merchant categories (two cap each spend)
+  --pglite        then also run (a), (b) and (c) on one more instance with no DATABASE_URL (embedded
+                  PGlite) in a fresh temporary DATA_DIR, removed at the end; rows "[PGlite]", the
+                  ratios PGlite ÷ PostgreSQL, and the invariants checked on its DATA_DIR too
   --keep          keep the wallet_bench_* database (spawned mode)
   --json          print the summary as JSON too
   --startup       only the start-up scenario: fresh and existing DATA_DIR on embedded PGlite, for
@@ -95,6 +116,7 @@ interface Options {
   instances: number;
   hook: boolean;
   categorisedLimits: boolean;
+  pglite: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -119,6 +141,7 @@ function readOptions(argv: string[]): Options {
       instances: { type: "string", default: "1" },
       hook: { type: "boolean", default: false },
       "categorised-limits": { type: "boolean", default: false },
+      pglite: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -155,6 +178,7 @@ function readOptions(argv: string[]): Options {
     startup: values.startup,
     runs,
     categorisedLimits: values["categorised-limits"],
+    pglite: values.pglite,
   };
 }
 
@@ -181,19 +205,19 @@ interface LoadCheck {
 }
 
 async function scenario(
-  target: Target,
+  service: Service,
   options: Options,
   name: string,
   next: (index: number) => LoadRequest,
-  apiKey = target.adminKey,
+  apiKey = service.adminKey,
 ): Promise<ScenarioReport> {
   log(`${name}: ${options.durationSeconds}s at ${options.connections} connections`);
   const meter = await startCpuMeter({
-    serviceSeconds: () => target.cpuSeconds(),
-    backendPids: () => withClient(target.databaseUrl, backendPids),
+    serviceSeconds: () => service.cpuSeconds(),
+    backendPids: () => service.backendPids(),
   });
   const load = await runLoad({
-    baseUrl: target.baseUrl,
+    baseUrl: service.baseUrl,
     apiKey,
     connections: options.connections,
     durationSeconds: options.durationSeconds,
@@ -207,16 +231,223 @@ async function scenario(
   return { name, load, cpu };
 }
 
+/** A spend scenario's report and what tells its authorizations apart, to count them once stored. */
+interface SpendRun {
+  report: ScenarioReport;
+  cardIds: string[];
+  merchant: string;
+}
+
+/** The report of `run` with the authorizations it stored, by outcome, as `db` has them. */
+async function withOutcomes(db: Queryable, run: SpendRun): Promise<ScenarioReport> {
+  const found = await outcomes(db, run.cardIds, run.merchant);
+  return { ...run.report, outcomes: found, stored: found.reduce((sum, outcome) => sum + outcome.count, 0) };
+}
+
 /** Waits for requests still in the server when the load generator stopped, then counts outcomes. */
-async function withOutcomes(
-  target: Target,
-  report: ScenarioReport,
-  cardIds: string[],
-  merchant: string,
-): Promise<ScenarioReport> {
+async function settledOutcomes(target: Target, run: SpendRun): Promise<ScenarioReport> {
   await Bun.sleep(1000);
-  const found = await withClient(target.databaseUrl, (client) => outcomes(client, cardIds, merchant));
-  return { ...report, outcomes: found, stored: found.reduce((sum, outcome) => sum + outcome.count, 0) };
+  return withClient(target.databaseUrl, (client) => withOutcomes(client, run));
+}
+
+/** The three scenarios measured on both databases, by their names in the table. */
+const READS = "(a) GET /v1/wallets/{id}";
+const SPENDS = `(b) captured auths, ${USER_WALLETS} wallets`;
+const TEAM_SPENDS = `(c) auths, 1 team wallet × ${TEAM_CARDS} cards`;
+/** What the rows of the PGlite run end with. */
+const PGLITE = " [PGlite]";
+
+/** How a report is named on the lines below the table: "(b)", or "(b) [PGlite]". */
+const shortName = (name: string) => `${name.slice(0, 3)}${name.endsWith(PGLITE) ? PGLITE : ""}`;
+
+/** The requests of the scenarios, over what `seed` made. */
+interface Requests {
+  /** (a): rotating over every seeded wallet. */
+  read(index: number): LoadRequest;
+  /** (b): captured spends rotating over the user cards, all under `merchant`. */
+  spend(merchant: string): (index: number) => LoadRequest;
+  /** (c): spends and holds rotating over the team wallet's cards (see `teamSpend`). */
+  teamSpend(merchant: string): (index: number) => LoadRequest;
+}
+
+function requestsOver(seeded: Seeded): Requests {
+  const wallets = seeded.allWalletIds;
+  const userCards = seeded.userCardIds;
+  const teamCards = seeded.teamCardIds;
+  const merchantOf = (name: string) => ({ name, category: BENCH_CATEGORY });
+  return {
+    read: (index) => ({ method: "GET", path: `/v1/wallets/${wallets[index % wallets.length]}` }),
+    spend: (merchant) => (index) => ({
+      method: "POST",
+      path: `/v1/cards/${userCards[index % userCards.length]}/authorizations`,
+      body: { amount: 100 + ((index * 37) % 900), merchant: merchantOf(merchant), capture: true },
+    }),
+    teamSpend: (merchant) => (index) => {
+      const spend = teamSpend(index);
+      return {
+        method: "POST",
+        path: `/v1/cards/${teamCards[index % teamCards.length]}/authorizations`,
+        body: { amount: spend.amount, merchant: merchantOf(merchant), capture: spend.capture },
+      };
+    },
+  };
+}
+
+interface Prepared {
+  api: Api;
+  runId: string;
+  seeded: Seeded;
+  seedSeconds: string;
+  requests: Requests;
+  /** Logs a line of this run's progress. */
+  say(message: string): void;
+}
+
+/** Seeds the service through its API and, with --hook, sets the authorization hook on it. */
+async function prepare(
+  service: Service,
+  options: Options,
+  hook: { url: string } | undefined,
+  say: (message: string) => void,
+): Promise<Prepared> {
+  const api = new Api(service.baseUrl, service.adminKey);
+  const runId = crypto.randomUUID().slice(0, 8);
+  const seedStart = performance.now();
+  const seeded: Seeded = await seed(api, runId, say, options.categorisedLimits);
+  const seedSeconds = ((performance.now() - seedStart) / 1000).toFixed(1);
+  say(
+    `seeded ${seeded.allWalletIds.length} wallets and ${USER_WALLETS + TEAM_CARDS} cards in ${seedSeconds}s`,
+  );
+  if (hook !== undefined) {
+    await api.call("PUT", "/v1/authorization-hook", { url: hook.url, onTimeout: "decline" });
+    say(`authorization hook set: ${hook.url}, approving at once`);
+  }
+  return { api, runId, seeded, seedSeconds, requests: requestsOver(seeded), say };
+}
+
+async function warmUp(service: Service, options: Options, prepared: Prepared): Promise<void> {
+  prepared.say("warm-up: 2s of reads (not reported)");
+  await runLoad({
+    baseUrl: service.baseUrl,
+    apiKey: service.adminKey,
+    connections: options.connections,
+    durationSeconds: 2,
+    next: prepared.requests.read,
+  });
+}
+
+/** (b), or (b') with another key: captured spends under a merchant name of their own. */
+async function spendScenario(
+  service: Service,
+  options: Options,
+  prepared: Prepared,
+  name: string,
+  merchant: string,
+  apiKey = service.adminKey,
+): Promise<SpendRun> {
+  const report = await scenario(service, options, name, prepared.requests.spend(merchant), apiKey);
+  return { report, cardIds: prepared.seeded.userCardIds, merchant };
+}
+
+/** (c): funds the team wallet from the throughput of (b) (see `fundTeamWallet`), then spends on it. */
+async function teamScenario(
+  service: Service,
+  options: Options,
+  prepared: Prepared,
+  spendsPerSecond: number,
+  suffix: string,
+): Promise<{ run: SpendRun; funding: { balance: number; dailyLimit: number } }> {
+  const { api, seeded, runId } = prepared;
+  const funding = await fundTeamWallet(
+    api,
+    seeded.teamWalletId,
+    spendsPerSecond / 2,
+    options.durationSeconds,
+  );
+  prepared.say(`team wallet funded with ${funding.balance}, daily and monthly limit ${funding.dailyLimit}`);
+  const merchant = `bench-c-${runId}`;
+  const report = await scenario(
+    service,
+    options,
+    `${TEAM_SPENDS}${suffix}`,
+    prepared.requests.teamSpend(merchant),
+  );
+  return { run: { report, cardIds: seeded.teamCardIds, merchant }, funding };
+}
+
+/** What --pglite measured and found. */
+interface PgliteRun {
+  /** (a), (b) and (c), named with PGLITE. */
+  reports: ScenarioReport[];
+  /** The invariants over the DATA_DIR, opened after the service stopped. */
+  invariants: Check[];
+  /** The PostgreSQL version inside PGlite. */
+  version: string;
+  seedSeconds: string;
+  funding: { balance: number; dailyLimit: number };
+  /** Whether the service still ran when the load was over. */
+  survived: boolean;
+  serverLog: ServerLog;
+}
+
+/** (a), (b) and (c) on `service` (embedded PGlite), then the outcomes and invariants on its DATA_DIR. */
+async function benchPglite(
+  service: EmbeddedTarget,
+  options: Options,
+  hook: { url: string } | undefined,
+): Promise<PgliteRun> {
+  const prepared = await prepare(service, options, hook, (message) => log(`PGlite: ${message}`));
+  await warmUp(service, options, prepared);
+  const a = await scenario(service, options, `${READS}${PGLITE}`, prepared.requests.read);
+  const b = await spendScenario(
+    service,
+    options,
+    prepared,
+    `${SPENDS}${PGLITE}`,
+    `bench-b-${prepared.runId}`,
+  );
+  const c = await teamScenario(service, options, prepared, b.report.load.requestsPerSecond, PGLITE);
+  const survived = service.alive();
+  prepared.say(
+    `stopping the service, then counting outcomes and checking the invariants in ${service.dataDir}`,
+  );
+  return service.openData(async (db) => ({
+    reports: [a, await withOutcomes(db, b), await withOutcomes(db, c.run)],
+    invariants: await checkInvariants(db),
+    version: (await serverInfo(db)).version,
+    seedSeconds: prepared.seedSeconds,
+    funding: c.funding,
+    survived,
+    serverLog: service.serverLog(),
+  }));
+}
+
+interface Ratio {
+  scenario: string;
+  postgresRequestsPerSecond: number;
+  pgliteRequestsPerSecond: number;
+  /** PGlite ÷ PostgreSQL, of req/s and of the p50 latency. */
+  requestsPerSecond: number;
+  p50: number;
+}
+
+/** PGlite ÷ PostgreSQL for each scenario that ran on both. */
+function pgliteRatios(postgres: ScenarioReport[], pglite: ScenarioReport[]): Ratio[] {
+  return pglite.flatMap((embedded) => {
+    const name = embedded.name.slice(0, -PGLITE.length);
+    const server = postgres.find((report) => report.name === name);
+    if (server === undefined) return [];
+    const ratio = (value: number, of: number) => Math.round((value / of) * 100) / 100;
+    return [
+      {
+        scenario: name,
+        postgresRequestsPerSecond: server.load.requestsPerSecond,
+        pgliteRequestsPerSecond: embedded.load.requestsPerSecond,
+        requestsPerSecond: ratio(embedded.load.requestsPerSecond, server.load.requestsPerSecond),
+        p50: ratio(embedded.load.latencyMs.p50, server.load.latencyMs.p50),
+      },
+    ];
+  });
 }
 
 function loadChecks(reports: ScenarioReport[]): LoadCheck[] {
@@ -266,6 +497,7 @@ function printSummary(
   load: LoadCheck[],
   counters: DatabaseCounters,
   notes: string[],
+  pglite: PgliteRun | undefined,
 ): void {
   const out: string[] = [];
   out.push("");
@@ -293,7 +525,7 @@ function printSummary(
   for (const note of notes) out.push(note);
   for (const report of reports) {
     if (report.outcomes !== undefined)
-      out.push(`  ${report.name.slice(0, 3)} outcomes: ${outcomeText(report.outcomes)}`);
+      out.push(`  ${shortName(report.name)} outcomes: ${outcomeText(report.outcomes)}`);
   }
   if (typeof pgbench === "string") out.push(`pgbench: ${pgbench}`);
   else if (pgbench !== undefined) {
@@ -302,7 +534,7 @@ function printSummary(
     );
     for (const report of reports.filter((r) => r.outcomes !== undefined)) {
       const ratio = report.load.requestsPerSecond / pgbench.tps;
-      out.push(`  ${report.name.slice(0, 3)} authorizations/s ÷ pgbench tps = ${ratio.toFixed(2)}`);
+      out.push(`  ${shortName(report.name)} authorizations/s ÷ pgbench tps = ${ratio.toFixed(2)}`);
     }
   }
   out.push(
@@ -310,29 +542,39 @@ function printSummary(
       `${counters.rollbacks} rollbacks, ${counters.deadlocks} deadlocks`,
   );
   out.push("");
-  out.push("Invariants (SQL over the whole database):");
-  for (const check of checks) {
-    out.push(
-      `  ${check.ok ? "PASS" : "FAIL"}  ${check.name} (${check.examined} examined, ${check.violations} violations)`,
+  const invariantLines = (heading: string, found: Check[]) => {
+    out.push(heading);
+    for (const check of found) {
+      out.push(
+        `  ${check.ok ? "PASS" : "FAIL"}  ${check.name} (${check.examined} examined, ${check.violations} violations)`,
+      );
+      if (!check.ok) for (const sample of check.samples) out.push(`          ${JSON.stringify(sample)}`);
+    }
+  };
+  invariantLines("Invariants (SQL over the whole database):", checks);
+  if (pglite !== undefined) {
+    invariantLines(
+      "Invariants on PGlite (SQL over its DATA_DIR, opened after the service stopped):",
+      pglite.invariants,
     );
-    if (!check.ok) for (const sample of check.samples) out.push(`          ${JSON.stringify(sample)}`);
   }
   out.push("Load:");
   for (const check of load) out.push(`  ${check.ok ? "PASS" : "FAIL"}  ${check.name} (${check.detail})`);
   for (const report of reports) {
     for (const failure of report.load.failures) {
       out.push(
-        `  ${report.name.slice(0, 3)} ${failure.status} ${failure.method} ${failure.path}: ${failure.body}`,
+        `  ${shortName(report.name)} ${failure.status} ${failure.method} ${failure.path}: ${failure.body}`,
       );
     }
     for (const message of report.load.errorMessages)
-      out.push(`  ${report.name.slice(0, 3)} error: ${message}`);
+      out.push(`  ${shortName(report.name)} error: ${message}`);
   }
-  const serverLog = target.serverLog();
-  if (target.mode === "spawned") {
-    out.push(`Service warnings/errors logged: ${serverLog.total}`);
+  const logLines = (heading: string, serverLog: ServerLog) => {
+    out.push(`${heading}: ${serverLog.total}`);
     for (const line of serverLog.lines.slice(0, 20)) out.push(`  ${line.slice(0, 400)}`);
-  }
+  };
+  if (target.mode === "spawned") logLines("Service warnings/errors logged", target.serverLog());
+  if (pglite !== undefined) logLines("PGlite service warnings/errors logged", pglite.serverLog);
   console.log(out.join("\n"));
 }
 
@@ -349,6 +591,8 @@ async function main(): Promise<number> {
   const benchUrl = process.env.BENCH_URL;
   const benchKey = process.env.BENCH_ADMIN_KEY;
   const databaseUrl = process.env.DATABASE_URL;
+  // A spawned service inherits this process's environment; the hook is served on 127.0.0.1.
+  if (options.hook) process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS = "true";
   let target: Target;
   if (benchUrl !== undefined && benchUrl !== "") {
     if (!benchKey || !databaseUrl)
@@ -358,60 +602,36 @@ async function main(): Promise<number> {
     target = await externalTarget(benchUrl, benchKey, databaseUrl);
   } else {
     log(`starting ${options.instances} service instance(s) on a new database`);
-    // The spawned service inherits this process's environment; the hook is served on 127.0.0.1.
-    if (options.hook) process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS = "true";
     target = await spawnTarget(databaseUrl || DEFAULT_SERVER_URL, options.keep, options.instances);
   }
 
   const hook = options.hook ? startHookReceiver() : undefined;
+  let embedded: EmbeddedTarget | undefined;
   let stopping = false;
   const stopOnSignal = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    void target.stop().finally(() => process.exit(130));
+    void Promise.allSettled([target.stop(), embedded?.stop()]).finally(() => process.exit(130));
   };
   process.on("SIGINT", () => stopOnSignal("SIGINT"));
   process.on("SIGTERM", () => stopOnSignal("SIGTERM"));
 
   try {
-    const api = new Api(target.baseUrl, target.adminKey);
-    const runId = crypto.randomUUID().slice(0, 8);
-    const seedStart = performance.now();
-    const seeded: Seeded = await seed(api, runId, log, options.categorisedLimits);
-    const seedSeconds = ((performance.now() - seedStart) / 1000).toFixed(1);
-    log(
-      `seeded ${seeded.allWalletIds.length} wallets and ${USER_WALLETS + TEAM_CARDS} cards in ${seedSeconds}s`,
-    );
-    if (hook !== undefined) {
-      await api.call("PUT", "/v1/authorization-hook", { url: hook.url, onTimeout: "decline" });
-      log(`authorization hook set: ${hook.url}, approving at once`);
-    }
-
-    const wallets = seeded.allWalletIds;
-    const readWallet = (index: number): LoadRequest => ({
-      method: "GET",
-      path: `/v1/wallets/${wallets[index % wallets.length]}`,
-    });
+    const prepared = await prepare(target, options, hook, log);
+    const { api, runId, requests, seedSeconds } = prepared;
     const countersBefore = await withClient(target.databaseUrl, databaseCounters);
-    log("warm-up: 2s of reads (not reported)");
-    await runLoad({
-      baseUrl: target.baseUrl,
-      apiKey: target.adminKey,
-      connections: options.connections,
-      durationSeconds: 2,
-      next: readWallet,
-    });
+    await warmUp(target, options, prepared);
 
     const readKey = await scopedKey(api, "bench read", ["read"]);
     const authorizeKey = await scopedKey(api, "bench authorize", ["authorize"]);
     const reports: ScenarioReport[] = [];
-    const a = await scenario(target, options, "(a) GET /v1/wallets/{id}", readWallet);
+    const a = await scenario(target, options, READS, requests.read);
     const aScoped = await scenario(
       target,
       options,
       "(a') GET /v1/wallets/{id}, read-scoped key",
-      readWallet,
+      requests.read,
       readKey,
     );
     reports.push(a, aScoped);
@@ -420,66 +640,29 @@ async function main(): Promise<number> {
       { ...target, baseUrl: ceiling.baseUrl, cpuSeconds: ceiling.cpuSeconds },
       options,
       "(r) ceiling: raw Bun.serve + pg, same reads",
-      readWallet,
+      requests.read,
     ).finally(() => ceiling.stop());
     reports.push(r);
 
-    const userCards = seeded.userCardIds;
-    const spend =
-      (merchant: string) =>
-      (index: number): LoadRequest => ({
-        method: "POST",
-        path: `/v1/cards/${userCards[index % userCards.length]}/authorizations`,
-        body: {
-          amount: 100 + ((index * 37) % 900),
-          merchant: { name: merchant, category: BENCH_CATEGORY },
-          capture: true,
-        },
-      });
-    const merchantB = `bench-b-${runId}`;
-    const b = await scenario(
+    const b = await spendScenario(target, options, prepared, SPENDS, `bench-b-${runId}`);
+    reports.push(await settledOutcomes(target, b));
+    const bScoped = await spendScenario(
       target,
       options,
-      `(b) captured auths, ${USER_WALLETS} wallets`,
-      spend(merchantB),
-    );
-    reports.push(await withOutcomes(target, b, userCards, merchantB));
-    const merchantBScoped = `bench-b-scoped-${runId}`;
-    const bScoped = await scenario(
-      target,
-      options,
+      prepared,
       "(b') the same, authorize-scoped key",
-      spend(merchantBScoped),
+      `bench-b-scoped-${runId}`,
       authorizeKey,
     );
-    reports.push(await withOutcomes(target, bScoped, userCards, merchantBScoped));
+    reports.push(await settledOutcomes(target, bScoped));
     const notes = [
-      `scoped key vs admin key: read ${percentChange(aScoped, a)}, spend ${percentChange(bScoped, b)} req/s`,
+      `scoped key vs admin key: read ${percentChange(aScoped, a)}, spend ${percentChange(bScoped.report, b.report)} req/s`,
       `(a) ÷ (r), the read path against the raw ceiling: ${(a.load.requestsPerSecond / r.load.requestsPerSecond).toFixed(2)}`,
     ];
 
-    const funding = await fundTeamWallet(
-      api,
-      seeded.teamWalletId,
-      b.load.requestsPerSecond / 2,
-      options.durationSeconds,
-    );
-    log(`team wallet funded with ${funding.balance}, daily and monthly limit ${funding.dailyLimit}`);
-    const merchantC = `bench-c-${runId}`;
-    const teamCards = seeded.teamCardIds;
-    const c = await scenario(target, options, `(c) auths, 1 team wallet × ${TEAM_CARDS} cards`, (index) => {
-      const spend = teamSpend(index);
-      return {
-        method: "POST",
-        path: `/v1/cards/${teamCards[index % teamCards.length]}/authorizations`,
-        body: {
-          amount: spend.amount,
-          merchant: { name: merchantC, category: BENCH_CATEGORY },
-          capture: spend.capture,
-        },
-      };
-    });
-    reports.push(await withOutcomes(target, c, teamCards, merchantC));
+    const c = await teamScenario(target, options, prepared, b.report.load.requestsPerSecond, "");
+    const { funding } = c;
+    reports.push(await settledOutcomes(target, c.run));
 
     log("checking the invariants");
     const { checks, info } = await withClient(target.databaseUrl, async (client) => {
@@ -489,8 +672,7 @@ async function main(): Promise<number> {
       await client.query("COMMIT");
       return result;
     });
-    const load = loadChecks(reports);
-    if (!target.alive()) load.push({ name: "service still running", ok: false, detail: "it exited" });
+    const serviceSurvived = target.alive();
 
     let pgbench: PgbenchResult | string | undefined;
     if (options.pgbench) {
@@ -509,6 +691,26 @@ async function main(): Promise<number> {
       rollbacks: countersAfter.rollbacks - countersBefore.rollbacks,
       deadlocks: countersAfter.deadlocks - countersBefore.deadlocks,
     };
+
+    let pglite: PgliteRun | undefined;
+    let ratios: Ratio[] = [];
+    if (options.pglite) {
+      log("starting one service instance on embedded PGlite in a new DATA_DIR (no DATABASE_URL)");
+      embedded = await spawnEmbeddedTarget();
+      pglite = await benchPglite(embedded, options, hook);
+      await embedded.stop();
+      ratios = pgliteRatios(reports, pglite.reports);
+      reports.push(...pglite.reports);
+      notes.push(
+        `PGlite ÷ PostgreSQL: ${ratios.map((ratio) => `${ratio.scenario.slice(0, 3)} req/s ${ratio.requestsPerSecond.toFixed(2)}, p50 latency ${ratio.p50.toFixed(2)}`).join("; ")}`,
+        `  ([PGlite] rows: one instance, its database inside the service process: svc CPU includes it, pg is -)`,
+      );
+    }
+
+    const load = loadChecks(reports);
+    if (!serviceSurvived) load.push({ name: "service still running", ok: false, detail: "it exited" });
+    if (pglite !== undefined && !pglite.survived)
+      load.push({ name: "PGlite service still running", ok: false, detail: "it exited" });
     const environment: Record<string, string | number> = {
       cpus: cpus().length,
       bun: Bun.version,
@@ -518,9 +720,17 @@ async function main(): Promise<number> {
       seed_s: seedSeconds,
       team_wallet: `balance ${funding.balance}, daily=monthly limit ${funding.dailyLimit}`,
     };
+    if (pglite !== undefined) {
+      environment.pglite = `PostgreSQL ${pglite.version} embedded, 1 instance`;
+      environment.pglite_seed_s = pglite.seedSeconds;
+      environment.pglite_team_wallet = `balance ${pglite.funding.balance}, daily=monthly limit ${pglite.funding.dailyLimit}`;
+    }
     if (hook !== undefined) environment.hook = `approves at once; answered ${hook.calls()} call(s)`;
-    printSummary(target, options, environment, reports, pgbench, checks, load, counters, notes);
-    const ok = checks.every((check) => check.ok) && load.every((check) => check.ok);
+    printSummary(target, options, environment, reports, pgbench, checks, load, counters, notes, pglite);
+    const ok =
+      checks.every((check) => check.ok) &&
+      (pglite?.invariants ?? []).every((check) => check.ok) &&
+      load.every((check) => check.ok);
     if (options.json) {
       console.log(
         JSON.stringify(
@@ -536,6 +746,10 @@ async function main(): Promise<number> {
             load,
             databaseCounters: counters,
             serverLog: target.serverLog(),
+            pglite:
+              pglite === undefined
+                ? null
+                : { ratios, invariants: pglite.invariants, serverLog: pglite.serverLog },
             ok,
           },
           null,
@@ -549,6 +763,7 @@ async function main(): Promise<number> {
     if (!stopping) {
       stopping = true;
       await target.stop();
+      await embedded?.stop();
     }
     await hook?.stop();
   }

@@ -1,22 +1,39 @@
 /**
  * The service under test: either one this script starts on a fresh database (the default), or one
  * already running, named by BENCH_URL + BENCH_ADMIN_KEY with DATABASE_URL pointing at its database.
+ * With --pglite, also one started on embedded PGlite in a fresh temporary DATA_DIR.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import pg from "pg";
+import { loadConfig } from "../../src/platform/config.ts";
+import { openDatabase, type Queryable } from "../../src/platform/db.ts";
+import { createLogger } from "../../src/platform/logger.ts";
 import { drain, freePort } from "../helpers/process.ts";
+import { backendPids, withClient } from "./checks.ts";
 import { processCpuSeconds } from "./cpu.ts";
 
 export const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const REPO_ROOT = resolve(import.meta.dir, "../..");
 
-export interface Target {
-  mode: "spawned" | "external";
+/** What a load scenario needs of a service: where it answers, with which key, and where its CPU goes. */
+export interface Service {
   baseUrl: string;
   adminKey: string;
+  /** CPU seconds (user + system) the spawned instances have used so far; undefined when external. */
+  cpuSeconds(): number | undefined;
+  /** PostgreSQL backends serving the service (none on PGlite: its database runs inside the service). */
+  backendPids(): Promise<number[]>;
+  /** Warning and error lines the spawned service logged (empty when external: its logs are elsewhere). */
+  serverLog(): ServerLog;
+  /** True while the spawned service runs (always true when external). */
+  alive(): boolean;
+}
+
+export interface Target extends Service {
+  mode: "spawned" | "external";
   /** The service's database: the invariants and outcome counts are read from it. */
   databaseUrl: string;
   /** The PostgreSQL server, for scratch databases (pgbench). */
@@ -25,12 +42,18 @@ export interface Target {
   poolMax: string | undefined;
   /** Service instances behind baseUrl (HAProxy spreads the load when more than one; 1 when external). */
   instances: number;
-  /** Warning and error lines the spawned service logged (empty when external: its logs are elsewhere). */
-  serverLog(): ServerLog;
-  /** CPU seconds (user + system) the spawned instances have used so far; undefined when external. */
-  cpuSeconds(): number | undefined;
-  /** True while the spawned service runs (always true when external). */
-  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+/** One service on embedded PGlite (no DATABASE_URL) in a temporary DATA_DIR of its own. */
+export interface EmbeddedTarget extends Service {
+  dataDir: string;
+  /**
+   * Stops the service (SIGTERM), then opens its DATA_DIR in this process with the service's own
+   * database code (src/platform/db.ts) for `work`, and closes it again.
+   */
+  openData<T>(work: (db: Queryable) => Promise<T>): Promise<T>;
+  /** Stops the service if it still runs and removes the DATA_DIR. */
   stop(): Promise<void>;
 }
 
@@ -166,6 +189,48 @@ ${servers}
   return path;
 }
 
+/** Why a service did not start, with the last lines it logged. */
+function startFailure(error: unknown, log: ServerLog): Error {
+  const output = log.lines.slice(-20).join("\n");
+  return new Error(`${error instanceof Error ? error.message : String(error)}\n${output}`);
+}
+
+/** A fresh admin key and card encryption key for a spawned service. */
+function serviceKeys(): { adminKey: string; cardKey: string } {
+  return {
+    adminKey: `bench-${crypto.randomUUID().replaceAll("-", "")}`,
+    cardKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+  };
+}
+
+/**
+ * `bun src/main.ts` on `port` with the environment of this process, rate limiting off and `database`
+ * (DATABASE_URL, or DATA_DIR with DATABASE_URL unset) on top.
+ */
+function spawnService(
+  database: Record<string, string | undefined>,
+  keys: { adminKey: string; cardKey: string },
+  port: number,
+  log: ServerLog,
+): Instance {
+  return spawnInstance(
+    [process.execPath, "src/main.ts"],
+    {
+      ...process.env,
+      ...database,
+      ADMIN_API_KEY: keys.adminKey,
+      CARD_ENCRYPTION_KEY: keys.cardKey,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      RATE_LIMIT_PER_SECOND: "0",
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
+    },
+    port,
+    log,
+  );
+}
+
 /**
  * Starts `instances` × `bun src/main.ts` on a new database `wallet_bench_<random>` of `serverUrl`;
  * with more than one, HAProxy spreads the load over them (the bench then talks to HAProxy).
@@ -173,8 +238,7 @@ ${servers}
 export async function spawnTarget(serverUrl: string, keep: boolean, instances = 1): Promise<Target> {
   const database = await createDatabase(serverUrl, "wallet_bench");
   const databaseUrl = withDatabase(serverUrl, database);
-  const adminKey = `bench-${crypto.randomUUID().replaceAll("-", "")}`;
-  const cardKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+  const keys = serviceKeys();
   const poolMax = process.env.DB_POOL_MAX;
   const log: ServerLog = { lines: [], total: 0 };
   const started: Instance[] = [];
@@ -190,20 +254,9 @@ export async function spawnTarget(serverUrl: string, keep: boolean, instances = 
     // One after the other: the first applies the migrations.
     for (let index = 0; index < instances; index++) {
       const port = freePort();
-      const instance = spawnInstance(
-        [process.execPath, "src/main.ts"],
-        {
-          ...process.env,
-          DATABASE_URL: databaseUrl,
-          ADMIN_API_KEY: adminKey,
-          CARD_ENCRYPTION_KEY: cardKey,
-          HOST: "127.0.0.1",
-          PORT: String(port),
-          RATE_LIMIT_PER_SECOND: "0",
-          LOG_LEVEL: "warn",
-          LOG_FORMAT: "json",
-          ...(poolMax === undefined ? {} : { DB_POOL_MAX: poolMax }),
-        },
+      const instance = spawnService(
+        { DATABASE_URL: databaseUrl, ...(poolMax === undefined ? {} : { DB_POOL_MAX: poolMax }) },
+        keys,
         port,
         log,
       );
@@ -227,7 +280,7 @@ export async function spawnTarget(serverUrl: string, keep: boolean, instances = 
     return {
       mode: "spawned",
       baseUrl,
-      adminKey,
+      adminKey: keys.adminKey,
       databaseUrl,
       serverUrl,
       poolMax,
@@ -239,14 +292,63 @@ export async function spawnTarget(serverUrl: string, keep: boolean, instances = 
           ? undefined
           : each.reduce((sum: number, seconds) => sum + (seconds ?? 0), 0);
       },
+      backendPids: () => withClient(databaseUrl, backendPids),
       alive: () => started.every((instance) => !instance.exited()),
       stop,
     };
   } catch (error) {
     await stop();
-    const output = log.lines.slice(-20).join("\n");
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output}`);
+    throw startFailure(error, log);
   }
+}
+
+/**
+ * Starts `bun src/main.ts` with no DATABASE_URL (nor DATABASE_READ_URL): embedded PGlite in a DATA_DIR
+ * under a new temporary directory, which `stop` removes.
+ */
+export async function spawnEmbeddedTarget(): Promise<EmbeddedTarget> {
+  const scratch = await mkdtemp(join(tmpdir(), "wallet-bench-pglite-"));
+  const dataDir = join(scratch, "data");
+  const keys = serviceKeys();
+  const log: ServerLog = { lines: [], total: 0 };
+  const port = freePort();
+  const service = spawnService(
+    { DATABASE_URL: undefined, DATABASE_READ_URL: undefined, DATA_DIR: dataDir },
+    keys,
+    port,
+    log,
+  );
+  const stop = async () => {
+    await stopInstance(service);
+    await rm(scratch, { recursive: true, force: true });
+  };
+  try {
+    // The first start creates the cluster and applies every migration.
+    await waitReady(service.baseUrl, () => !service.exited(), 120_000);
+  } catch (error) {
+    await stop();
+    throw startFailure(error, log);
+  }
+  return {
+    baseUrl: service.baseUrl,
+    adminKey: keys.adminKey,
+    dataDir,
+    serverLog: () => log,
+    cpuSeconds: () => processCpuSeconds(service.child.pid),
+    backendPids: async () => [],
+    alive: () => !service.exited(),
+    async openData(work) {
+      await stopInstance(service);
+      const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent" });
+      const db = await openDatabase(config, createLogger(config));
+      try {
+        return await work(db);
+      } finally {
+        await db.close();
+      }
+    },
+    stop,
+  };
 }
 
 /** The read ceiling (tests/bench/ceiling.ts) on `databaseUrl`, in its own process. */
@@ -297,6 +399,7 @@ export async function externalTarget(
     instances: 1,
     serverLog: () => ({ lines: [], total: 0 }),
     cpuSeconds: () => undefined,
+    backendPids: () => withClient(databaseUrl, backendPids),
     alive: () => true,
     stop: async () => {},
   };
