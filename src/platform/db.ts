@@ -249,8 +249,13 @@ export class Database implements Queryable {
       }
       try {
         const session = this.session(client);
-        await session.query("BEGIN");
+        // Pipelined, BEGIN goes out with the first statement of `work` instead of a round trip of its
+        // own; should it fail, so does that statement, and the BEGIN's own error is awaited below.
+        const begun = session.query("BEGIN");
+        if (session.pipelined !== true) await begun;
+        else begun.catch(() => undefined);
         const result = await ambientTransaction.run(session, () => work(session));
+        await begun;
         // Sent but unanswered, a COMMIT may have been applied: a blind retry could apply it twice.
         // statement_timeout never cancels it: PostgreSQL lifts the time-out before the commit work
         // (deferred triggers, the wait for a synchronous standby), so a 2xx means replicated; only
