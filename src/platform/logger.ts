@@ -5,8 +5,8 @@ import { currentRequest, currentTraceIds } from "./telemetry.ts";
 
 export type { Logger };
 
-/** Names whose values never reach a log line, at the top of a logged object or one level down. */
-const REDACTED_NAMES = [
+/** Names whose values never reach a log line, wherever they are in a logged object (up to three levels down). */
+const REDACTED_NAMES = new Set([
   "authorization",
   "cardNo",
   "cvv",
@@ -19,21 +19,49 @@ const REDACTED_NAMES = [
   "CARD_ENCRYPTION_KEY",
   "CARD_ENCRYPTION_KEY_PREVIOUS",
   "DATABASE_URL",
-];
+]);
 
-const REDACTED_PATHS = [
-  ...REDACTED_NAMES.flatMap((name) => [name, `*.${name}`]),
-  "headers.authorization",
-  "*.headers.authorization",
-];
+const CENSOR = "[redacted]";
+const REDACTED_DEPTH = 3;
 
-export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">): Logger {
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * `object` with the value of every redacted name replaced, in it and in the plain objects and arrays
+ * it holds; a copy wherever something changed, so the caller's object is never altered. One pass over
+ * the keys of a log line: pino's path-based `redact` parsed its paths again on every line, which cost
+ * a noticeable share of a request's CPU.
+ */
+export function redactSecrets<Value>(value: Value, depth = 0): Value {
+  if (depth > REDACTED_DEPTH) return value;
+  if (Array.isArray(value)) {
+    const items = value.map((item: unknown) => redactSecrets(item, depth + 1));
+    return (items.some((item, index) => item !== value[index]) ? items : value) as Value;
+  }
+  if (!isPlainObject(value)) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const key in value) {
+    const item = value[key];
+    const kept = REDACTED_NAMES.has(key) ? CENSOR : redactSecrets(item, depth + 1);
+    if (kept === item) continue;
+    copy ??= { ...value };
+    copy[key] = kept;
+  }
+  return (copy ?? value) as Value;
+}
+
+/** The service's logger; JSON lines go to standard output unless `destination` is given (tests). */
+export function createLogger(
+  config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">,
+  destination?: pino.DestinationStream,
+): Logger {
   return pino(
     {
       level: config.LOG_LEVEL,
       base: { service: "wallet-api" },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      formatters: { log: redactSecrets },
       // Every line written while a request is served names it and its trace.
       mixin() {
         const request = currentRequest();
@@ -44,7 +72,7 @@ export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">): 
     // which a compiled binary cannot do.
     // Colour only on a terminal (a file or a pipe would get escape codes), and each event on one line.
     config.LOG_FORMAT === "pretty"
-      ? pretty({ colorize: process.stdout.isTTY === true, singleLine: true })
-      : undefined,
+      ? pretty({ colorize: process.stdout.isTTY === true, singleLine: true, destination })
+      : destination,
   );
 }

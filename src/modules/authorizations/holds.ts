@@ -25,11 +25,19 @@ export async function releaseHold(
 }
 
 /**
- * For a wallet whose lock the caller holds: expires its holds that have run out. Returns the amount
- * released from the wallet's held total.
+ * For wallets whose locks the caller holds: expires their holds that have run out. Returns the amount
+ * released from each wallet's held total (only wallets that had a hold due).
  */
-export async function expireDueHolds(tx: Queryable, walletId: string, now: Date): Promise<number> {
-  const due = await repository.dueHolds(tx, walletId, now);
-  for (const hold of due) await releaseHold(tx, hold, "expired", now);
-  return due.reduce((released, hold) => released + hold.amount, 0);
+export async function expireDueHolds(
+  tx: Queryable,
+  walletIds: readonly string[],
+  now: Date,
+): Promise<Map<string, number>> {
+  const released = new Map<string, number>();
+  if (walletIds.length === 0) return released;
+  for (const hold of await repository.dueHolds(tx, walletIds, now)) {
+    await releaseHold(tx, hold, "expired", now);
+    released.set(hold.wallet_id, (released.get(hold.wallet_id) ?? 0) + hold.amount);
+  }
+  return released;
 }

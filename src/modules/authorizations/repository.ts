@@ -282,12 +282,12 @@ export const authorizationsRepository = {
     );
   },
 
-  /** A locked wallet's pending holds that have run out, locked in turn. */
-  async dueHolds(db: Queryable, walletId: string, now: Date): Promise<AuthorizationRow[]> {
+  /** Locked wallets' pending holds that have run out, locked in turn. */
+  async dueHolds(db: Queryable, walletIds: readonly string[], now: Date): Promise<AuthorizationRow[]> {
     const result = await db.query<AuthorizationRow>(
       `SELECT ${COLUMNS} FROM authorizations
-       WHERE wallet_id = $1 AND status = 'pending' AND expires_at <= $2 ORDER BY id FOR UPDATE`,
-      [walletId, now],
+       WHERE wallet_id = ANY($1::uuid[]) AND status = 'pending' AND expires_at <= $2 ORDER BY id FOR UPDATE`,
+      [walletIds, now],
     );
     return result.rows;
   },

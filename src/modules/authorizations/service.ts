@@ -13,7 +13,7 @@ import { cardNotFound } from "../cards/errors.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
 import { appendEvent, appendEvents, currentOrigin, type EventOrigin } from "../events/outbox.ts";
 import { type LedgerEntry, ledgerRepository } from "../ledger/repository.ts";
-import { lockWallet, lockWalletsForMoney } from "../wallets/money-gate.ts";
+import { lockWallet, lockWalletsForMoneyThenRead } from "../wallets/money-gate.ts";
 import { toWallet, walletsRepository } from "../wallets/repository.ts";
 import type { StoredControls } from "../wallets/spending-controls.ts";
 import { type Controls, type Decision, decide } from "./decision.ts";
@@ -126,7 +126,7 @@ const windowsOfSpend = (card: SpendingCard, categoryWindows: WindowKey[]): Spend
 });
 
 /** Batches of spends decided at once, each holding a connection: a share of the pool. */
-const SPEND_BATCHES_IN_FLIGHT = 4;
+const SPEND_BATCHES_IN_FLIGHT = Number(process.env.X_IN_FLIGHT ?? 2);
 /** The most spends one batch decides. */
 const SPEND_BATCH_SIZE = 64;
 
@@ -347,7 +347,7 @@ export class AuthorizationsService {
           `An authorization holds at most ${MAX_AMOUNT}; this one holds ${pending.amount}.`,
         );
       }
-      await expireDueHolds(tx, pending.wallet_id, now);
+      await expireDueHolds(tx, [pending.wallet_id], now);
       const [wallet] = await repository.lockWalletsOfCards(tx, [pending.card_id]);
       const [card] = await repository.spendingCards(tx, [pending.card_id], pending.created_at);
       if (wallet === undefined || card === undefined) throw authorizationNotFound(id);
@@ -458,10 +458,13 @@ export class AuthorizationsService {
    * and their spend windows read under the locks.
    */
   private async lockForSpends(tx: Queryable, cardIds: readonly string[]) {
-    const { wallets, now } = await lockWalletsForMoney(tx, this.clock, (tx) =>
-      repository.lockWalletsOfCards(tx, cardIds),
+    const { wallets, now, read } = await lockWalletsForMoneyThenRead(
+      tx,
+      this.clock,
+      (tx) => repository.lockWalletsOfCards(tx, cardIds),
+      (now) => repository.spendingCards(tx, cardIds, now),
     );
-    return { wallets, cards: await repository.spendingCards(tx, cardIds, now), now };
+    return { wallets, cards: read, now };
   }
 
   /** The money gate for one spend on `cardId`: its wallet locked, "now", the card read under the lock. */

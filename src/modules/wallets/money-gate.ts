@@ -7,7 +7,7 @@
  * or a delete, whether or not the sweep has reached it.
  */
 import type { Clock } from "../../platform/clock.ts";
-import type { Queryable } from "../../platform/db.ts";
+import { inOrder, type Queryable } from "../../platform/db.ts";
 import { expireDueHolds } from "../authorizations/holds.ts";
 import { type WalletRow, walletsRepository } from "./repository.ts";
 
@@ -31,16 +31,6 @@ export async function lockWallets(tx: Queryable, walletIds: string[]): Promise<W
   return locked;
 }
 
-/** Reads "now" from `clock` under the locks just taken, and expires the locked wallets' due holds. */
-async function expireDueHoldsOf(tx: Queryable, wallets: GatedWallet[], clock: Clock): Promise<Date> {
-  const now = clock();
-  for (const wallet of wallets) {
-    // A wallet with nothing held has no hold to expire: no statement for it.
-    if (wallet.held > 0) wallet.held -= await expireDueHolds(tx, wallet.id, now);
-  }
-  return now;
-}
-
 /**
  * The gate for one wallet, row-locked by `lock` in one statement (the spend locks the card's wallet with
  * the columns it decides on; everyone else uses `lockWallet`). `wallet` is undefined when `lock` found
@@ -51,9 +41,11 @@ export async function lockWalletForMoney<Wallet extends GatedWallet>(
   clock: Clock,
   lock: (tx: Queryable) => Promise<Wallet | undefined>,
 ): Promise<{ wallet: Wallet | undefined; now: Date }> {
-  const wallet = await lock(tx);
-  const now = await expireDueHoldsOf(tx, wallet === undefined ? [] : [wallet], clock);
-  return { wallet, now };
+  const { wallets, now } = await lockWalletsForMoney(tx, clock, async (tx) => {
+    const wallet = await lock(tx);
+    return wallet === undefined ? [] : [wallet];
+  });
+  return { wallet: wallets[0], now };
 }
 
 /** The gate for several wallets, locked by `lock` in id order so that concurrent lockers cannot deadlock. */
@@ -62,6 +54,27 @@ export async function lockWalletsForMoney<Wallet extends GatedWallet>(
   clock: Clock,
   lock: (tx: Queryable) => Promise<Wallet[]>,
 ): Promise<{ wallets: Wallet[]; now: Date }> {
+  return lockWalletsForMoneyThenRead(tx, clock, lock, async () => undefined);
+}
+
+/**
+ * The gate, then `read(now)` of what the decision needs, sent together with the search for due holds
+ * (one round trip on a pipelined connection). When holds were due, `read` runs again after their
+ * expiry, so it always sees the wallets as the gate leaves them.
+ */
+export async function lockWalletsForMoneyThenRead<Wallet extends GatedWallet, Read>(
+  tx: Queryable,
+  clock: Clock,
+  lock: (tx: Queryable) => Promise<Wallet[]>,
+  read: (now: Date) => Promise<Read>,
+): Promise<{ wallets: Wallet[]; now: Date; read: Read }> {
   const wallets = await lock(tx);
-  return { wallets, now: await expireDueHoldsOf(tx, wallets, clock) };
+  // "Now" is read under the locks: a decision that waited for them is stamped after the one before.
+  const now = clock();
+  // A wallet with nothing held has no hold to expire: no search for it.
+  const holding = wallets.filter((wallet) => wallet.held > 0).map((wallet) => wallet.id);
+  const [released, first] = await inOrder(tx, [() => expireDueHolds(tx, holding, now), () => read(now)]);
+  if (released.size === 0) return { wallets, now, read: first };
+  for (const wallet of wallets) wallet.held -= released.get(wallet.id) ?? 0;
+  return { wallets, now, read: await read(now) };
 }
