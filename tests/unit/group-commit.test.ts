@@ -25,7 +25,9 @@ describe("GroupCommit", () => {
   test("requests that arrive while a batch runs are decided together, each with its own outcome, in order", async () => {
     const { batches, work } = recordingWork();
     const group = new GroupCommit(work, 1, 64);
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, index) => group.submit(index)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => group.submit(index, `key-${index}`)),
+    );
     expect(outcomes).toEqual(Array.from({ length: 10 }, (_, index) => index * 2));
     // The first went alone, at once; the nine that came while it ran went together.
     expect(batches).toEqual([[0], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
@@ -47,10 +49,42 @@ describe("GroupCommit", () => {
       2,
       4,
     );
-    const outcomes = await Promise.all(Array.from({ length: 30 }, (_, index) => group.submit(index)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, index) => group.submit(index, `key-${index}`)),
+    );
     expect(outcomes).toEqual(Array.from({ length: 30 }, (_, index) => index));
     expect(Math.max(...sizes)).toBe(4);
     expect(mostRunning).toBe(2);
+  });
+
+  test("a key is in one running batch at a time: its requests wait and go together, in order, into its next one", async () => {
+    const running = new Set<string>();
+    const batches: string[][] = [];
+    const group = new GroupCommit(
+      async (requests: string[]) => {
+        const keys = requests.map((request) => request.split(":")[0] ?? "");
+        for (const key of new Set(keys)) {
+          expect(running.has(key), `${key} is in two running batches`).toBe(false);
+          running.add(key);
+        }
+        batches.push(requests);
+        await Bun.sleep(5);
+        for (const key of keys) running.delete(key);
+        return requests;
+      },
+      2,
+      64,
+    );
+    const requests = ["hot:1", "cold:1", "hot:2", "hot:3", "other:1", "hot:4", "cold:2"];
+    const outcomes = await Promise.all(
+      requests.map((request) => group.submit(request, request.split(":")[0] ?? "")),
+    );
+    expect(outcomes).toEqual(requests);
+    // hot:1 and cold:1 start at once, alone; the rest wait for a free slot. When hot's batch ends,
+    // every waiting request whose key is free goes, hot's three together; cold:2 waits for cold:1.
+    expect(batches).toEqual([["hot:1"], ["cold:1"], ["hot:2", "hot:3", "other:1", "hot:4"], ["cold:2"]]);
+    const hot = batches.flat().filter((request) => request.startsWith("hot:"));
+    expect(hot).toEqual(["hot:1", "hot:2", "hot:3", "hot:4"]);
   });
 
   test("a failing batch is retried one request at a time: only the request at fault fails", async () => {
@@ -58,7 +92,9 @@ describe("GroupCommit", () => {
       requests.includes(3) ? badRequest("invalid_text", "request 3 is bad") : undefined,
     );
     const group = new GroupCommit(work, 1, 64);
-    const settled = await Promise.allSettled([0, 1, 2, 3, 4].map((request) => group.submit(request)));
+    const settled = await Promise.allSettled(
+      [0, 1, 2, 3, 4].map((request) => group.submit(request, `key-${request}`)),
+    );
     expect(settled.map((each) => (each.status === "fulfilled" ? each.value : "refused"))).toEqual([
       0,
       2,
@@ -75,7 +111,9 @@ describe("GroupCommit", () => {
     for (const shared of [databaseUnavailable(), outcomeUnknown()]) {
       const { batches, work } = recordingWork((requests) => (requests.length > 1 ? shared : undefined));
       const group = new GroupCommit(work, 1, 64);
-      const settled = await Promise.allSettled([0, 1, 2, 3].map((request) => group.submit(request)));
+      const settled = await Promise.allSettled(
+        [0, 1, 2, 3].map((request) => group.submit(request, `key-${request}`)),
+      );
       expect(settled.map((each) => each.status)).toEqual(["fulfilled", "rejected", "rejected", "rejected"]);
       for (const each of settled.slice(1)) {
         expect(each.status === "rejected" && each.reason).toBe(shared);
