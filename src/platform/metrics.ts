@@ -14,6 +14,7 @@ export interface Metrics {
   readRequests: Counter<"target">;
   /** Authorization hook calls: how long each took, by result (approved, declined, timeout, error). */
   hookDuration: Histogram<"result">;
+  spendBatchSize: Histogram;
   /** Webhook delivery attempts, by result (succeeded, failed: retried later, exhausted: no retry left). */
   webhookDeliveries: Counter<"result">;
 }
@@ -112,6 +113,12 @@ export function createMetrics(db: Database): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  const spendBatchSize = new Histogram({
+    name: "wallet_spend_batch_size",
+    help: "Card spends decided together in one transaction (group commit by wallet)",
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [registry],
+  });
   const webhookDeliveries = new Counter({
     name: "wallet_webhook_deliveries_total",
     help: "Webhook delivery attempts, by result (succeeded, failed and retried later, exhausted)",
@@ -126,6 +133,7 @@ export function createMetrics(db: Database): Metrics {
     idempotentReplays,
     readRequests,
     hookDuration,
+    spendBatchSize,
     webhookDeliveries,
   };
 }

@@ -165,6 +165,7 @@ describe("/metrics after a mixed load", () => {
     expect(after.types.get("wallet_authorizations_total")).toBe("counter");
     expect(after.types.get("wallet_ledger_transactions_total")).toBe("counter");
     expect(after.types.get("wallet_idempotent_replays_total")).toBe("counter");
+    expect(after.types.get("wallet_spend_batch_size")).toBe("histogram");
     // Three pool gauges: open connections, idle connections, queries waiting for one.
     const pool = [...after.types].filter(([name]) => name.startsWith("db_pool_"));
     expect(pool.map(([, type]) => type)).toEqual(["gauge", "gauge", "gauge"]);
@@ -237,6 +238,12 @@ describe("/metrics after a mixed load", () => {
       .filter((sample) => sample.name === "wallet_authorizations_total")
       .reduce((sum, sample) => sum + sample.value, 0);
     expect(all).toBe(6);
+  });
+
+  test("spend batches are measured: spends sent one after the other are decided alone", () => {
+    expect(delta("wallet_spend_batch_size_count")).toBe(6);
+    expect(delta("wallet_spend_batch_size_sum")).toBe(6);
+    expect(delta("wallet_spend_batch_size_bucket", { le: "1" })).toBe(6);
   });
 
   test("ledger rows are counted by type, and the idempotent replay once", () => {

@@ -146,7 +146,7 @@ export class AuthorizationsService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly config: Pick<Config, "AUTH_HOLD_TTL" | "DB_POOL_MAX">,
-    private readonly metrics: Pick<Metrics, "authorizations" | "ledgerTransactions">,
+    private readonly metrics: Pick<Metrics, "authorizations" | "ledgerTransactions" | "spendBatchSize">,
     private readonly hook: Pick<AuthorizationHookService, "current" | "ask">,
   ) {
     this.batches = new GroupCommit(
@@ -239,6 +239,7 @@ export class AuthorizationsService {
    * (card_not_found) without affecting the others.
    */
   private decideSpends(requests: readonly SpendRequest[]): Promise<SpendOutcome[]> {
+    this.metrics.spendBatchSize.observe(requests.length);
     return this.db.transaction(async (tx) => {
       const cardIds = [...new Set(requests.map((request) => request.cardId))];
       const { wallets, cards, now } = await this.lockForSpends(tx, cardIds);
