@@ -19,6 +19,10 @@
  * Then every invariant is checked in SQL; the exit code is 1 if one fails, or if the service answered
  * with a 5xx, dropped a connection, or lost a 201 during the load.
  *
+ * With --pgbench the summary ends with the goals of the read and spend paths (reads ≥ 0.85 of the
+ * ceiling, spread spends ≥ 0.80 of pgbench, the hot wallet ≥ 0.90 of spread, p99 ≤ 30 ms, no
+ * non-2xx), each met or not; they do not change the exit code.
+ *
  * Options: --duration <s> (10), --connections <32-64> (32), --pgbench (also `pgbench -c 16 -T 15`
  * at scale 10 on a scratch database of the same server), --instances <1-8> (1: that many service
  * instances on the one database, behind HAProxy when more than one), --categorised-limits (every
@@ -487,6 +491,30 @@ function outcomeText(found: Outcome[] | undefined): string {
   return found.map((outcome) => `${outcome.declineReason ?? outcome.status} ${outcome.count}`).join(", ");
 }
 
+/** The goals the spend and read paths are held to (issue 13), each with what this run measured. */
+function goalLines(reports: ScenarioReport[], pgbench: PgbenchResult): string[] {
+  const find = (prefix: string) =>
+    reports.find((report) => report.name.startsWith(prefix) && !report.name.endsWith(PGLITE));
+  const [a, r, b, c] = ["(a) ", "(r) ", "(b) ", "(c) "].map(find);
+  if (a === undefined || r === undefined || b === undefined || c === undefined) return [];
+  const rate = (report: ScenarioReport) => report.load.requestsPerSecond;
+  const goal = (text: string, measured: string, met: boolean) =>
+    `  ${met ? "met    " : "not met"}  ${text.padEnd(52)} ${measured}`;
+  const readRatio = rate(a) / rate(r);
+  const spreadRatio = rate(b) / pgbench.tps;
+  const hotRatio = rate(c) / rate(b);
+  const worstP99 = Math.max(b.load.latencyMs.p99, c.load.latencyMs.p99);
+  const non2xx = b.load.non2xx + c.load.non2xx;
+  return [
+    "Goals:",
+    goal("(a) reads ≥ 0.85 of the raw ceiling (r)", readRatio.toFixed(2), readRatio >= 0.85),
+    goal("(b) spread spends ≥ 0.80 of pgbench TPC-B tps", spreadRatio.toFixed(2), spreadRatio >= 0.8),
+    goal("(c) the hot wallet ≥ 0.90 of (b)", hotRatio.toFixed(2), hotRatio >= 0.9),
+    goal("p99 of a spend ≤ 30 ms in (b) and (c)", `${worstP99} ms`, worstP99 <= 30),
+    goal("no non-2xx in (b) and (c)", String(non2xx), non2xx === 0),
+  ];
+}
+
 function printSummary(
   target: Target,
   options: Options,
@@ -536,6 +564,7 @@ function printSummary(
       const ratio = report.load.requestsPerSecond / pgbench.tps;
       out.push(`  ${shortName(report.name)} authorizations/s ÷ pgbench tps = ${ratio.toFixed(2)}`);
     }
+    out.push(...goalLines(reports, pgbench));
   }
   out.push(
     `Service database during the load (pg_stat_database, approximate): ${counters.commits} commits, ` +
