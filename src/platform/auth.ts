@@ -45,8 +45,16 @@ export const insufficientScope = (scope: Scope) =>
     `This operation needs an API key with the scope ${scope} (or admin); this key does not have it.`,
   );
 
-const sha256 = async (text: string) =>
-  new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+/**
+ * SHA-256 of `text`, computed at once: Bun's hasher rather than Web Crypto's `digest`, which is
+ * asynchronous and under load cost about 80 µs per call (some 5 % of a request's CPU in the bench
+ * profile) against well under 1 µs.
+ */
+export function sha256(text: string): Uint8Array {
+  const digest = new Uint8Array(32);
+  Bun.SHA256.hash(text, digest);
+  return digest;
+}
 
 /** Compares two equal-length digests in time independent of where they differ. */
 function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -81,13 +89,13 @@ export class BearerSecret {
   private constructor(private readonly digest: Uint8Array) {}
 
   static async of(secret: string): Promise<BearerSecret> {
-    return new BearerSecret(await sha256(secret));
+    return new BearerSecret(sha256(secret));
   }
 
   /** True when `authorization` is `Bearer <this secret>`. */
   async matches(authorization: string | null): Promise<boolean> {
     const presented = bearerToken(authorization);
-    return presented !== undefined && digestsEqual(await sha256(presented), this.digest);
+    return presented !== undefined && digestsEqual(sha256(presented), this.digest);
   }
 }
 

@@ -33,7 +33,7 @@ export class ApiKeyCache implements KeyLookup {
 
   async find(secret: string): Promise<StoredKey | undefined> {
     if (!looksLikeSecret(secret)) return undefined;
-    const hash = await secretHash(secret);
+    const hash = secretHash(secret);
     const id = hash.toHex();
     const now = performance.now();
     const cached = this.entries.get(id);

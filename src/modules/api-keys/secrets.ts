@@ -1,3 +1,5 @@
+import { sha256 } from "../../platform/auth.ts";
+
 /**
  * The secrets of API keys: `wak_` and 64 hex digits (256 random bits). The prefix lets secret
  * scanners find a leaked one (`wak_[0-9a-f]{64}`); the service keeps only its SHA-256.
@@ -16,5 +18,4 @@ export function newSecret(): { secret: string; prefix: string } {
 export const looksLikeSecret = (text: string) => SECRET_FORMAT.test(text);
 
 /** SHA-256 of the secret: one-way, and unsearchable because the secret has 256 bits of entropy. */
-export const secretHash = async (secret: string) =>
-  new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)));
+export const secretHash = (secret: string): Uint8Array => sha256(secret);

@@ -29,7 +29,7 @@ export class ApiKeysService {
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
     if (expiresAt !== null && expiresAt <= now) throw invalidExpiry();
     const { secret, prefix } = newSecret();
-    const hash = await secretHash(secret);
+    const hash = secretHash(secret);
     return this.db.transaction(async (tx) => {
       await this.requireBinding(tx, teamId, userId);
       const key = await apiKeysRepository.insert(
