@@ -22,23 +22,6 @@ import { inSpan, sqlSpanAttributes } from "./telemetry.ts";
 /** Anything that runs SQL: the pool, or a client inside a transaction. Repositories take one of these. */
 export interface Queryable {
   query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
-  /** True when statements issued before the previous one answered are sent at once (pipelined). */
-  readonly pipelined?: boolean;
-}
-
-/**
- * Runs `statements` on `tx` in order and returns their results. On a pipelined connection they are
- * all sent at once, so they cost one round trip, not one each; a failing statement fails the
- * transaction, and its error (the first in order) is the one thrown. Elsewhere they run one by one.
- */
-export async function inOrder<Results extends unknown[]>(
-  tx: Queryable,
-  statements: { [Index in keyof Results]: () => Promise<Results[Index]> },
-): Promise<Results> {
-  if (tx.pipelined === true) return (await Promise.all(statements.map((run) => run()))) as Results;
-  const results: unknown[] = [];
-  for (const run of statements) results.push(await run());
-  return results as Results;
 }
 
 const INT8_OID = 20;
@@ -249,13 +232,8 @@ export class Database implements Queryable {
       }
       try {
         const session = this.session(client);
-        // Pipelined, BEGIN goes out with the first statement of `work` instead of a round trip of its
-        // own; should it fail, so does that statement, and the BEGIN's own error is awaited below.
-        const begun = session.query("BEGIN");
-        if (session.pipelined !== true) await begun;
-        else begun.catch(() => undefined);
+        await session.query("BEGIN");
         const result = await ambientTransaction.run(session, () => work(session));
-        await begun;
         // Sent but unanswered, a COMMIT may have been applied: a blind retry could apply it twice.
         // statement_timeout never cancels it: PostgreSQL lifts the time-out before the commit work
         // (deferred triggers, the wait for a synchronous standby), so a 2xx means replicated; only
@@ -297,10 +275,8 @@ export class Database implements Queryable {
         throw translateUnavailable(error);
       });
     const tracer = this.tracer;
-    const pipelined = target instanceof pg.Client && target.pipeline;
-    if (tracer === undefined) return { query: run, pipelined };
+    if (tracer === undefined) return { query: run };
     return {
-      pipelined,
       query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
         const span = sqlSpanAttributes(text);
         return inSpan(tracer, span.name, span.attributes, () => run<Row>(text, values), SpanKind.CLIENT);
@@ -399,8 +375,6 @@ function requestPool(
     statement_timeout: config.DB_QUERY_TIMEOUT,
     query_timeout: config.DB_QUERY_TIMEOUT,
     idle_in_transaction_session_timeout: config.DB_QUERY_TIMEOUT * 2,
-    // Statements a transaction issues together (see inOrder) go out in one round trip.
-    pipeline: true,
   });
 }
 

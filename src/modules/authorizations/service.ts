@@ -1,6 +1,6 @@
 import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
-import { type Database, inOrder, type Queryable } from "../../platform/db.ts";
+import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, conflict, found, unprocessable } from "../../platform/errors.ts";
 import { GroupCommit } from "../../platform/group-commit.ts";
 import type { Staged } from "../../platform/idempotency.ts";
@@ -13,7 +13,7 @@ import { cardNotFound } from "../cards/errors.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
 import { appendEvent, appendEvents, currentOrigin, type EventOrigin } from "../events/outbox.ts";
 import { type LedgerEntry, ledgerRepository } from "../ledger/repository.ts";
-import { lockWallet, lockWalletsForMoneyThenRead } from "../wallets/money-gate.ts";
+import { lockWallet, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { toWallet, walletsRepository } from "../wallets/repository.ts";
 import type { StoredControls } from "../wallets/spending-controls.ts";
 import { type Controls, type Decision, decide } from "./decision.ts";
@@ -288,19 +288,16 @@ export class AuthorizationsService {
       for (const each of approved) {
         if (each.status === "pending") held.set(each.walletId, (held.get(each.walletId) ?? 0) + each.amount);
       }
-      const [rows, , spends] = await inOrder(tx, [
-        () => repository.insert(tx, recorded, now),
-        () =>
-          addSpends(
-            tx,
-            approved.map((each) => ({
-              windows: windowsOfSpend(each.card, each.categoryWindows),
-              amount: each.amount,
-            })),
-          ),
-        () => ledgerRepository.postAll(tx, captured.map(spendEntry), now),
-        () => repository.adjustHelds(tx, held, now),
-      ]);
+      const rows = await repository.insert(tx, recorded, now);
+      await addSpends(
+        tx,
+        approved.map((each) => ({
+          windows: windowsOfSpend(each.card, each.categoryWindows),
+          amount: each.amount,
+        })),
+      );
+      const spends = await ledgerRepository.postAll(tx, captured.map(spendEntry), now);
+      await repository.adjustHelds(tx, held, now);
       const spendsByAuthorization = new Map(spends.map((spend) => [spend.authorizationId, spend]));
       const authorizations = new Map(rows.map((row) => [row.id, toAuthorization(row)]));
       await appendEvents(
@@ -478,13 +475,10 @@ export class AuthorizationsService {
    * and their spend windows read under the locks.
    */
   private async lockForSpends(tx: Queryable, cardIds: readonly string[]) {
-    const { wallets, now, read } = await lockWalletsForMoneyThenRead(
-      tx,
-      this.clock,
-      (tx) => repository.lockWalletsOfCards(tx, cardIds),
-      (now) => repository.spendingCards(tx, cardIds, now),
+    const { wallets, now } = await lockWalletsForMoney(tx, this.clock, (tx) =>
+      repository.lockWalletsOfCards(tx, cardIds),
     );
-    return { wallets, cards: read, now };
+    return { wallets, cards: await repository.spendingCards(tx, cardIds, now), now };
   }
 
   /** The money gate for one spend on `cardId`: its wallet locked, "now", the card read under the lock. */

@@ -7,7 +7,7 @@
  * or a delete, whether or not the sweep has reached it.
  */
 import type { Clock } from "../../platform/clock.ts";
-import { inOrder, type Queryable } from "../../platform/db.ts";
+import type { Queryable } from "../../platform/db.ts";
 import { expireDueHolds } from "../authorizations/holds.ts";
 import { type WalletRow, walletsRepository } from "./repository.ts";
 
@@ -54,27 +54,12 @@ export async function lockWalletsForMoney<Wallet extends GatedWallet>(
   clock: Clock,
   lock: (tx: Queryable) => Promise<Wallet[]>,
 ): Promise<{ wallets: Wallet[]; now: Date }> {
-  return lockWalletsForMoneyThenRead(tx, clock, lock, async () => undefined);
-}
-
-/**
- * The gate, then `read(now)` of what the decision needs, sent together with the search for due holds
- * (one round trip on a pipelined connection). When holds were due, `read` runs again after their
- * expiry, so it always sees the wallets as the gate leaves them.
- */
-export async function lockWalletsForMoneyThenRead<Wallet extends GatedWallet, Read>(
-  tx: Queryable,
-  clock: Clock,
-  lock: (tx: Queryable) => Promise<Wallet[]>,
-  read: (now: Date) => Promise<Read>,
-): Promise<{ wallets: Wallet[]; now: Date; read: Read }> {
   const wallets = await lock(tx);
   // "Now" is read under the locks: a decision that waited for them is stamped after the one before.
   const now = clock();
   // A wallet with nothing held has no hold to expire: no search for it.
   const holding = wallets.filter((wallet) => wallet.held > 0).map((wallet) => wallet.id);
-  const [released, first] = await inOrder(tx, [() => expireDueHolds(tx, holding, now), () => read(now)]);
-  if (released.size === 0) return { wallets, now, read: first };
+  const released = await expireDueHolds(tx, holding, now);
   for (const wallet of wallets) wallet.held -= released.get(wallet.id) ?? 0;
-  return { wallets, now, read: await read(now) };
+  return { wallets, now };
 }
