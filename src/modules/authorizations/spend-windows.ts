@@ -67,21 +67,25 @@ export const windowsOf = (authorization: {
   categoryWindows: authorization.category_windows,
 });
 
-/** Every window of `windows` with its scope id and start date, as `spend_windows` keys them. */
-function keysOf(windows: SpendWindows): [string, string, string, string, string][] {
+/** A window as `spend_windows` keys it: its scope's id and its start date too. */
+interface WindowRow extends WindowKey {
+  scopeId: string;
+  startsOn: string;
+}
+
+/** Every window of `windows` as `spend_windows` keys them. */
+function rowsOf(windows: SpendWindows): WindowRow[] {
   const all: WindowKey[] = [
     ...PERIODS.flatMap((period) =>
       (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
     ),
     ...windows.categoryWindows,
   ];
-  return all.map((window) => [
-    window.scope === "card" ? windows.cardId : windows.walletId,
-    window.scope,
-    window.period,
-    window.period === "all_time" ? ALL_TIME_START : windows.starts[window.period],
-    window.categoryKey,
-  ]);
+  return all.map((window) => ({
+    ...window,
+    scopeId: window.scope === "card" ? windows.cardId : windows.walletId,
+    startsOn: window.period === "all_time" ? ALL_TIME_START : windows.starts[window.period],
+  }));
 }
 
 /** Every window of `spends` as parallel arrays: scope ids, scopes, periods, start dates, category keys, amounts. */
@@ -91,12 +95,12 @@ function windowColumns(
   const columns: [string[], string[], string[], string[], string[], number[]] = [[], [], [], [], [], []];
   const [scopeIds, scopes, periods, startDates, categoryKeys, amounts] = columns;
   for (const { windows, amount } of spends) {
-    for (const [scopeId, scope, period, startsOn, categoryKey] of keysOf(windows)) {
-      scopeIds.push(scopeId);
-      scopes.push(scope);
-      periods.push(period);
-      startDates.push(startsOn);
-      categoryKeys.push(categoryKey);
+    for (const row of rowsOf(windows)) {
+      scopeIds.push(row.scopeId);
+      scopes.push(row.scope);
+      periods.push(row.period);
+      startDates.push(row.startsOn);
+      categoryKeys.push(row.categoryKey);
       amounts.push(amount);
     }
   }
@@ -130,7 +134,7 @@ export async function addSpends(
 }
 
 /** The key of a window of one scope id in {@link spentByWindow}. */
-export const windowKeyOf = (scopeId: string, window: Pick<WindowKey, "period" | "categoryKey">): string =>
+const windowKeyOf = (scopeId: string, window: Pick<WindowKey, "period" | "categoryKey">): string =>
   `${scopeId}|${window.period}|${window.categoryKey}`;
 
 /**
@@ -138,8 +142,8 @@ export const windowKeyOf = (scopeId: string, window: Pick<WindowKey, "period" | 
  * decision later in the same batch sees of a spend approved before it.
  */
 export function countSpend(spent: Map<string, number>, windows: SpendWindows, amount: number): void {
-  for (const [scopeId, , period, , categoryKey] of keysOf(windows)) {
-    const key = windowKeyOf(scopeId, { period: period as Period, categoryKey });
+  for (const row of rowsOf(windows)) {
+    const key = windowKeyOf(row.scopeId, row);
     spent.set(key, (spent.get(key) ?? 0) + amount);
   }
 }

@@ -23,19 +23,19 @@ export interface NewEvent {
   type: EventType;
   /** The resource as the API shows it after the change. */
   object: object;
-  /** Where a change made for another request (a batch of spends) says so; else the current request. */
+  /** The request the change was made for, when it is not the current one (a batch of spends). */
   origin?: EventOrigin;
 }
 
 /** Appends `events`, in order, in the caller's transaction `tx`: one statement whatever their number. */
 export async function appendEvents(tx: Queryable, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const current = currentOrigin();
+  let current: EventOrigin | undefined;
   const rows = events.map((event) => ({
     id: Bun.randomUUIDv7(),
     type: event.type,
     object: event.object,
-    ...(event.origin ?? current),
+    ...(event.origin ?? (current ??= currentOrigin())),
   }));
   await tx.query(
     `WITH appended AS (
