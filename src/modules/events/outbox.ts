@@ -30,12 +30,12 @@ export interface NewEvent {
 /** Appends `events`, in order, in the caller's transaction `tx`: one statement whatever their number. */
 export async function appendEvents(tx: Queryable, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  let current: EventOrigin | undefined;
+  const current = currentOrigin();
   const rows = events.map((event) => ({
     id: Bun.randomUUIDv7(),
     type: event.type,
     object: event.object,
-    ...(event.origin ?? (current ??= currentOrigin())),
+    ...(event.origin ?? current),
   }));
   await tx.query(
     `WITH appended AS (
