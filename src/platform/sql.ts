@@ -1,3 +1,6 @@
+import type pg from "pg";
+import type { Queryable } from "./db.ts";
+
 /** Timestamps leave the service as RFC 3339 strings in UTC. */
 export const iso = (value: Date): string => value.toISOString();
 
@@ -48,4 +51,39 @@ export function filterConditions(
     conditions.push(`${condition} $${values.length}`);
   }
   return conditions;
+}
+
+/** The parameters of one statement composed of parts: each part binds its own values and gets their `$n`. */
+export class Parameters {
+  readonly values: unknown[] = [];
+
+  bind(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/**
+ * A change as common table expressions (`name AS (INSERT …)`) for the WITH clause of one statement.
+ * Names are the part's own (prefixed by its table), so parts compose without clashing.
+ */
+export type Writes = (parameters: Parameters) => string[];
+
+/**
+ * Runs `writes` as one statement: one round trip whatever their number. PostgreSQL runs each
+ * data-modifying CTE once and to completion, all on one snapshot, and checks foreign keys at the end
+ * of the statement, so a part may reference rows another part inserts; two parts must never change
+ * the same row (only one of the changes would take effect). Returns the rows of `select`, a query over
+ * the parts' CTEs.
+ */
+export async function writeTogether<Row extends pg.QueryResultRow>(
+  db: Queryable,
+  writes: readonly Writes[],
+  select = "SELECT 1",
+): Promise<Row[]> {
+  const parameters = new Parameters();
+  const expressions = writes.flatMap((write) => write(parameters));
+  if (expressions.length === 0) return [];
+  const result = await db.query<Row>(`WITH ${expressions.join(",\n")}\n${select}`, parameters.values);
+  return result.rows;
 }

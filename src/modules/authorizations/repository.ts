@@ -1,7 +1,7 @@
 import type { Queryable } from "../../platform/db.ts";
 import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
-import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
+import { filterConditions, iso, onlyRow, type Writes } from "../../platform/sql.ts";
 import { CONTROL_COLUMNS, type StoredControls } from "../wallets/spending-controls.ts";
 import type { DeclineDetail } from "./decision.ts";
 import type {
@@ -160,53 +160,57 @@ export const authorizationsRepository = {
     return result.rows;
   },
 
-  /** Records decided authorizations, in one statement whatever their number; rows in the order given. */
-  async insert(
-    db: Queryable,
+  /**
+   * Records decided authorizations as a part of one statement (see writeTogether), whatever their
+   * number; `rows` are the rows it stores, as a read would return them.
+   */
+  recording(
     authorizations: readonly NewAuthorization[],
     now: Date,
-  ): Promise<AuthorizationRow[]> {
-    if (authorizations.length === 0) return [];
-    const rows = authorizations.map((authorization) => ({
-      id: authorization.id,
-      card_id: authorization.cardId,
-      wallet_id: authorization.walletId,
-      amount: authorization.amount,
-      currency: authorization.currency,
-      merchant_name: authorization.merchantName,
-      merchant_category: authorization.merchantCategory,
-      status: authorization.status,
-      decline_reason: authorization.declineReason,
-      decline_detail: authorization.declineDetail,
-      captured_amount: authorization.capturedAmount,
-      window_day: authorization.card.window_day,
-      window_week: authorization.card.window_week,
-      window_month: authorization.card.window_month,
-      window_year: authorization.card.window_year,
-      category_windows: authorization.categoryWindows,
-      metadata: authorization.metadata,
-      expires_at: authorization.expiresAt,
-    }));
-    const result = await db.query<AuthorizationRow>(
-      `INSERT INTO authorizations (id, card_id, wallet_id, amount, currency, merchant_name, merchant_category, status,
-         decline_reason, decline_detail, captured_amount, window_day, window_week, window_month, window_year,
-         category_windows, metadata, expires_at, created_at, updated_at)
-       SELECT a.id, a.card_id, a.wallet_id, a.amount, a.currency, a.merchant_name, a.merchant_category, a.status,
-         a.decline_reason, a.decline_detail, a.captured_amount, a.window_day, a.window_week, a.window_month,
-         a.window_year, a.category_windows, a.metadata, a.expires_at, $2, $2
-       FROM jsonb_to_recordset($1::jsonb) AS a (id uuid, card_id uuid, wallet_id uuid, amount bigint, currency text,
-         merchant_name text, merchant_category text, status text, decline_reason text, decline_detail jsonb,
-         captured_amount bigint, window_day date, window_week date, window_month date, window_year date,
-         category_windows jsonb, metadata jsonb, expires_at timestamptz)
-       RETURNING ${COLUMNS}`,
-      [JSON.stringify(rows), now],
+  ): { writes: Writes; rows: AuthorizationRow[] } {
+    const rows = authorizations.map(
+      (authorization): AuthorizationRow => ({
+        id: authorization.id,
+        card_id: authorization.cardId,
+        wallet_id: authorization.walletId,
+        amount: authorization.amount,
+        currency: authorization.currency,
+        merchant_name: authorization.merchantName,
+        merchant_category: authorization.merchantCategory,
+        status: authorization.status,
+        decline_reason: authorization.declineReason,
+        decline_detail: authorization.declineDetail,
+        captured_amount: authorization.capturedAmount,
+        refunded_amount: 0,
+        window_day: authorization.card.window_day,
+        window_week: authorization.card.window_week,
+        window_month: authorization.card.window_month,
+        window_year: authorization.card.window_year,
+        category_windows: authorization.categoryWindows,
+        metadata: authorization.metadata,
+        expires_at: authorization.expiresAt,
+        created_at: now,
+        updated_at: now,
+      }),
     );
-    const byId = new Map(result.rows.map((row) => [row.id, row]));
-    return rows.map((row) => {
-      const inserted = byId.get(row.id);
-      if (inserted === undefined) throw new Error(`authorization ${row.id} was not inserted`);
-      return inserted;
-    });
+    const writes: Writes = (parameters) => {
+      if (rows.length === 0) return [];
+      const at = parameters.bind(now);
+      return [
+        `authorizations_recorded AS (
+           INSERT INTO authorizations (id, card_id, wallet_id, amount, currency, merchant_name, merchant_category,
+             status, decline_reason, decline_detail, captured_amount, window_day, window_week, window_month,
+             window_year, category_windows, metadata, expires_at, created_at, updated_at)
+           SELECT a.id, a.card_id, a.wallet_id, a.amount, a.currency, a.merchant_name, a.merchant_category, a.status,
+             a.decline_reason, a.decline_detail, a.captured_amount, a.window_day, a.window_week, a.window_month,
+             a.window_year, a.category_windows, a.metadata, a.expires_at, ${at}, ${at}
+           FROM jsonb_to_recordset(${parameters.bind(JSON.stringify(rows))}::jsonb) AS a (id uuid, card_id uuid,
+             wallet_id uuid, amount bigint, currency text, merchant_name text, merchant_category text, status text,
+             decline_reason text, decline_detail jsonb, captured_amount bigint, window_day date, window_week date,
+             window_month date, window_year date, category_windows jsonb, metadata jsonb, expires_at timestamptz))`,
+      ];
+    };
+    return { writes, rows };
   },
 
   async find(db: Queryable, id: string, lock: "" | "FOR UPDATE" = ""): Promise<AuthorizationRow | undefined> {

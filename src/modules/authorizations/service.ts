@@ -8,11 +8,12 @@ import type { Metadata } from "../../platform/metadata.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { MAX_AMOUNT } from "../../platform/schemas.ts";
+import { writeTogether } from "../../platform/sql.ts";
 import type { ActiveHook, AuthorizationHookService } from "../authorization-hook/service.ts";
 import { cardNotFound } from "../cards/errors.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
-import { appendEvent, appendEvents, currentOrigin, type EventOrigin } from "../events/outbox.ts";
-import { type LedgerEntry, ledgerRepository } from "../ledger/repository.ts";
+import { appendEvent, appendEvents, currentOrigin, type EventOrigin, eventWrites } from "../events/outbox.ts";
+import { type LedgerEntry, ledgerRepository, type PostedBalance } from "../ledger/repository.ts";
 import { lockWallet, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { toWallet, walletsRepository } from "../wallets/repository.ts";
 import type { StoredControls } from "../wallets/spending-controls.ts";
@@ -38,10 +39,10 @@ import {
 } from "./repository.ts";
 import {
   addSpend,
-  addSpends,
   countSpend,
   releaseSpend,
   type SpendWindows,
+  spendWrites,
   spentByWindow,
   spentFor,
   type WindowKey,
@@ -244,6 +245,10 @@ export class AuthorizationsService {
       const cardIds = [...new Set(requests.map((request) => request.cardId))];
       const { wallets, cards, now } = await this.lockForSpends(tx, cardIds);
       const walletsById = new Map(wallets.map((wallet) => [wallet.id, wallet]));
+      // What the ledger posts on: the balances as locked, before the decisions below move them.
+      const lockedBalances = new Map(
+        wallets.map((wallet) => [wallet.id, { balance: wallet.balance, currency: wallet.currency }]),
+      );
       const cardsById = new Map(cards.map((card) => [card.id, card]));
       const spent = spentByWindow(cards);
       const expiresAt = new Date(now.getTime() + this.config.AUTH_HOLD_TTL * 1000);
@@ -283,36 +288,48 @@ export class AuthorizationsService {
       });
       const recorded = decided.filter((each): each is NewAuthorization => !(each instanceof ApiError));
       const approved = recorded.filter((each) => each.status !== "declined");
-      const captured = approved.filter((each) => each.status === "captured");
       const held = new Map<string, number>();
       for (const each of approved) {
         if (each.status === "pending") held.set(each.walletId, (held.get(each.walletId) ?? 0) + each.amount);
       }
-      const rows = await repository.insert(tx, recorded, now);
-      await addSpends(
-        tx,
-        approved.map((each) => ({
-          windows: windowsOfSpend(each.card, each.categoryWindows),
-          amount: each.amount,
-        })),
+      // Everything but the held totals is written by one statement: one round trip under the locks.
+      const recording = repository.recording(recorded, now);
+      const posting = ledgerRepository.posting(
+        approved.filter((each) => each.status === "captured").map(spendEntry),
+        now,
+        lockedBalances,
       );
-      const spends = await ledgerRepository.postAll(tx, captured.map(spendEntry), now);
+      const authorizations = new Map(recording.rows.map((row) => [row.id, toAuthorization(row)]));
+      const spends = new Map(posting.transactions.map((spend) => [spend.authorizationId, spend]));
+      const events = recorded.flatMap((each) => {
+        const authorization = authorizations.get(each.id);
+        const origin = origins.get(each.id);
+        if (authorization === undefined) return [];
+        const spend = spends.get(each.id);
+        return [
+          { type: "authorization.created" as const, object: authorization, origin },
+          ...(spend === undefined ? [] : [{ type: "transaction.created" as const, object: spend, origin }]),
+        ];
+      });
+      posting.confirm(
+        await writeTogether<PostedBalance>(
+          tx,
+          [
+            recording.writes,
+            spendWrites(
+              approved.map((each) => ({
+                windows: windowsOfSpend(each.card, each.categoryWindows),
+                amount: each.amount,
+              })),
+            ),
+            posting.writes,
+            eventWrites(events),
+          ],
+          posting.select,
+        ),
+      );
+      // The ledger's part moves balances: held totals, on the same wallet rows, take a statement of their own.
       await repository.adjustHelds(tx, held, now);
-      const spendsByAuthorization = new Map(spends.map((spend) => [spend.authorizationId, spend]));
-      const authorizations = new Map(rows.map((row) => [row.id, toAuthorization(row)]));
-      await appendEvents(
-        tx,
-        recorded.flatMap((each) => {
-          const authorization = authorizations.get(each.id);
-          const origin = origins.get(each.id);
-          if (authorization === undefined) return [];
-          const spend = spendsByAuthorization.get(each.id);
-          return [
-            { type: "authorization.created" as const, object: authorization, origin },
-            ...(spend === undefined ? [] : [{ type: "transaction.created" as const, object: spend, origin }]),
-          ];
-        }),
-      );
       return decided.map((each): SpendOutcome => {
         if (each instanceof ApiError) return { refused: each };
         const authorization = authorizations.get(each.id);

@@ -6,6 +6,7 @@
  * spend decision read them, all through this file. A decision reads a handful of rows, never history.
  */
 import type { Queryable } from "../../platform/db.ts";
+import { type Writes, writeTogether } from "../../platform/sql.ts";
 import type { LimitInterval } from "../wallets/spending-controls.ts";
 
 export const PERIODS = ["day", "week", "month", "year", "all_time"] as const;
@@ -110,27 +111,31 @@ function windowColumns(
 const UNNESTED = "unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigint[])";
 
 /** Counts `amount` of approved spend in every window of `windows`, in one statement. */
-export const addSpend = (db: Queryable, windows: SpendWindows, amount: number): Promise<void> =>
-  addSpends(db, [{ windows, amount }]);
+export async function addSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
+  await writeTogether(db, [spendWrites([{ windows, amount }])]);
+}
 
 /**
- * Counts each spend of `spends` in every window it falls in, in one statement whatever their number
- * (amounts of one window are summed first: a row is written once per statement).
+ * Counts each spend of `spends` in every window it falls in, as a part of one statement whatever their
+ * number (amounts of one window are summed first: a row is written once per statement).
  */
-export async function addSpends(
-  db: Queryable,
-  spends: readonly { windows: SpendWindows; amount: number }[],
-): Promise<void> {
-  if (spends.length === 0) return;
-  await db.query(
-    `INSERT INTO spend_windows (scope_id, scope, period, starts_on, category_key, spent)
-     SELECT w.scope_id, w.scope, w.period, w.starts_on, w.category_key, sum(w.amount)
-     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key, amount)
-     GROUP BY w.scope_id, w.scope, w.period, w.starts_on, w.category_key
-     ON CONFLICT (scope_id, period, starts_on, category_key)
-     DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent`,
-    windowColumns(spends),
-  );
+export function spendWrites(spends: readonly { windows: SpendWindows; amount: number }[]): Writes {
+  return (parameters) => {
+    if (spends.length === 0) return [];
+    const [scopeIds, scopes, periods, startDates, categoryKeys, amounts] = windowColumns(spends);
+    return [
+      `spend_windows_counted AS (
+         INSERT INTO spend_windows (scope_id, scope, period, starts_on, category_key, spent)
+         SELECT w.scope_id, w.scope, w.period, w.starts_on, w.category_key, sum(w.amount)
+         FROM unnest(${parameters.bind(scopeIds)}::uuid[], ${parameters.bind(scopes)}::text[],
+                     ${parameters.bind(periods)}::text[], ${parameters.bind(startDates)}::date[],
+                     ${parameters.bind(categoryKeys)}::text[], ${parameters.bind(amounts)}::bigint[])
+           AS w (scope_id, scope, period, starts_on, category_key, amount)
+         GROUP BY w.scope_id, w.scope, w.period, w.starts_on, w.category_key
+         ON CONFLICT (scope_id, period, starts_on, category_key)
+         DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent)`,
+    ];
+  };
 }
 
 /** The key of a window of one scope id in {@link spentByWindow}. */

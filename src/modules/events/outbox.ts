@@ -4,6 +4,7 @@
  * webhook endpoint subscribed to the type.
  */
 import type { Queryable } from "../../platform/db.ts";
+import { type Writes, writeTogether } from "../../platform/sql.ts";
 import { currentRequest, currentTraceparent } from "../../platform/telemetry.ts";
 import type { EventType } from "./model.ts";
 
@@ -27,31 +28,41 @@ export interface NewEvent {
   origin?: EventOrigin;
 }
 
+/**
+ * Appends `events`, in order, as parts of one statement (see writeTogether), with one delivery queued
+ * per enabled webhook endpoint subscribed to each event's type.
+ */
+export function eventWrites(events: readonly NewEvent[]): Writes {
+  return (parameters) => {
+    if (events.length === 0) return [];
+    const current = currentOrigin();
+    const rows = events.map((event) => ({
+      id: Bun.randomUUIDv7(),
+      type: event.type,
+      object: event.object,
+      ...(event.origin ?? current),
+    }));
+    return [
+      `events_appended AS (
+         INSERT INTO events (id, type, request_id, traceparent, object)
+         SELECT (item->>'id')::uuid, item->>'type', item->>'requestId', item->>'traceparent', item->'object'
+         FROM jsonb_array_elements(${parameters.bind(JSON.stringify(rows))}::jsonb) WITH ORDINALITY AS list (item, position)
+         ORDER BY position
+         RETURNING id, type)`,
+      `events_deliveries AS (
+         INSERT INTO webhook_deliveries (event_id, endpoint_id)
+         SELECT appended.id, endpoint.id
+         FROM events_appended appended
+         JOIN webhook_endpoints endpoint
+           ON endpoint.deleted_at IS NULL AND endpoint.status = 'enabled'
+          AND (endpoint.event_types @> ARRAY['*'] OR endpoint.event_types @> ARRAY[appended.type]))`,
+    ];
+  };
+}
+
 /** Appends `events`, in order, in the caller's transaction `tx`: one statement whatever their number. */
 export async function appendEvents(tx: Queryable, events: NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const current = currentOrigin();
-  const rows = events.map((event) => ({
-    id: Bun.randomUUIDv7(),
-    type: event.type,
-    object: event.object,
-    ...(event.origin ?? current),
-  }));
-  await tx.query(
-    `WITH appended AS (
-       INSERT INTO events (id, type, request_id, traceparent, object)
-       SELECT (item->>'id')::uuid, item->>'type', item->>'requestId', item->>'traceparent', item->'object'
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS list (item, position)
-       ORDER BY position
-       RETURNING id, type)
-     INSERT INTO webhook_deliveries (event_id, endpoint_id)
-     SELECT appended.id, endpoint.id
-     FROM appended
-     JOIN webhook_endpoints endpoint
-       ON endpoint.deleted_at IS NULL AND endpoint.status = 'enabled'
-      AND (endpoint.event_types @> ARRAY['*'] OR endpoint.event_types @> ARRAY[appended.type])`,
-    [JSON.stringify(rows)],
-  );
+  await writeTogether(tx, [eventWrites(events)]);
 }
 
 /** Appends one event in the caller's transaction `tx`. */

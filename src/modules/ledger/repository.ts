@@ -2,7 +2,7 @@ import type { Reach } from "../../platform/auth.ts";
 import type { Queryable } from "../../platform/db.ts";
 import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
-import { filterConditions, iso, onlyRow } from "../../platform/sql.ts";
+import { filterConditions, iso, onlyRow, type Writes, writeTogether } from "../../platform/sql.ts";
 import { reachCondition } from "../access/reach.ts";
 import { balanceDelta } from "./credits.ts";
 import type { Transaction, TransactionSortField, TransactionType } from "./model.ts";
@@ -69,6 +69,64 @@ export interface TransferRow {
   metadata: Metadata;
 }
 
+/** A posting's CTE whose rows are the transactions posted (see postingWrites). */
+const POSTED = "ledger_posted";
+
+/** A posted row's id and the balance it left, as a posting's `select` returns them. */
+export interface PostedBalance {
+  id: string;
+  balance_after: number;
+}
+
+/** The ledger rows of `entries`, in order, with their ids drawn now. */
+const postingRows = (entries: readonly LedgerEntry[]) =>
+  entries.map((entry, position) => ({
+    position,
+    id: Bun.randomUUIDv7(),
+    wallet_id: entry.walletId,
+    delta: balanceDelta(entry.type, entry.amount),
+    card_id: entry.cardId ?? null,
+    authorization_id: entry.authorizationId ?? null,
+    transfer_id: entry.transferId ?? null,
+    refund_of: entry.refundOf ?? null,
+    type: entry.type,
+    amount: entry.amount,
+    description: entry.description ?? null,
+    metadata: entry.metadata ?? {},
+  }));
+
+/**
+ * The one posting path: `rows` appended in order, and each wallet's balance moved by the sum of its
+ * rows, each row's balance_after the running balance; the rows posted are the CTE POSTED.
+ */
+function postingWrites(rows: ReturnType<typeof postingRows>, now: Date): Writes {
+  return (parameters) => {
+    if (rows.length === 0) return [];
+    const at = parameters.bind(now);
+    return [
+      `ledger_entry AS (
+         SELECT * FROM jsonb_to_recordset(${parameters.bind(JSON.stringify(rows))}::jsonb) AS e (position int,
+           id uuid, wallet_id uuid, delta bigint, card_id uuid, authorization_id uuid, transfer_id uuid,
+           refund_of uuid, type text, amount bigint, description text, metadata jsonb))`,
+      `ledger_moved AS (
+         UPDATE wallets w SET balance = w.balance + total.delta, updated_at = ${at}
+         FROM (SELECT wallet_id, sum(delta) AS delta FROM ledger_entry GROUP BY wallet_id) total
+         WHERE w.id = total.wallet_id
+         RETURNING w.id, w.balance - total.delta AS balance_before, w.currency)`,
+      `${POSTED} AS (
+         INSERT INTO transactions (id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount,
+                                   currency, balance_after, description, metadata, created_at)
+         SELECT e.id, e.wallet_id, e.card_id, e.authorization_id, e.transfer_id, e.refund_of, e.type, e.amount,
+                moved.currency,
+                moved.balance_before + sum(e.delta) OVER (PARTITION BY e.wallet_id ORDER BY e.position),
+                e.description, e.metadata, ${at}
+         FROM ledger_entry e JOIN ledger_moved moved ON moved.id = e.wallet_id
+         ORDER BY e.position
+         RETURNING ${COLUMNS})`,
+    ];
+  };
+}
+
 export const ledgerRepository = {
   /**
    * Appends `entry` to the ledger and moves the wallet's balance by it, in one statement: the
@@ -88,48 +146,68 @@ export const ledgerRepository = {
    */
   async postAll(db: Queryable, entries: readonly LedgerEntry[], now: Date): Promise<Transaction[]> {
     if (entries.length === 0) return [];
-    const rows = entries.map((entry, position) => ({
-      position,
-      id: Bun.randomUUIDv7(),
-      wallet_id: entry.walletId,
-      delta: balanceDelta(entry.type, entry.amount),
-      card_id: entry.cardId ?? null,
-      authorization_id: entry.authorizationId ?? null,
-      transfer_id: entry.transferId ?? null,
-      refund_of: entry.refundOf ?? null,
-      type: entry.type,
-      amount: entry.amount,
-      description: entry.description ?? null,
-      metadata: entry.metadata ?? {},
-    }));
-    const result = await db.query<TransactionRow>(
-      `WITH entry AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS e (position int, id uuid, wallet_id uuid, delta bigint,
-           card_id uuid, authorization_id uuid, transfer_id uuid, refund_of uuid, type text, amount bigint,
-           description text, metadata jsonb)
-       ), moved AS (
-         UPDATE wallets w SET balance = w.balance + total.delta, updated_at = $2
-         FROM (SELECT wallet_id, sum(delta) AS delta FROM entry GROUP BY wallet_id) total
-         WHERE w.id = total.wallet_id
-         RETURNING w.id, w.balance - total.delta AS balance_before, w.currency
-       )
-       INSERT INTO transactions (id, wallet_id, card_id, authorization_id, transfer_id, refund_of, type, amount,
-                                 currency, balance_after, description, metadata, created_at)
-       SELECT e.id, e.wallet_id, e.card_id, e.authorization_id, e.transfer_id, e.refund_of, e.type, e.amount,
-              moved.currency,
-              moved.balance_before + sum(e.delta) OVER (PARTITION BY e.wallet_id ORDER BY e.position),
-              e.description, e.metadata, $2
-       FROM entry e JOIN moved ON moved.id = e.wallet_id
-       ORDER BY e.position
-       RETURNING ${COLUMNS}`,
-      [JSON.stringify(rows), now],
+    const rows = postingRows(entries);
+    const posted = await writeTogether<TransactionRow>(
+      db,
+      [postingWrites(rows, now)],
+      `SELECT ${COLUMNS} FROM ${POSTED}`,
     );
-    const byId = new Map(result.rows.map((row) => [row.id, toTransaction(row)]));
+    const byId = new Map(posted.map((row) => [row.id, toTransaction(row)]));
     return rows.map((row) => {
-      const posted = byId.get(row.id);
-      if (posted === undefined) throw new Error(`ledger row ${row.id} was not posted`);
-      return posted;
+      const transaction = byId.get(row.id);
+      if (transaction === undefined) throw new Error(`ledger row ${row.id} was not posted`);
+      return transaction;
     });
+  },
+
+  /**
+   * `entries` as a part of a larger statement (see writeTogether): the same posting as postAll, for a
+   * caller that also needs the transactions before the statement runs (to write their events in it).
+   * They are worked out from `before`, each wallet's balance and currency read under its lock; the
+   * statement's `select` returns what was stored, which `confirm` checks against them.
+   */
+  posting(
+    entries: readonly LedgerEntry[],
+    now: Date,
+    before: ReadonlyMap<string, { balance: number; currency: string }>,
+  ): {
+    writes: Writes;
+    transactions: Transaction[];
+    select: string;
+    confirm: (posted: PostedBalance[]) => void;
+  } {
+    const rows = postingRows(entries);
+    const balances = new Map<string, number>();
+    const transactions = rows.map((row) => {
+      const wallet = before.get(row.wallet_id);
+      if (wallet === undefined) throw new Error(`no balance of wallet ${row.wallet_id} to post on`);
+      const balanceAfter = (balances.get(row.wallet_id) ?? wallet.balance) + row.delta;
+      balances.set(row.wallet_id, balanceAfter);
+      return toTransaction({
+        ...row,
+        currency: wallet.currency,
+        balance_after: balanceAfter,
+        created_at: now,
+      });
+    });
+    return {
+      writes: postingWrites(rows, now),
+      transactions,
+      select:
+        rows.length === 0
+          ? "SELECT NULL::uuid AS id, NULL::bigint AS balance_after WHERE false"
+          : `SELECT id, balance_after FROM ${POSTED}`,
+      confirm(posted) {
+        const stored = new Map(posted.map((row) => [row.id, row.balance_after]));
+        for (const transaction of transactions) {
+          if (stored.get(transaction.id) !== transaction.balanceAfter) {
+            throw new Error(
+              `ledger row ${transaction.id} was not posted with balance ${transaction.balanceAfter}`,
+            );
+          }
+        }
+      },
+    };
   },
 
   async find(db: Queryable, id: string): Promise<Transaction | undefined> {
