@@ -8,6 +8,11 @@
  * key, so batches that run at the same time never share one and never queue on each other's row
  * locks, and all the requests of a busy key go together into its next batch, in arrival order.
  *
+ * While a batch runs, the next one waits for it, so that everything that arrived meanwhile is decided
+ * together; only once the oldest running batch has run `spillAfterMs` does another start beside it
+ * (up to `maxInFlight`), so that a stuck batch (waiting for a row lock another instance holds, say)
+ * does not hold up spends on other wallets for longer than that.
+ *
  * A unit of work that fails is retried one request at a time, so one request's bad input cannot fail
  * the others; except when the database is unavailable or the commit's outcome is unknown (any 503):
  * then every request of the batch gets that error, and none is retried here (a retry could apply a
@@ -30,18 +35,23 @@ const sharedByAll = (error: unknown) => error instanceof ApiError && error.statu
 
 export class GroupCommit<Request, Outcome> {
   private queue: Queued<Request, Outcome>[] = [];
-  private inFlight = 0;
+  /** When each running batch started (performance.now()). */
+  private readonly running = new Set<{ startedAt: number }>();
   /** The keys of the running batches. */
   private readonly busy = new Set<string>();
+  /** A dispatch due when the oldest running batch reaches `spillAfterMs`. */
+  private spillTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * `work` decides a batch and returns one outcome per request, in order. At most `maxInFlight`
-   * batches run at once (each holds a database connection), each of at most `maxBatch` requests.
+   * batches run at once (each holds a database connection), each of at most `maxBatch` requests;
+   * a batch starts beside a running one only after that one has run `spillAfterMs`.
    */
   constructor(
     private readonly work: (requests: Request[]) => Promise<Outcome[]>,
     private readonly maxInFlight: number,
     private readonly maxBatch: number,
+    private readonly spillAfterMs = 0,
   ) {}
 
   submit(request: Request, key: string): Promise<Outcome> {
@@ -52,18 +62,34 @@ export class GroupCommit<Request, Outcome> {
   }
 
   private dispatch(): void {
-    while (this.inFlight < this.maxInFlight) {
+    while (this.running.size < this.maxInFlight && this.queue.length > 0) {
+      const wait = this.spillWait();
+      if (wait > 0) {
+        this.spillTimer ??= setTimeout(() => {
+          this.spillTimer = undefined;
+          this.dispatch();
+        }, wait);
+        return;
+      }
       const batch = this.nextBatch();
       if (batch.length === 0) return;
       const keys = new Set(batch.map((queued) => queued.key));
       for (const key of keys) this.busy.add(key);
-      this.inFlight++;
+      const started = { startedAt: performance.now() };
+      this.running.add(started);
       void this.run(batch).finally(() => {
         for (const key of keys) this.busy.delete(key);
-        this.inFlight--;
+        this.running.delete(started);
         this.dispatch();
       });
     }
+  }
+
+  /** Milliseconds until a batch may start beside the running ones: 0 when none runs or the oldest has run long enough. */
+  private spillWait(): number {
+    if (this.running.size === 0) return 0;
+    const oldest = Math.min(...[...this.running].map((batch) => batch.startedAt));
+    return Math.max(0, oldest + this.spillAfterMs - performance.now());
   }
 
   /** Takes the queued requests whose key no running batch holds, in arrival order, up to `maxBatch`. */

@@ -121,4 +121,41 @@ describe("GroupCommit", () => {
       expect(batches).toEqual([[0], [1, 2, 3]]);
     }
   });
+
+  test("while a batch runs the next waits for it, and starts beside it only once it has run spillAfterMs", async () => {
+    const batches: string[][] = [];
+    const started = performance.now();
+    const finished = new Map<string, number>();
+    const group = new GroupCommit(
+      async (requests: string[]) => {
+        batches.push(requests);
+        await Bun.sleep(requests.includes("stuck") ? 150 : 5);
+        for (const request of requests) finished.set(request, performance.now() - started);
+        return requests;
+      },
+      2,
+      64,
+      40,
+    );
+    const stuck = group.submit("stuck", "stuck-wallet");
+    await Bun.sleep(1);
+    const others = ["a", "b", "c"].map((request) => group.submit(request, `${request}-wallet`));
+    await Promise.all([stuck, ...others]);
+    // The three waited for the stuck batch, not for its end: they went together once it had run 40 ms.
+    expect(batches).toEqual([["stuck"], ["a", "b", "c"]]);
+    const otherFinished = finished.get("a") ?? Number.NaN;
+    expect(otherFinished).toBeGreaterThanOrEqual(40);
+    expect(otherFinished).toBeLessThan(finished.get("stuck") ?? 0);
+  });
+
+  test("batches that end before spillAfterMs are decided one after another, never split over two slots", async () => {
+    const { batches, work } = recordingWork();
+    const group = new GroupCommit(work, 2, 64, 1_000);
+    const first = group.submit(0, "key-0");
+    await Bun.sleep(1);
+    const rest = Array.from({ length: 9 }, (_, index) => group.submit(index + 1, `key-${index + 1}`));
+    const outcomes: number[] = await Promise.all([first, ...rest]);
+    expect(outcomes).toEqual(Array.from({ length: 10 }, (_, index) => index * 2));
+    expect(batches).toEqual([[0], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+  });
 });
