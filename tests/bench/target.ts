@@ -95,11 +95,14 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
 
 const MAX_KEPT_LINES = 200;
 
-/** Collects the lines of one output stream; keeps the first MAX_KEPT_LINES. */
+/** A JSON log line below warn (pino's trace 10, debug 20, info 30): the access log, start and stop. */
+const ROUTINE_LINE = /^\{"level":[123]0,/;
+
+/** Collects the warnings, errors and other unexpected lines of one output stream; keeps the first MAX_KEPT_LINES. */
 async function collectLines(stream: ReadableStream<Uint8Array>, log: ServerLog): Promise<void> {
   let pending = "";
   const keep = (line: string) => {
-    if (line.trim() === "") return;
+    if (line.trim() === "" || ROUTINE_LINE.test(line)) return;
     log.total++;
     if (log.lines.length < MAX_KEPT_LINES) log.lines.push(line);
   };
@@ -223,7 +226,8 @@ function spawnService(
       HOST: "127.0.0.1",
       PORT: String(port),
       RATE_LIMIT_PER_SECOND: "0",
-      LOG_LEVEL: "warn",
+      // As in production: one access log line per request, read from the pipe like a log collector would.
+      LOG_LEVEL: "info",
       LOG_FORMAT: "json",
     },
     port,
