@@ -89,26 +89,43 @@ function rowsOf(windows: SpendWindows): WindowRow[] {
   }));
 }
 
-/** Every window of `spends` as parallel arrays: scope ids, scopes, periods, start dates, category keys, amounts. */
-function windowColumns(
-  spends: readonly { windows: SpendWindows; amount: number }[],
-): [string[], string[], string[], string[], string[], number[]] {
-  const columns: [string[], string[], string[], string[], string[], number[]] = [[], [], [], [], [], []];
-  const [scopeIds, scopes, periods, startDates, categoryKeys, amounts] = columns;
+/**
+ * Every window of `spends` with the amount counted in it, one row per window (the amounts of spends in
+ * the same window summed: a statement may write a row only once), as JSON for jsonb_to_recordset.
+ */
+function windowAmounts(spends: readonly { windows: SpendWindows; amount: number }[]): string {
+  const rows = new Map<string, WindowAmount>();
   for (const { windows, amount } of spends) {
     for (const row of rowsOf(windows)) {
-      scopeIds.push(row.scopeId);
-      scopes.push(row.scope);
-      periods.push(row.period);
-      startDates.push(row.startsOn);
-      categoryKeys.push(row.categoryKey);
-      amounts.push(amount);
+      const key = `${windowKeyOf(row.scopeId, row)}|${row.startsOn}`;
+      const counted = rows.get(key);
+      if (counted === undefined) {
+        rows.set(key, {
+          scope_id: row.scopeId,
+          scope: row.scope,
+          period: row.period,
+          starts_on: row.startsOn,
+          category_key: row.categoryKey,
+          amount,
+        });
+      } else counted.amount += amount;
     }
   }
-  return columns;
+  return JSON.stringify([...rows.values()]);
 }
 
-const UNNESTED = "unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigint[])";
+interface WindowAmount {
+  scope_id: string;
+  scope: WindowKey["scope"];
+  period: Period;
+  starts_on: string;
+  category_key: string;
+  amount: number;
+}
+
+/** The rows of windowAmounts, in SQL. */
+const WINDOW_AMOUNTS =
+  "AS w (scope_id uuid, scope text, period text, starts_on date, category_key text, amount bigint)";
 
 /** Counts `amount` of approved spend in every window of `windows`, in one statement. */
 export async function addSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
@@ -122,16 +139,11 @@ export async function addSpend(db: Queryable, windows: SpendWindows, amount: num
 export function spendWrites(spends: readonly { windows: SpendWindows; amount: number }[]): Writes {
   return (parameters) => {
     if (spends.length === 0) return [];
-    const [scopeIds, scopes, periods, startDates, categoryKeys, amounts] = windowColumns(spends);
     return [
       `spend_windows_counted AS (
          INSERT INTO spend_windows (scope_id, scope, period, starts_on, category_key, spent)
-         SELECT w.scope_id, w.scope, w.period, w.starts_on, w.category_key, sum(w.amount)
-         FROM unnest(${parameters.bind(scopeIds)}::uuid[], ${parameters.bind(scopes)}::text[],
-                     ${parameters.bind(periods)}::text[], ${parameters.bind(startDates)}::date[],
-                     ${parameters.bind(categoryKeys)}::text[], ${parameters.bind(amounts)}::bigint[])
-           AS w (scope_id, scope, period, starts_on, category_key, amount)
-         GROUP BY w.scope_id, w.scope, w.period, w.starts_on, w.category_key
+         SELECT w.scope_id, w.scope, w.period, w.starts_on, w.category_key, w.amount
+         FROM jsonb_to_recordset(${parameters.bind(windowAmounts(spends))}::jsonb) ${WINDOW_AMOUNTS}
          ON CONFLICT (scope_id, period, starts_on, category_key)
          DO UPDATE SET spent = spend_windows.spent + EXCLUDED.spent)`,
     ];
@@ -158,10 +170,10 @@ export async function releaseSpend(db: Queryable, windows: SpendWindows, amount:
   if (amount === 0) return;
   await db.query(
     `UPDATE spend_windows s SET spent = s.spent - w.amount
-     FROM ${UNNESTED} AS w (scope_id, scope, period, starts_on, category_key, amount)
+     FROM jsonb_to_recordset($1::jsonb) ${WINDOW_AMOUNTS}
      WHERE s.scope_id = w.scope_id AND s.period = w.period AND s.starts_on = w.starts_on
        AND s.category_key = w.category_key`,
-    windowColumns([{ windows, amount }]),
+    [windowAmounts([{ windows, amount }])],
   );
 }
 
