@@ -8,10 +8,11 @@
  * key, so batches that run at the same time never share one and never queue on each other's row
  * locks, and all the requests of a busy key go together into its next batch, in arrival order.
  *
- * While a batch runs, the next one waits for it, so that everything that arrived meanwhile is decided
- * together; only once the oldest running batch has run `spillAfterMs` does another start beside it
- * (up to `maxInFlight`), so that a stuck batch (waiting for a row lock another instance holds, say)
- * does not hold up spends on other wallets for longer than that.
+ * With `spillAfterMs`, while a batch runs the next one waits for it, so that everything that arrived
+ * meanwhile is decided together; only once the oldest running batch has run that long does another
+ * start beside it (up to `maxInFlight`), so that a stuck batch (waiting for a row lock another
+ * instance holds, say) does not hold up spends on other wallets for longer than that. With 0 (the
+ * default) a batch starts whenever a slot is free.
  *
  * A unit of work that fails is retried one request at a time, so one request's bad input cannot fail
  * the others; except when the database is unavailable or the commit's outcome is unknown (any 503):
