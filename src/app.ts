@@ -154,7 +154,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
   const { idempotency, metrics, telemetry, keyCache, clock, ...modules } =
     services ?? (await createServices(dependencies));
   const rateLimiter = new RateLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
-  const authenticator = await Authenticator.create(secrets.adminApiKey, keyCache, clock);
+  const authenticator = Authenticator.create(secrets.adminApiKey, keyCache, clock);
   const accessRules = new RouteAccessRules();
   const routeMethods = new RouteMethods();
   let document = "";
@@ -179,7 +179,7 @@ export async function createApp(dependencies: AppDependencies, services?: Servic
     .use(
       operationsController(
         new OperationsService(db, metrics, dependencies.lifecycle ?? { draining: false }),
-        config.METRICS_TOKEN === undefined ? undefined : await BearerSecret.of(config.METRICS_TOKEN),
+        config.METRICS_TOKEN === undefined ? undefined : BearerSecret.of(config.METRICS_TOKEN),
       ),
     )
     .use(

@@ -88,12 +88,12 @@ function bearerToken(authorization: string | null): string | undefined {
 export class BearerSecret {
   private constructor(private readonly digest: Uint8Array) {}
 
-  static async of(secret: string): Promise<BearerSecret> {
+  static of(secret: string): BearerSecret {
     return new BearerSecret(sha256(secret));
   }
 
   /** True when `authorization` is `Bearer <this secret>`. */
-  async matches(authorization: string | null): Promise<boolean> {
+  matches(authorization: string | null): boolean {
     const presented = bearerToken(authorization);
     return presented !== undefined && digestsEqual(sha256(presented), this.digest);
   }
@@ -107,13 +107,13 @@ export class Authenticator {
     private readonly clock: Clock,
   ) {}
 
-  static async create(adminApiKey: string, keys: KeyLookup, clock: Clock): Promise<Authenticator> {
-    return new Authenticator(await BearerSecret.of(adminApiKey), keys, clock);
+  static create(adminApiKey: string, keys: KeyLookup, clock: Clock): Authenticator {
+    return new Authenticator(BearerSecret.of(adminApiKey), keys, clock);
   }
 
   /** The caller; 401 for a missing, unknown, revoked or expired key. */
   async authenticate(authorization: string | null): Promise<Caller> {
-    if (await this.adminKey.matches(authorization)) return ADMIN_CALLER;
+    if (this.adminKey.matches(authorization)) return ADMIN_CALLER;
     const presented = bearerToken(authorization);
     const key = presented === undefined ? undefined : await this.keys.find(presented);
     const now = this.clock();

@@ -14,6 +14,7 @@ export interface Metrics {
   readRequests: Counter<"target">;
   /** Authorization hook calls: how long each took, by result (approved, declined, timeout, error). */
   hookDuration: Histogram<"result">;
+  /** Card spends decided together in one transaction (group commit by wallet). */
   spendBatchSize: Histogram;
   /** Webhook delivery attempts, by result (succeeded, failed: retried later, exhausted: no retry left). */
   webhookDeliveries: Counter<"result">;

@@ -41,6 +41,10 @@ const COLUMNS = `id, card_id, wallet_id, amount, currency, merchant_name, mercha
   decline_detail, captured_amount, refunded_amount, window_day, window_week, window_month, window_year,
   category_windows, metadata, expires_at, created_at, updated_at`;
 
+/** A recorded row without what its INSERT sets itself (the refunded total, the times). */
+const insertedColumns = ({ refunded_amount, created_at, updated_at, ...inserted }: AuthorizationRow) =>
+  inserted;
+
 /** The rule behind a hook_declined: the card program's own, through its authorization hook. */
 const HOOK_DECLINE_DETAIL = JSON.stringify({
   scope: "card",
@@ -204,7 +208,7 @@ export const authorizationsRepository = {
            SELECT a.id, a.card_id, a.wallet_id, a.amount, a.currency, a.merchant_name, a.merchant_category, a.status,
              a.decline_reason, a.decline_detail, a.captured_amount, a.window_day, a.window_week, a.window_month,
              a.window_year, a.category_windows, a.metadata, a.expires_at, ${at}, ${at}
-           FROM jsonb_to_recordset(${parameters.bind(JSON.stringify(rows))}::jsonb) AS a (id uuid, card_id uuid,
+           FROM jsonb_to_recordset(${parameters.bind(JSON.stringify(rows.map(insertedColumns)))}::jsonb) AS a (id uuid, card_id uuid,
              wallet_id uuid, amount bigint, currency text, merchant_name text, merchant_category text, status text,
              decline_reason text, decline_detail jsonb, captured_amount bigint, window_day date, window_week date,
              window_month date, window_year date, category_windows jsonb, metadata jsonb, expires_at timestamptz))`,

@@ -40,10 +40,7 @@ export const operationsController = (operations: OperationsService, metricsToken
     .get(
       "/metrics",
       async ({ request }) => {
-        if (
-          metricsToken !== undefined &&
-          !(await metricsToken.matches(request.headers.get("authorization")))
-        ) {
+        if (metricsToken !== undefined && !metricsToken.matches(request.headers.get("authorization"))) {
           throw unauthorized();
         }
         return new Response(await operations.metricsText(), {
