@@ -1,8 +1,8 @@
 /**
  * Migration 008 gives the spend already approved its new windows: every authorization gets the local
  * week and year it was made in (the wallet's zone), the week, year and all-time windows of cards and
- * wallets are filled from the authorizations, and declined ones get a declineDetail. After it, every
- * money invariant holds.
+ * wallets are filled from the authorizations, and declined ones get a declineDetail. Migration 010 then
+ * keeps of those only the ones a limit without categories needs. After each, every money invariant holds.
  */
 import { expect, test } from "bun:test";
 import { loadConfig } from "../../src/platform/config.ts";
@@ -25,7 +25,7 @@ const [CAPTURED, PENDING, DECLINED] = [
 // 00:30 on 1 January 2031 in Berlin, still 2030 in UTC: a Wednesday of the week from Monday 30 December.
 const AT = "2030-12-31T23:30:00Z";
 
-test("existing authorizations count in their local week, year and all time; declines get a detail", async () => {
+test("existing authorizations count in their local week, year and all time; declines get a detail; then only limited windows stay", async () => {
   const scratch = serverUrl === undefined ? undefined : await createScratchDatabase(serverUrl);
   const config = loadConfig({
     DATA_DIR: "memory://",
@@ -98,7 +98,7 @@ test("existing authorizations count in their local week, year and all time; decl
       );
     }
 
-    await applyMigrations(db, logger);
+    await migrateUpTo(db, 8);
 
     const windows = await db.query<{ scope: string; period: string; starts_on: string; spent: number }>(
       "SELECT scope, period, starts_on, spent FROM spend_windows ORDER BY scope, period",
@@ -123,6 +123,24 @@ test("existing authorizations count in their local week, year and all time; decl
       spent: null,
       categories: null,
     });
+    expect(await brokenInvariants(db)).toEqual([]);
+
+    // A weekly limit on the card keeps its week; nothing keeps the other week, year and all-time rows.
+    await db.query(
+      `UPDATE cards SET spending_limits = '[{"amount": 90000, "interval": "weekly", "categories": null}]' WHERE id = $1`,
+      [CARD],
+    );
+    await applyMigrations(db, logger);
+    const kept = await db.query<{ scope: string; period: string; spent: number }>(
+      "SELECT scope, period, spent FROM spend_windows ORDER BY scope, period",
+    );
+    expect(kept.rows).toEqual([
+      { scope: "card", period: "day", spent: 4000 },
+      { scope: "card", period: "month", spent: 4000 },
+      { scope: "card", period: "week", spent: 4000 },
+      { scope: "wallet", period: "day", spent: 4000 },
+      { scope: "wallet", period: "month", spent: 4000 },
+    ]);
     expect(await brokenInvariants(db)).toEqual([]);
   } finally {
     await db.close();

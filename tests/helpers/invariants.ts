@@ -33,8 +33,9 @@ const COUNTED = `CASE status WHEN 'pending' THEN amount
                    WHEN 'captured' THEN captured_amount - refunded_amount ELSE 0 END`;
 
 /**
- * Every window each authorization counts in: the card's and the wallet's day, week, month, year and all
- * time, and the categorised windows it names in category_windows.
+ * Every window each authorization may count in: the card's and the wallet's day, week, month, year and
+ * all time (the week, year and all-time ones are kept only while a limit needs them), and the
+ * categorised windows it names in category_windows.
  */
 const EXPECTED_WINDOWS = `
   WITH counted AS (
@@ -134,7 +135,7 @@ const CHECKS: CheckSql[] = [
           OR (a.status <> 'captured' AND s.n IS NOT NULL)`,
   },
   {
-    name: "spend_windows.spent = Σ approved spend of the window's authorizations (card and wallet, every period and categorised limit)",
+    name: "spend_windows.spent = Σ approved spend of the window's authorizations, for every row (card and wallet, every period and categorised limit); no day, month, categorised or limited all-time window with spend is missing",
     examined: "SELECT count(*) FROM spend_windows",
     violations: `${EXPECTED_WINDOWS}
       SELECT coalesce(e.scope_id, s.scope_id) AS scope_id, coalesce(e.period, s.period) AS period,
@@ -143,8 +144,17 @@ const CHECKS: CheckSql[] = [
         FROM expected e FULL JOIN spend_windows s
           ON s.scope_id = e.scope_id AND s.period = e.period AND s.starts_on = e.starts_on
          AND s.category_key = e.category_key
-       WHERE coalesce(e.spent, 0) <> coalesce(s.spent, 0)
-          OR (e.scope IS NOT NULL AND s.scope IS NOT NULL AND e.scope <> s.scope)`,
+       WHERE (s.scope IS NOT NULL AND coalesce(e.spent, 0) <> s.spent)
+          OR (e.scope IS NOT NULL AND s.scope IS NOT NULL AND e.scope <> s.scope)
+          OR (s.scope IS NULL AND e.spent <> 0
+              AND (e.period IN ('day', 'month') OR e.category_key <> ''
+                   OR (e.period = 'all_time' AND EXISTS (
+                         SELECT 1
+                           FROM (SELECT spending_limits FROM cards WHERE e.scope = 'card' AND id = e.scope_id
+                                 UNION ALL
+                                 SELECT spending_limits FROM wallets WHERE e.scope = 'wallet' AND id = e.scope_id) o,
+                                jsonb_array_elements(o.spending_limits) l
+                          WHERE l->>'categories' IS NULL AND l->>'interval' = 'all_time'))))`,
   },
   windowsWithinLimits("card", "cards"),
   windowsWithinLimits("wallet", "wallets"),

@@ -265,6 +265,45 @@ describe("limits per interval", () => {
     expect(await brokenInvariants(server.db)).toEqual([]);
   });
 
+  test("a limit without categories set later counts the spend already made in its window; removed and set again, it counts it again", async () => {
+    clock.set("2031-03-23T12:00:00.000Z"); // Sunday, the week before
+    const { wallet, card } = await cardWith(1_000_000);
+    expect((await authorize(server.api, card.id, 1000)).status).toBe("captured");
+    clock.set("2031-03-24T08:00:00.000Z"); // Monday
+    const held = await authorize(server.api, card.id, 3000, { capture: false });
+    expect(held.status).toBe("pending");
+    clock.set(SATURDAY_NOON);
+    expect((await authorize(server.api, card.id, 2000)).status).toBe("captured");
+
+    const weekly = (amount: number) => ({ spendingControls: { limits: [{ amount, interval: "weekly" }] } });
+    expect((await patchCard(card.id, weekly(6000))).status).toBe(200);
+    expect(await authorize(server.api, card.id, 1001)).toMatchObject({
+      declineReason: "spending_limit_exceeded",
+      declineDetail: { scope: "card", interval: "weekly", limit: 6000, spent: 5000 },
+    });
+    // A partial void gives its amount back to the window the limit filled.
+    expect((await voidPart(held.id, 1000)).status).toBe(200);
+    expect((await authorize(server.api, card.id, 2000)).status).toBe("captured");
+    expect((await authorize(server.api, card.id, 1)).declineDetail).toMatchObject({ spent: 6000 });
+
+    // Without the limit nothing caps the week; set again, the limit counts the whole week again.
+    expect((await patchCard(card.id, { spendingControls: { limits: [] } })).status).toBe(200);
+    expect((await authorize(server.api, card.id, 9000)).status).toBe("captured");
+    expect((await patchCard(card.id, weekly(16_000))).status).toBe(200);
+    const weekHeadroom = (await preview(card.id, 1)).headroom.find((h) => h.interval === "weekly");
+    expect(weekHeadroom).toMatchObject({ scope: "card", limit: 16_000, spent: 15_000 });
+
+    // The wallet's all-time limit, set now, counts every spend of its cards since the first.
+    const walletPatch = await server.request(`/v1/wallets/${wallet.id}`, {
+      method: "PATCH",
+      json: { spendingControls: { limits: [{ amount: 100_000, interval: "all_time" }] } },
+    });
+    expect(walletPatch.status).toBe(200);
+    const allTime = (await preview(card.id, 1)).headroom.find((h) => h.interval === "all_time");
+    expect(allTime).toMatchObject({ scope: "wallet", limit: 100_000, spent: 16_000 });
+    expect(await brokenInvariants(server.db)).toEqual([]);
+  });
+
   test("wallet limits with categories cap the spend of all its cards", async () => {
     const { wallet, card } = await cardWith(1_000_000);
     await server.request(`/v1/wallets/${wallet.id}`, {
@@ -491,13 +530,26 @@ describe("increments and partial voids", () => {
 });
 
 describe("200 mixed lifecycle operations at once", () => {
-  test("held = Σ pending, every window = Σ approved spend, the ledger exact", async () => {
-    const { wallet, card } = await cardWith(1_000_000, {
-      limits: [
-        { amount: 400_000, interval: "weekly", categories: ["5812"] },
-        { amount: 900_000, interval: "yearly", categories: ["5812", "7011"] },
-      ],
-    });
+  test("held = Σ pending, every window = Σ approved spend, the ledger exact, with limits set and removed meanwhile", async () => {
+    const categorised: NonNullable<ControlsInput["limits"]> = [
+      { amount: 400_000, interval: "weekly", categories: ["5812"] },
+      { amount: 900_000, interval: "yearly", categories: ["5812", "7011"] },
+    ];
+    const { wallet, card } = await cardWith(1_000_000, { limits: categorised });
+    // Limits without categories come and go while the spends are decided: each fills its window or drops it.
+    const cardLimits = (i: number) =>
+      patchCard(card.id, {
+        spendingControls: {
+          limits: i % 40 < 20 ? [...categorised, { amount: 900_000, interval: "weekly" }] : categorised,
+        },
+      });
+    const walletLimits = (i: number) =>
+      server.request(`/v1/wallets/${wallet.id}`, {
+        method: "PATCH",
+        json: {
+          spendingControls: { limits: i % 40 < 20 ? [{ amount: 5_000_000, interval: "all_time" }] : [] },
+        },
+      });
     const holds: Schemas["Authorization"][] = [];
     for (let i = 0; i < 40; i++)
       holds.push(
@@ -506,6 +558,7 @@ describe("200 mixed lifecycle operations at once", () => {
     const operations = Array.from({ length: 200 }, (_, i) => {
       const hold = holds[i % holds.length];
       const id = hold?.id ?? "";
+      if (i % 10 === 7) return i % 20 === 7 ? cardLimits(i) : walletLimits(i);
       switch (i % 5) {
         case 0:
           return increment(id, 700);

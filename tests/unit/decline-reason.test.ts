@@ -100,8 +100,31 @@ describe("decide (contract §3 and §8)", () => {
     const decision = run(approved);
     expect(decision.declineReason).toBeNull();
     expect(decision.declineDetail).toBeNull();
-    expect(decision.categoryWindows).toEqual([
+    expect(decision.limitWindows).toEqual([
       { scope: "card", period: "week", categoryKey: '["5812","5814"]' },
+    ]);
+  });
+
+  test("a spend counts in the windows of its limits beyond the day and month: uncategorised always, categorised when they apply", () => {
+    const limits = [
+      { amount: 90_000, interval: "weekly" as const, categories: null },
+      { amount: 90_000, interval: "all_time" as const, categories: ["4111"] },
+      { amount: 90_000, interval: "yearly" as const, categories: ["5812"] },
+    ];
+    const spend: Spend = {
+      ...approved,
+      input: {
+        ...approved.input,
+        wallet: {
+          ...approved.input.wallet,
+          controls: { ...approved.input.wallet.controls, spendingLimits: limits },
+        },
+      },
+    };
+    expect(run(spend).limitWindows).toEqual([
+      { scope: "card", period: "week", categoryKey: '["5812","5814"]' },
+      { scope: "wallet", period: "week", categoryKey: "" },
+      { scope: "wallet", period: "year", categoryKey: '["5812"]' },
     ]);
   });
 
@@ -158,7 +181,7 @@ describe("decide (contract §3 and §8)", () => {
     });
     const elsewhere = { ...full, input: { ...full.input, category: "4111" } };
     expect(run(elsewhere).declineReason).toBeNull();
-    expect(run(elsewhere).categoryWindows).toEqual([]);
+    expect(run(elsewhere).limitWindows).toEqual([]);
     const both: Spend = {
       ...approved,
       input: {

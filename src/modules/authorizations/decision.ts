@@ -6,7 +6,7 @@
 import { isExpired } from "../cards/card-number.ts";
 import type { LimitInterval, SpendingLimit } from "../wallets/spending-controls.ts";
 import type { DeclineReason } from "./model.ts";
-import { categoryKey, PERIOD_OF, type Period, type WindowKey } from "./spend-windows.ts";
+import { categoryKey, isAlwaysKept, PERIOD_OF, type Period, type WindowKey } from "./spend-windows.ts";
 
 export type Scope = "card" | "wallet";
 
@@ -58,8 +58,11 @@ export interface Decision {
   declineReason: DeclineReason | null;
   declineDetail: DeclineDetail | null;
   headroom: Headroom[];
-  /** The categorised windows an approved spend counts in (every spend counts in the uncategorised ones). */
-  categoryWindows: WindowKey[];
+  /**
+   * The windows of the limits an approved spend counts in, beyond its card's and wallet's day and month
+   * (which every spend counts in): uncategorised weeks, years and all time, and the categorised ones.
+   */
+  limitWindows: WindowKey[];
 }
 
 const INTERVAL_ORDER: Record<LimitInterval, number> = {
@@ -118,7 +121,7 @@ export function decide(input: DecisionInput): Decision {
     { scope: "wallet" as const, controls: wallet.controls },
   ];
   const headroom: Headroom[] = [];
-  const categoryWindows: WindowKey[] = [];
+  const limitWindows: WindowKey[] = [];
   let limitFailure: ReturnType<typeof declined> | null = null;
   for (const { scope, controls } of scopes) {
     for (const limit of limitsOf(controls)) {
@@ -137,7 +140,7 @@ export function decide(input: DecisionInput): Decision {
       });
       const applies = limit.categories === null || (category !== null && limit.categories.includes(category));
       if (!applies) continue;
-      if (window !== null && limit.categories !== null) categoryWindows.push(window);
+      if (window !== null && !isAlwaysKept(window)) limitWindows.push(window);
       if (limitFailure === null && spent + amount > limit.amount) {
         limitFailure = declined(limitReason(scope, limit), {
           scope,
@@ -163,5 +166,5 @@ export function decide(input: DecisionInput): Decision {
     if (amount > wallet.available) return declined("insufficient_funds", { scope: "wallet" });
     return approved;
   })();
-  return { ...outcome, headroom, categoryWindows };
+  return { ...outcome, headroom, limitWindows };
 }

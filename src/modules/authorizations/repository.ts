@@ -11,7 +11,7 @@ import type {
   AuthorizationStatus,
   DeclineReason,
 } from "./model.ts";
-import { decisionWindowColumns, type WindowKey } from "./spend-windows.ts";
+import { decisionWindowColumns, recordedWindows, type WindowKey } from "./spend-windows.ts";
 
 export interface AuthorizationRow {
   id: string;
@@ -118,7 +118,8 @@ export interface NewAuthorization {
   declineDetail: DeclineDetail | null;
   capturedAmount: number;
   card: SpendingCard;
-  categoryWindows: WindowKey[];
+  /** The windows of its limits it counts in, beyond its card's and wallet's day and month. */
+  limitWindows: WindowKey[];
   metadata: Metadata;
   expiresAt: Date;
 }
@@ -190,7 +191,7 @@ export const authorizationsRepository = {
         window_week: authorization.card.window_week,
         window_month: authorization.card.window_month,
         window_year: authorization.card.window_year,
-        category_windows: authorization.categoryWindows,
+        category_windows: recordedWindows(authorization.limitWindows),
         metadata: authorization.metadata,
         expires_at: authorization.expiresAt,
         created_at: now,

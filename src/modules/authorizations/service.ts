@@ -47,6 +47,7 @@ import {
   spentFor,
   type WindowKey,
   windowsOf,
+  windowsOfIncrement,
 } from "./spend-windows.ts";
 
 /** The decision's view of a card or wallet row's controls. */
@@ -119,11 +120,11 @@ export interface SpendRequest {
 export type SpendOutcome = { authorization: Authorization } | { refused: ApiError };
 
 /** The windows a spend decided on `card` counts in. */
-const windowsOfSpend = (card: SpendingCard, categoryWindows: WindowKey[]): SpendWindows => ({
+const windowsOfSpend = (card: SpendingCard, limitWindows: WindowKey[]): SpendWindows => ({
   cardId: card.id,
   walletId: card.wallet_id,
   starts: { day: card.window_day, week: card.window_week, month: card.window_month, year: card.window_year },
-  categoryWindows,
+  limitWindows,
 });
 
 /**
@@ -266,7 +267,7 @@ export class AuthorizationsService {
         const reason = decision.declineReason;
         const approved = reason === null;
         if (approved) {
-          countSpend(spent, windowsOfSpend(card, decision.categoryWindows), input.amount);
+          countSpend(spent, windowsOfSpend(card, decision.limitWindows), input.amount);
           if (request.capture) wallet.balance -= input.amount;
           else wallet.held += input.amount;
         }
@@ -285,7 +286,7 @@ export class AuthorizationsService {
           declineDetail: decision.declineDetail,
           capturedAmount: approved && request.capture ? input.amount : 0,
           card,
-          categoryWindows: approved ? decision.categoryWindows : [],
+          limitWindows: approved ? decision.limitWindows : [],
           metadata: input.metadata ?? {},
           expiresAt,
         };
@@ -322,7 +323,7 @@ export class AuthorizationsService {
             recording.writes,
             spendWrites(
               approved.map((each) => ({
-                windows: windowsOfSpend(each.card, each.categoryWindows),
+                windows: windowsOfSpend(each.card, each.limitWindows),
                 amount: each.amount,
               })),
             ),
@@ -405,7 +406,7 @@ export class AuthorizationsService {
       }
       const raised = await repository.adjustAmount(tx, id, input.amount, now);
       await repository.adjustHeld(tx, pending.wallet_id, input.amount, now);
-      await addSpend(tx, windowsOf(pending), input.amount);
+      await addSpend(tx, windowsOfIncrement(pending, decision.limitWindows), input.amount);
       await appendEvent(tx, "authorization.updated", toAuthorization(raised));
       return raised;
     });

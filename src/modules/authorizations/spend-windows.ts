@@ -1,13 +1,17 @@
 /**
  * The spend windows: approved card spend per card and per wallet, in the wallet's local day, week (from
  * Monday), month and year and for all time (table `spend_windows`, one row per scope, period, start date
- * and category key). Every spend counts in the ten uncategorised windows; a categorised limit has its own
- * counter, which counts the spend in its categories. Authorizations write them; wallets, cards and the
- * spend decision read them, all through this file. A decision reads a handful of rows, never history.
+ * and category key). Every spend counts in its card's and wallet's day and month (they back dailyLimit,
+ * monthlyLimit, spentToday and spentThisMonth). A week, year or all-time window of a card or wallet is
+ * kept only while it has a limit of that interval without categories: set, it is filled from the
+ * authorizations of the current window; removed, its rows go ({@link followLimits}). A categorised limit
+ * has its own counter, which counts the spend in its categories from the moment the limit exists.
+ * Authorizations write them; wallets, cards and the spend decision read them, all through this file. A
+ * decision reads a handful of rows, never history.
  */
 import type { Queryable } from "../../platform/db.ts";
 import { type Writes, writeTogether } from "../../platform/sql.ts";
-import type { LimitInterval } from "../wallets/spending-controls.ts";
+import type { LimitInterval, SpendingLimit } from "../wallets/spending-controls.ts";
 
 export const PERIODS = ["day", "week", "month", "year", "all_time"] as const;
 export type Period = (typeof PERIODS)[number];
@@ -25,6 +29,13 @@ export const PERIOD_OF: Record<LimitInterval, Period | null> = {
 /** The start of the one all-time window. */
 const ALL_TIME_START = "1970-01-01";
 
+/** The periods every spend counts in, limit or not. */
+const ALWAYS_KEPT: readonly Period[] = ["day", "month"];
+
+/** Whether the window of a limit is one every spend counts in anyway (an uncategorised day or month). */
+export const isAlwaysKept = (window: WindowKey): boolean =>
+  window.categoryKey === "" && ALWAYS_KEPT.includes(window.period);
+
 /** A limit's counter within a scope: '' for all spend, else its sorted categories as JSON text. */
 export const categoryKey = (categories: readonly string[] | null): string =>
   categories === null ? "" : JSON.stringify(categories);
@@ -39,15 +50,24 @@ export interface WindowKey {
 /** The local start of each window of one instant, in the wallet's time zone. */
 export type PeriodStarts = Record<Exclude<Period, "all_time">, string>;
 
-/** The windows an authorization counts in, as its row stores them. */
+/** The windows a spend counts in. */
 export interface SpendWindows {
   cardId: string;
   walletId: string;
   starts: PeriodStarts;
-  categoryWindows: WindowKey[];
+  /** Beyond the card's and wallet's day and month: the windows of the limits that count the spend. */
+  limitWindows: WindowKey[];
 }
 
-/** The windows an authorization row counted in. */
+/** The uncategorised week, year and all-time windows of a card and its wallet, kept or not. */
+const OPTIONAL_WINDOWS: readonly WindowKey[] = PERIODS.flatMap((period) =>
+  (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
+).filter((window) => !isAlwaysKept(window));
+
+/**
+ * The windows an authorization row may be counted in, to give its spend back: the kept ones among its
+ * week, year and all-time windows (a release updates only rows that exist), and its categorised ones.
+ */
 export const windowsOf = (authorization: {
   card_id: string;
   wallet_id: string;
@@ -65,7 +85,22 @@ export const windowsOf = (authorization: {
     month: authorization.window_month,
     year: authorization.window_year,
   },
-  categoryWindows: authorization.category_windows,
+  limitWindows: [...OPTIONAL_WINDOWS, ...authorization.category_windows],
+});
+
+/**
+ * The windows an increment of `authorization` counts in: its own categorised ones, and the uncategorised
+ * ones its card's and wallet's limits keep now (among `limitWindows`, those of the increment's decision).
+ */
+export const windowsOfIncrement = (
+  authorization: Parameters<typeof windowsOf>[0],
+  limitWindows: readonly WindowKey[],
+): SpendWindows => ({
+  ...windowsOf(authorization),
+  limitWindows: [
+    ...limitWindows.filter((window) => window.categoryKey === ""),
+    ...authorization.category_windows,
+  ],
 });
 
 /** A window as `spend_windows` keys it: its scope's id and its start date too. */
@@ -74,14 +109,21 @@ interface WindowRow extends WindowKey {
   startsOn: string;
 }
 
+/**
+ * What an authorization row records of the windows it counts in: the categorised ones (its uncategorised
+ * windows follow from its dates, see {@link windowsOf}).
+ */
+export const recordedWindows = (limitWindows: readonly WindowKey[]): WindowKey[] =>
+  limitWindows.filter((window) => window.categoryKey !== "");
+
+/** The card's and wallet's day and month. */
+const ALWAYS_KEPT_WINDOWS: readonly WindowKey[] = ALWAYS_KEPT.flatMap((period) =>
+  (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
+);
+
 /** Every window of `windows` as `spend_windows` keys them. */
 function rowsOf(windows: SpendWindows): WindowRow[] {
-  const all: WindowKey[] = [
-    ...PERIODS.flatMap((period) =>
-      (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
-    ),
-    ...windows.categoryWindows,
-  ];
+  const all: WindowKey[] = [...ALWAYS_KEPT_WINDOWS, ...windows.limitWindows];
   return all.map((window) => ({
     ...window,
     scopeId: window.scope === "card" ? windows.cardId : windows.walletId,
@@ -174,6 +216,68 @@ export async function releaseSpend(db: Queryable, windows: SpendWindows, amount:
      WHERE s.scope_id = w.scope_id AND s.period = w.period AND s.starts_on = w.starts_on
        AND s.category_key = w.category_key`,
     [windowAmounts([{ windows, amount }])],
+  );
+}
+
+/** The periods beyond day and month that `limits` keep windows for: those of its uncategorised limits. */
+function keptPeriods(limits: readonly SpendingLimit[]): Set<Period> {
+  const periods = new Set<Period>();
+  for (const limit of limits) {
+    const period = PERIOD_OF[limit.interval];
+    if (limit.categories === null && period !== null && !ALWAYS_KEPT.includes(period)) periods.add(period);
+  }
+  return periods;
+}
+
+/**
+ * Keeps the week, year and all-time windows of a card or wallet in step with its limits when they change
+ * from `before` to `after`, under its wallet's row lock (so that no spend is decided meanwhile): a period
+ * whose limit goes loses its rows; one whose limit comes gets the approved spend of its window that
+ * contains `now`, summed from the authorizations (a one-off scan of that card's or wallet's, the day the
+ * limit is set), so a limit set on a Wednesday counts the week's spend from Monday.
+ */
+export async function followLimits(
+  tx: Queryable,
+  owner: { scope: "card" | "wallet"; id: string; walletId: string },
+  before: readonly SpendingLimit[],
+  after: readonly SpendingLimit[],
+  now: Date,
+): Promise<void> {
+  const kept = keptPeriods(before);
+  const keeps = keptPeriods(after);
+  const dropped = [...kept].filter((period) => !keeps.has(period));
+  const added = [...keeps].filter((period) => !kept.has(period));
+  if (dropped.length > 0) {
+    await tx.query(
+      "DELETE FROM spend_windows WHERE scope_id = $1 AND period = ANY($2::text[]) AND category_key = ''",
+      [owner.id, dropped],
+    );
+  }
+  if (added.length === 0) return;
+  // A wallet's authorizations through its cards' index (a card never moves, deleted ones included).
+  const ofOwner =
+    owner.scope === "card"
+      ? "a.card_id = $1::uuid"
+      : "a.card_id IN (SELECT id FROM cards WHERE wallet_id = $1::uuid)";
+  await tx.query(
+    `WITH window_start AS (
+       SELECT p.period, CASE p.period WHEN 'all_time' THEN DATE '${ALL_TIME_START}'
+                          ELSE date_trunc(p.period, $4::timestamptz AT TIME ZONE w.timezone)::date END AS starts_on,
+              w.timezone
+       FROM unnest($3::text[]) AS p (period), wallets w WHERE w.id = $5::uuid)
+     INSERT INTO spend_windows (scope_id, scope, period, starts_on, category_key, spent)
+     SELECT $1::uuid, $2, ws.period, ws.starts_on, '',
+            COALESCE(sum(CASE a.status WHEN 'pending' THEN a.amount
+                                       WHEN 'captured' THEN a.captured_amount - a.refunded_amount ELSE 0 END), 0)
+     FROM window_start ws
+     LEFT JOIN authorizations a
+       ON ${ofOwner} AND a.status IN ('pending', 'captured')
+      AND a.created_at >= (ws.starts_on::timestamp AT TIME ZONE ws.timezone)
+      AND CASE ws.period WHEN 'week' THEN a.window_week = ws.starts_on
+                         WHEN 'year' THEN a.window_year = ws.starts_on ELSE true END
+     GROUP BY ws.period, ws.starts_on
+     ON CONFLICT (scope_id, period, starts_on, category_key) DO UPDATE SET spent = EXCLUDED.spent`,
+    [owner.id, owner.scope, added, now, owner.walletId],
   );
 }
 

@@ -5,6 +5,7 @@ import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts"
 import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
+import { followLimits } from "../authorizations/spend-windows.ts";
 import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { membersRepository } from "../members/repository.ts";
 import type { User } from "../users/model.ts";
@@ -194,9 +195,13 @@ export class CardsService {
 
   update(id: string, changes: UpdateCard): Promise<Card> {
     return this.db.transaction(async (tx) => {
-      const now = this.clock();
       const cardholder = await this.lockCardholder(tx, changes.cardholderId ?? undefined);
+      // New limits move the card's spend windows: its wallet's lock keeps spends out meanwhile.
+      if (changes.spendingControls?.limits !== undefined) {
+        await lockWallets(tx, await cardsRepository.walletIdsOf(tx, { id }));
+      }
       const card = found(await cardsRepository.find(tx, id, "FOR UPDATE"), () => cardNotFound(id));
+      const now = this.clock();
       if (changes.walletId !== undefined && changes.walletId !== card.wallet_id) {
         throw badRequest("card_wallet_immutable", "A card never moves to another wallet.");
       }
@@ -219,6 +224,13 @@ export class CardsService {
           cardholderId: changes.cardholderId,
           metadata: metadataChange(changes),
         },
+        now,
+      );
+      await followLimits(
+        tx,
+        { scope: "card", id, walletId: card.wallet_id },
+        card.spending_limits,
+        row.spending_limits,
         now,
       );
       await recordAudit(tx, now, {

@@ -7,6 +7,7 @@ import { badRequest, found, SqlState } from "../../platform/errors.ts";
 import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
+import { followLimits } from "../authorizations/spend-windows.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
 import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { teamNotFound } from "../teams/errors.ts";
@@ -130,6 +131,13 @@ export class WalletsService {
           ...controls,
           metadata: metadataChange(changes),
         },
+        now,
+      );
+      await followLimits(
+        tx,
+        { scope: "wallet", id, walletId: id },
+        current.spending_limits,
+        row.spending_limits,
         now,
       );
       await recordAudit(tx, now, {
