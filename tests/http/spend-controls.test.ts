@@ -521,6 +521,18 @@ describe("increments and partial voids", () => {
     expect(await brokenInvariants(server.db)).toEqual([]);
   });
 
+  test("an increment of a hold made before a weekly limit was set counts only in the windows kept", async () => {
+    clock.set("2031-03-30T21:00:00.000Z"); // Sunday 23:00 in Berlin: the last hour of the week
+    const { card } = await cardWith(1_000_000);
+    const hold = await authorize(server.api, card.id, 3000, { capture: false });
+    clock.set("2031-03-31T10:00:00.000Z"); // the next week
+    const weekly = { spendingControls: { limits: [{ amount: 10_000, interval: "weekly" }] } };
+    expect((await patchCard(card.id, weekly)).status).toBe(200);
+    expect((await increment(hold.id, 500)).status).toBe(200);
+    expect((await authorize(server.api, card.id, 10_000)).status).toBe("captured");
+    expect(await brokenInvariants(server.db)).toEqual([]);
+  });
+
   test("an increment past the hold's expiry is 409 authorization_expired", async () => {
     const { card } = await cardWith(20_000);
     const hold = await authorize(server.api, card.id, 1000, { capture: false });

@@ -5,7 +5,7 @@ import {
   authorizationsRepository as repository,
   toAuthorization,
 } from "./repository.ts";
-import { releaseSpend, windowsOf } from "./spend-windows.ts";
+import { moveSpend, windowsOf } from "./spend-windows.ts";
 
 /**
  * Ends a hold without taking money (voided, expired, or declined by the authorization hook): its
@@ -19,7 +19,7 @@ export async function releaseHold(
 ): Promise<AuthorizationRow> {
   const released = await repository.settle(tx, pending.id, status, 0, now);
   await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
-  await releaseSpend(tx, windowsOf(pending), pending.amount);
+  await moveSpend(tx, windowsOf(pending), -pending.amount);
   await appendEvent(tx, "authorization.updated", toAuthorization(released));
   return released;
 }

@@ -38,16 +38,14 @@ import {
   toAuthorization,
 } from "./repository.ts";
 import {
-  addSpend,
   countSpend,
-  releaseSpend,
+  moveSpend,
   type SpendWindows,
   spendWrites,
   spentByWindow,
   spentFor,
   type WindowKey,
   windowsOf,
-  windowsOfIncrement,
 } from "./spend-windows.ts";
 
 /** The decision's view of a card or wallet row's controls. */
@@ -406,7 +404,7 @@ export class AuthorizationsService {
       }
       const raised = await repository.adjustAmount(tx, id, input.amount, now);
       await repository.adjustHeld(tx, pending.wallet_id, input.amount, now);
-      await addSpend(tx, windowsOfIncrement(pending, decision.limitWindows), input.amount);
+      await moveSpend(tx, windowsOf(pending), input.amount);
       await appendEvent(tx, "authorization.updated", toAuthorization(raised));
       return raised;
     });
@@ -441,7 +439,7 @@ export class AuthorizationsService {
       if (amount === pending.amount) return releaseHold(tx, pending, "voided", now);
       const lowered = await repository.adjustAmount(tx, id, -amount, now);
       await repository.adjustHeld(tx, pending.wallet_id, -amount, now);
-      await releaseSpend(tx, windowsOf(pending), amount);
+      await moveSpend(tx, windowsOf(pending), -amount);
       await appendEvent(tx, "authorization.updated", toAuthorization(lowered));
       return lowered;
     });
@@ -541,7 +539,7 @@ export class AuthorizationsService {
   ): Promise<AuthorizationRow> {
     const captured = await repository.settle(tx, pending.id, "captured", amount, now);
     await repository.adjustHeld(tx, pending.wallet_id, -pending.amount, now);
-    await releaseSpend(tx, windowsOf(pending), pending.amount - amount);
+    await moveSpend(tx, windowsOf(pending), amount - pending.amount);
     const spend = await ledgerRepository.post(
       tx,
       spendEntry({

@@ -10,7 +10,7 @@
  * decision reads a handful of rows, never history.
  */
 import type { Queryable } from "../../platform/db.ts";
-import { type Writes, writeTogether } from "../../platform/sql.ts";
+import type { Writes } from "../../platform/sql.ts";
 import type { LimitInterval, SpendingLimit } from "../wallets/spending-controls.ts";
 
 export const PERIODS = ["day", "week", "month", "year", "all_time"] as const;
@@ -59,14 +59,22 @@ export interface SpendWindows {
   limitWindows: WindowKey[];
 }
 
+/** The uncategorised windows of a card and its wallet in `periods`. */
+const uncategorised = (periods: readonly Period[]): WindowKey[] =>
+  periods.flatMap((period) =>
+    (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
+  );
+
+/** The card's and wallet's day and month. */
+const ALWAYS_KEPT_WINDOWS = uncategorised(ALWAYS_KEPT);
+
 /** The uncategorised week, year and all-time windows of a card and its wallet, kept or not. */
-const OPTIONAL_WINDOWS: readonly WindowKey[] = PERIODS.flatMap((period) =>
-  (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
-).filter((window) => !isAlwaysKept(window));
+const OPTIONAL_WINDOWS = uncategorised(PERIODS.filter((period) => !ALWAYS_KEPT.includes(period)));
 
 /**
- * The windows an authorization row may be counted in, to give its spend back: the kept ones among its
- * week, year and all-time windows (a release updates only rows that exist), and its categorised ones.
+ * The windows an authorization row may count in, to move its spend later ({@link moveSpend}): its day
+ * and month, its week, year and all-time windows (those kept are the rows that exist) and its
+ * categorised ones.
  */
 export const windowsOf = (authorization: {
   card_id: string;
@@ -88,21 +96,6 @@ export const windowsOf = (authorization: {
   limitWindows: [...OPTIONAL_WINDOWS, ...authorization.category_windows],
 });
 
-/**
- * The windows an increment of `authorization` counts in: its own categorised ones, and the uncategorised
- * ones its card's and wallet's limits keep now (among `limitWindows`, those of the increment's decision).
- */
-export const windowsOfIncrement = (
-  authorization: Parameters<typeof windowsOf>[0],
-  limitWindows: readonly WindowKey[],
-): SpendWindows => ({
-  ...windowsOf(authorization),
-  limitWindows: [
-    ...limitWindows.filter((window) => window.categoryKey === ""),
-    ...authorization.category_windows,
-  ],
-});
-
 /** A window as `spend_windows` keys it: its scope's id and its start date too. */
 interface WindowRow extends WindowKey {
   scopeId: string;
@@ -115,11 +108,6 @@ interface WindowRow extends WindowKey {
  */
 export const recordedWindows = (limitWindows: readonly WindowKey[]): WindowKey[] =>
   limitWindows.filter((window) => window.categoryKey !== "");
-
-/** The card's and wallet's day and month. */
-const ALWAYS_KEPT_WINDOWS: readonly WindowKey[] = ALWAYS_KEPT.flatMap((period) =>
-  (["card", "wallet"] as const).map((scope) => ({ scope, period, categoryKey: "" })),
-);
 
 /** Every window of `windows` as `spend_windows` keys them. */
 function rowsOf(windows: SpendWindows): WindowRow[] {
@@ -169,11 +157,6 @@ interface WindowAmount {
 const WINDOW_AMOUNTS =
   "AS w (scope_id uuid, scope text, period text, starts_on date, category_key text, amount bigint)";
 
-/** Counts `amount` of approved spend in every window of `windows`, in one statement. */
-export async function addSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
-  await writeTogether(db, [spendWrites([{ windows, amount }])]);
-}
-
 /**
  * Counts each spend of `spends` in every window it falls in, as a part of one statement whatever their
  * number (amounts of one window are summed first: a row is written once per statement).
@@ -207,15 +190,20 @@ export function countSpend(spent: Map<string, number>, windows: SpendWindows, am
   }
 }
 
-/** Gives `amount` back to the windows it was counted in (void, expiry, partial capture, refund). */
-export async function releaseSpend(db: Queryable, windows: SpendWindows, amount: number): Promise<void> {
-  if (amount === 0) return;
+/**
+ * Moves an authorization's approved spend by `delta` in the windows of `windows` that are kept: an
+ * increment raises it, a void, expiry, partial capture or refund gives it back. Only rows that exist
+ * change: a kept window holds every approved spend in it (a new limit's window is filled when the
+ * limit is set), and a window without a row is not kept.
+ */
+export async function moveSpend(db: Queryable, windows: SpendWindows, delta: number): Promise<void> {
+  if (delta === 0) return;
   await db.query(
-    `UPDATE spend_windows s SET spent = s.spent - w.amount
+    `UPDATE spend_windows s SET spent = s.spent + w.amount
      FROM jsonb_to_recordset($1::jsonb) ${WINDOW_AMOUNTS}
      WHERE s.scope_id = w.scope_id AND s.period = w.period AND s.starts_on = w.starts_on
        AND s.category_key = w.category_key`,
-    [windowAmounts([{ windows, amount }])],
+    [windowAmounts([{ windows, amount: delta }])],
   );
 }
 

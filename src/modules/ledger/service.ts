@@ -7,7 +7,7 @@ import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
 import { MAX_BALANCE } from "../../platform/schemas.ts";
 import { iso } from "../../platform/sql.ts";
 import { authorizationsRepository } from "../authorizations/repository.ts";
-import { releaseSpend, windowsOf } from "../authorizations/spend-windows.ts";
+import { moveSpend, windowsOf } from "../authorizations/spend-windows.ts";
 import { appendEvent, appendEvents } from "../events/outbox.ts";
 import { walletNotFound } from "../wallets/errors.ts";
 import { lockWallet, lockWalletForMoney, lockWallets, lockWalletsForMoney } from "../wallets/money-gate.ts";
@@ -163,7 +163,7 @@ export class LedgerService {
         }
         checkCanReceive(wallet, amount);
         await authorizationsRepository.addRefund(tx, authorization.id, amount, now);
-        await releaseSpend(tx, windowsOf(authorization), amount);
+        await moveSpend(tx, windowsOf(authorization), -amount);
         return this.post(
           tx,
           {
