@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type DecisionInput, decide } from "../../src/modules/authorizations/decision.ts";
+import { type Controls, type DecisionInput, decide } from "../../src/modules/authorizations/decision.ts";
 import { DECLINE_REASONS, type DeclineReason } from "../../src/modules/authorizations/model.ts";
 import type { WindowKey } from "../../src/modules/authorizations/spend-windows.ts";
 
@@ -53,35 +53,27 @@ const withSpent = (spend: Spend, key: string, amount: number): Spend => ({
   spent: { ...spend.spent, [key]: amount },
 });
 
+/** `spend` with `changes` to the controls of its card or wallet. */
+const withControls = (spend: Spend, scope: "card" | "wallet", changes: Partial<Controls>): Spend => ({
+  ...spend,
+  input: {
+    ...spend.input,
+    [scope]: { ...spend.input[scope], controls: { ...spend.input[scope].controls, ...changes } },
+  },
+});
+
 /** What makes each rule decline this spend, in the contract's order (DECLINE_REASONS). */
 const BREAKS: Record<DeclineReason, (spend: Spend) => Spend> = {
   card_inactive: (s) => ({ ...s, input: { ...s.input, card: { ...s.input.card, status: "frozen" } } }),
   card_expired: (s) => ({ ...s, input: { ...s.input, card: { ...s.input.card, expiryMonth: 5 } } }),
   wallet_frozen: (s) => ({ ...s, input: { ...s.input, wallet: { ...s.input.wallet, status: "frozen" } } }),
-  merchant_category_not_allowed: (s) => ({
-    ...s,
-    input: {
-      ...s.input,
-      card: { ...s.input.card, controls: { ...s.input.card.controls, blockedCategories: ["5812"] } },
-    },
-  }),
+  merchant_category_not_allowed: (s) => withControls(s, "card", { blockedCategories: ["5812"] }),
   card_daily_limit_exceeded: (s) => withSpent(s, "card|day|", 9_001),
   card_monthly_limit_exceeded: (s) => withSpent(s, "card|month|", 49_001),
   wallet_daily_limit_exceeded: (s) => withSpent(s, "wallet|day|", 19_001),
   wallet_monthly_limit_exceeded: (s) => withSpent(s, "wallet|month|", 99_001),
-  spending_limit_exceeded: (s) => ({
-    ...s,
-    input: {
-      ...s.input,
-      wallet: {
-        ...s.input.wallet,
-        controls: {
-          ...s.input.wallet.controls,
-          spendingLimits: [{ amount: 999, interval: "yearly", categories: null }],
-        },
-      },
-    },
-  }),
+  spending_limit_exceeded: (s) =>
+    withControls(s, "wallet", { spendingLimits: [{ amount: 999, interval: "yearly", categories: null }] }),
   insufficient_funds: (s) => ({ ...s, input: { ...s.input, wallet: { ...s.input.wallet, available: 999 } } }),
 };
 
@@ -106,21 +98,13 @@ describe("decide (contract §3 and §8)", () => {
   });
 
   test("a spend counts in the windows of its limits beyond the day and month: uncategorised always, categorised when they apply", () => {
-    const limits = [
-      { amount: 90_000, interval: "weekly" as const, categories: null },
-      { amount: 90_000, interval: "all_time" as const, categories: ["4111"] },
-      { amount: 90_000, interval: "yearly" as const, categories: ["5812"] },
-    ];
-    const spend: Spend = {
-      ...approved,
-      input: {
-        ...approved.input,
-        wallet: {
-          ...approved.input.wallet,
-          controls: { ...approved.input.wallet.controls, spendingLimits: limits },
-        },
-      },
-    };
+    const spend = withControls(approved, "wallet", {
+      spendingLimits: [
+        { amount: 90_000, interval: "weekly", categories: null },
+        { amount: 90_000, interval: "all_time", categories: ["4111"] },
+        { amount: 90_000, interval: "yearly", categories: ["5812"] },
+      ],
+    });
     expect(run(spend).limitWindows).toEqual([
       { scope: "card", period: "week", categoryKey: '["5812","5814"]' },
       { scope: "wallet", period: "week", categoryKey: "" },
@@ -182,20 +166,9 @@ describe("decide (contract §3 and §8)", () => {
     const elsewhere = { ...full, input: { ...full.input, category: "4111" } };
     expect(run(elsewhere).declineReason).toBeNull();
     expect(run(elsewhere).limitWindows).toEqual([]);
-    const both: Spend = {
-      ...approved,
-      input: {
-        ...approved.input,
-        card: {
-          ...approved.input.card,
-          controls: { ...approved.input.card.controls, allowedCategories: ["4111"] },
-        },
-        wallet: {
-          ...approved.input.wallet,
-          controls: { ...approved.input.wallet.controls, blockedCategories: ["5812"] },
-        },
-      },
-    };
+    const both = withControls(withControls(approved, "card", { allowedCategories: ["4111"] }), "wallet", {
+      blockedCategories: ["5812"],
+    });
     expect(run(both).declineDetail).toMatchObject({ scope: "card", categories: ["4111"] });
     const noCategory = { ...both, input: { ...both.input, category: null } };
     expect(run(noCategory).declineReason).toBe("merchant_category_not_allowed");
