@@ -4,7 +4,7 @@
  * tests/ship/failover.test.ts (the HA cluster). The decisions lock rows in the database, not in a
  * process, so exactly N are approved wherever the requests land.
  */
-import { expectCall, idOf } from "../ship/support.ts";
+import { call, expectCall, idOf } from "../ship/support.ts";
 
 export interface AffordableRun {
   /** How many spends were approved (captured). */
@@ -14,6 +14,12 @@ export interface AffordableRun {
   /** The wallet's balance afterwards. */
   balanceAfter: unknown;
   walletId: string;
+}
+
+/** A WAL position "X/Y" (X-Read-After) as one number, to find the latest of several. */
+function walPosition(position: string): bigint {
+  const [high = "0", low = "0"] = position.split("/");
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }
 
 export async function spendOnAWalletThatAffordsExactly(
@@ -51,18 +57,28 @@ export async function spendOnAWalletThatAffordsExactly(
       ),
     ),
   );
+  // The balance afterwards is read after the latest of the spends' commits (X-Read-After): with a
+  // read replica, a GET without it may be served up to DATABASE_READ_MAX_LAG_MS behind.
+  let readAfter = "0/0";
   const decisions = await Promise.all(
     Array.from({ length: plan.spends }, async (_, index) => {
       const instance = baseUrls[index % baseUrls.length] ?? base;
       const card = cards[index % cards.length] ?? "";
-      const body = await expectCall(201, instance, key, "POST", `/v1/cards/${card}/authorizations`, {
+      const reply = await call(instance, key, "POST", `/v1/cards/${card}/authorizations`, {
         amount: plan.amount,
         merchant: { name: "Everywhere" },
       });
-      return body.status === "captured" ? "approved" : String(body.declineReason);
+      if (reply.status !== 201) throw new Error(`a spend got ${reply.status} ${reply.text.slice(0, 300)}`);
+      const position = reply.headers.get("x-read-after") ?? "0/0";
+      if (walPosition(position) > walPosition(readAfter)) readAfter = position;
+      return reply.body.status === "captured" ? "approved" : String(reply.body.declineReason);
     }),
   );
-  const after = await expectCall(200, base, key, "GET", `/v1/wallets/${walletId}`);
+  const read = await call(base, key, "GET", `/v1/wallets/${walletId}`, undefined, {
+    "x-read-after": readAfter,
+  });
+  if (read.status !== 200) throw new Error(`the wallet read got ${read.status} ${read.text.slice(0, 300)}`);
+  const after = read.body;
   return {
     approved: decisions.filter((decision) => decision === "approved").length,
     declineReasons: new Set(decisions.filter((decision) => decision !== "approved")),
