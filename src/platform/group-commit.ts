@@ -14,6 +14,12 @@
  * instance holds, say) does not hold up spends on other wallets for longer than that. With 0 (the
  * default) a batch starts whenever a slot is free.
  *
+ * With `lingerMs`, when a batch ends the next one waits up to that long for as many requests as the
+ * service held at once while it ran (queued and in batches): clients that send their next request as
+ * soon as they have an answer (a card processor's connection pool) are then decided together, rather
+ * than split into two half batches that take turns. It starts as soon as that many are queued, so a
+ * request under no load, or after a batch of one, never waits.
+ *
  * A unit of work that fails is retried one request at a time, so one request's bad input cannot fail
  * the others; except when the database is unavailable or the commit's outcome is unknown (any 503):
  * then every request of the batch gets that error, and none is retried here (a retry could apply a
@@ -40,36 +46,46 @@ export class GroupCommit<Request, Outcome> {
   private readonly running = new Set<{ startedAt: number }>();
   /** The keys of the running batches. */
   private readonly busy = new Set<string>();
-  /** A dispatch due when the oldest running batch reaches `spillAfterMs`. */
-  private spillTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A dispatch due when the oldest running batch reaches `spillAfterMs`, or a linger ends. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Requests in the running batches. */
+  private deciding = 0;
+  /** The most requests held at once (queued and deciding) since a batch last ended. */
+  private mostHeld = 0;
+  /** After a batch ends: how many queued requests the next one waits for, and until when (performance.now()). */
+  private linger = { requests: 0, until: 0 };
 
   /**
    * `work` decides a batch and returns one outcome per request, in order. At most `maxInFlight`
    * batches run at once (each holds a database connection), each of at most `maxBatch` requests;
-   * a batch starts beside a running one only after that one has run `spillAfterMs`.
+   * a batch starts beside a running one only after that one has run `spillAfterMs`, and after a
+   * batch ends the next waits up to `lingerMs` for as many requests as were held meanwhile.
    */
   constructor(
     private readonly work: (requests: Request[]) => Promise<Outcome[]>,
-    private readonly maxInFlight: number,
-    private readonly maxBatch: number,
-    private readonly spillAfterMs = 0,
+    private readonly limits: {
+      maxInFlight: number;
+      maxBatch: number;
+      spillAfterMs?: number;
+      lingerMs?: number;
+    },
   ) {}
 
   submit(request: Request, key: string): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
       this.queue.push({ request, key, context: context.active(), resolve, reject });
+      this.mostHeld = Math.max(this.mostHeld, this.queue.length + this.deciding);
       this.dispatch();
     });
   }
 
   private dispatch(): void {
-    while (this.running.size < this.maxInFlight && this.queue.length > 0) {
-      const wait = this.spillWait();
+    while (this.running.size < this.limits.maxInFlight && this.queue.length > 0) {
+      const wait = Math.max(this.spillWait(), this.lingerWait());
       if (wait > 0) {
-        this.spillTimer ??= setTimeout(() => {
-          this.spillTimer = undefined;
-          this.dispatch();
-        }, wait);
+        // Set anew: the wait is worked out from deadlines, and a linger may end before a spill.
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.dispatch(), wait);
         return;
       }
       const batch = this.nextBatch();
@@ -78,19 +94,32 @@ export class GroupCommit<Request, Outcome> {
       for (const key of keys) this.busy.add(key);
       const started = { startedAt: performance.now() };
       this.running.add(started);
+      this.deciding += batch.length;
       void this.run(batch).finally(() => {
         for (const key of keys) this.busy.delete(key);
         this.running.delete(started);
+        this.deciding -= batch.length;
+        this.linger = {
+          requests: Math.min(this.mostHeld, this.limits.maxBatch),
+          until: performance.now() + (this.limits.lingerMs ?? 0),
+        };
+        this.mostHeld = this.queue.length + this.deciding;
         this.dispatch();
       });
     }
+  }
+
+  /** Milliseconds the next batch still lingers for requests after the last one ended; 0 once enough are queued. */
+  private lingerWait(): number {
+    if (this.queue.length >= this.linger.requests) return 0;
+    return Math.max(0, this.linger.until - performance.now());
   }
 
   /** Milliseconds until a batch may start beside the running ones: 0 when none runs or the oldest has run long enough. */
   private spillWait(): number {
     if (this.running.size === 0) return 0;
     const oldest = Math.min(...[...this.running].map((batch) => batch.startedAt));
-    return Math.max(0, oldest + this.spillAfterMs - performance.now());
+    return Math.max(0, oldest + (this.limits.spillAfterMs ?? 0) - performance.now());
   }
 
   /** Takes the queued requests whose key no running batch holds, in arrival order, up to `maxBatch`. */
@@ -98,7 +127,7 @@ export class GroupCommit<Request, Outcome> {
     const batch: Queued<Request, Outcome>[] = [];
     const waiting: Queued<Request, Outcome>[] = [];
     for (const queued of this.queue) {
-      if (batch.length < this.maxBatch && !this.busy.has(queued.key)) batch.push(queued);
+      if (batch.length < this.limits.maxBatch && !this.busy.has(queued.key)) batch.push(queued);
       else waiting.push(queued);
     }
     this.queue = waiting;

@@ -24,7 +24,7 @@ function recordingWork(fail: (requests: number[]) => Error | undefined = () => u
 describe("GroupCommit", () => {
   test("requests that arrive while a batch runs are decided together, each with its own outcome, in order", async () => {
     const { batches, work } = recordingWork();
-    const group = new GroupCommit(work, 1, 64);
+    const group = new GroupCommit(work, { maxInFlight: 1, maxBatch: 64 });
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, (_, index) => group.submit(index, `key-${index}`)),
     );
@@ -46,8 +46,7 @@ describe("GroupCommit", () => {
         running--;
         return requests;
       },
-      2,
-      4,
+      { maxInFlight: 2, maxBatch: 4 },
     );
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, (_, index) => group.submit(index, `key-${index}`)),
@@ -72,8 +71,7 @@ describe("GroupCommit", () => {
         for (const key of keys) running.delete(key);
         return requests;
       },
-      2,
-      64,
+      { maxInFlight: 2, maxBatch: 64 },
     );
     const requests = ["hot:1", "cold:1", "hot:2", "hot:3", "other:1", "hot:4", "cold:2"];
     const outcomes = await Promise.all(
@@ -91,7 +89,7 @@ describe("GroupCommit", () => {
     const { batches, work } = recordingWork((requests) =>
       requests.includes(3) ? badRequest("invalid_text", "request 3 is bad") : undefined,
     );
-    const group = new GroupCommit(work, 1, 64);
+    const group = new GroupCommit(work, { maxInFlight: 1, maxBatch: 64 });
     const settled = await Promise.allSettled(
       [0, 1, 2, 3, 4].map((request) => group.submit(request, `key-${request}`)),
     );
@@ -110,7 +108,7 @@ describe("GroupCommit", () => {
   test("an unavailable database or an unknown commit outcome fails the whole batch, with no retry", async () => {
     for (const shared of [databaseUnavailable(), outcomeUnknown()]) {
       const { batches, work } = recordingWork((requests) => (requests.length > 1 ? shared : undefined));
-      const group = new GroupCommit(work, 1, 64);
+      const group = new GroupCommit(work, { maxInFlight: 1, maxBatch: 64 });
       const settled = await Promise.allSettled(
         [0, 1, 2, 3].map((request) => group.submit(request, `key-${request}`)),
       );
@@ -133,9 +131,7 @@ describe("GroupCommit", () => {
         for (const request of requests) finished.set(request, performance.now() - started);
         return requests;
       },
-      2,
-      64,
-      40,
+      { maxInFlight: 2, maxBatch: 64, spillAfterMs: 40 },
     );
     const stuck = group.submit("stuck", "stuck-wallet");
     await Bun.sleep(1);
@@ -150,12 +146,49 @@ describe("GroupCommit", () => {
 
   test("batches that end before spillAfterMs are decided one after another, never split over two slots", async () => {
     const { batches, work } = recordingWork();
-    const group = new GroupCommit(work, 2, 64, 1_000);
+    const group = new GroupCommit(work, { maxInFlight: 2, maxBatch: 64, spillAfterMs: 1_000 });
     const first = group.submit(0, "key-0");
     await Bun.sleep(1);
     const rest = Array.from({ length: 9 }, (_, index) => group.submit(index + 1, `key-${index + 1}`));
     const outcomes: number[] = await Promise.all([first, ...rest]);
     expect(outcomes).toEqual(Array.from({ length: 10 }, (_, index) => index * 2));
     expect(batches).toEqual([[0], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+  });
+
+  test("after a batch, the next lingers for as many requests as were held while it ran, and starts once they are queued", async () => {
+    const { batches, work } = recordingWork();
+    const group = new GroupCommit(work, { maxInFlight: 1, maxBatch: 64, lingerMs: 10_000 });
+    const first = group.submit(0, "key-0");
+    await Bun.sleep(1);
+    // Four held at once: 0 deciding, 1 to 3 queued. When 0 ends, three are queued: the next waits for a fourth.
+    const waiting = [1, 2, 3].map((request) => group.submit(request, `key-${request}`));
+    await first;
+    await Bun.sleep(20);
+    expect(batches).toEqual([[0]]);
+    const started = performance.now();
+    await Promise.all([...waiting, group.submit(4, "key-4")]);
+    expect(batches).toEqual([[0], [1, 2, 3, 4]]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  test("a linger ends after lingerMs with what has come; a request under no load never lingers", async () => {
+    const { batches, work } = recordingWork();
+    const group = new GroupCommit(work, { maxInFlight: 1, maxBatch: 64, lingerMs: 40 });
+    const first = group.submit(0, "key-0");
+    await Bun.sleep(1);
+    const rest = [1, 2].map((request) => group.submit(request, `key-${request}`));
+    await first;
+    const firstEnded = performance.now();
+    await Promise.all(rest);
+    // Three were held at once; only two came back: they went after the linger, not before.
+    expect(batches).toEqual([[0], [1, 2]]);
+    expect(performance.now() - firstEnded).toBeGreaterThanOrEqual(40);
+
+    // The last batch ended long ago: a lone request is decided at once.
+    await Bun.sleep(50);
+    const alone = performance.now();
+    expect(await group.submit(5, "key-5")).toBe(10);
+    expect(performance.now() - alone).toBeLessThan(35);
+    expect(batches).toEqual([[0], [1, 2], [5]]);
   });
 });
