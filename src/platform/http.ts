@@ -177,13 +177,22 @@ const payloadTooLarge = () =>
  */
 async function readJsonBody(request: Request, timeoutMs: number): Promise<unknown> {
   const bytes = await readAtMost(request, MAX_BODY_BYTES, timeoutMs);
-  const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  const text = utf8.decode(bytes);
   if (text.trim() === "") return {};
   if (nestingDepth(text) > MAX_JSON_DEPTH) {
     throw new ApiError(400, "malformed_json", `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
   }
-  return JSON.parse(text, exactNumbers as (key: string, value: unknown) => unknown);
+  // Only a number with a fraction or an exponent needs exactNumbers, and its text has a digit then
+  // ".", "e" or "E": without one the reviver (a call per value) has nothing to check.
+  return FRACTION_OR_EXPONENT.test(text)
+    ? JSON.parse(text, exactNumbers as (key: string, value: unknown) => unknown)
+    : JSON.parse(text);
 }
+
+/** Stateless when each call decodes a whole body, so one serves every request. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+const FRACTION_OR_EXPONENT = /\d[.eE]/;
 
 /**
  * JSON.parse rounds `0.99999999999999999` to the integer 1, and validation would then take it as one.
@@ -234,12 +243,27 @@ const requestTimeout = () =>
  * connection for ever.
  */
 async function readAtMost(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
-  const reader = request.body?.getReader();
-  if (reader === undefined) return new Uint8Array();
+  if (request.body === null) return new Uint8Array();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<"expired">((resolve) => {
     timer = setTimeout(() => resolve("expired"), timeoutMs);
   });
+  // A body sent with a Content-Length of at most `limit` (and not chunked) cannot grow past it: read
+  // it whole, natively, rather than chunk by chunk through a stream reader, which costs several times more.
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared <= limit && !request.headers.has("transfer-encoding")) {
+    const whole = request.arrayBuffer();
+    // Once the time is up the connection is closed, and the read fails: nobody waits for it any more.
+    whole.catch(() => undefined);
+    try {
+      const read = await Promise.race([whole, expired]);
+      if (read === "expired") throw requestTimeout();
+      return new Uint8Array(read);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
