@@ -143,7 +143,7 @@ const SPEND_BATCH_SPILL_MS = 25;
  * GroupCommit): long enough for a client pool to answer 32 spends and send the next, short against a
  * card network's time-out. Measured with `bun run bench` (docs/money.md).
  */
-const SPEND_BATCH_LINGER_MS = 4;
+const SPEND_BATCH_LINGER_MS = 6;
 
 export class AuthorizationsService {
   /** Spends not in an idempotent request's transaction are decided in batches (group commit), by wallet. */
