@@ -15,7 +15,7 @@
  * default) a batch starts whenever a slot is free.
  *
  * With `lingerMs`, when a batch ends the next one waits up to that long for as many requests as the
- * service held at once while it ran (queued and in batches): clients that send their next request as
+ * service held at once while it ran (queued and in batches, less those still in other batches): clients that send their next request as
  * soon as they have an answer (a card processor's connection pool) are then decided together, rather
  * than split into two half batches that take turns. It starts as soon as that many are queued, so a
  * request under no load, or after a batch of one, never waits.
@@ -99,8 +99,9 @@ export class GroupCommit<Request, Outcome> {
         for (const key of keys) this.busy.delete(key);
         this.running.delete(started);
         this.deciding -= batch.length;
+        // Those still deciding in another batch cannot be queued again before it ends.
         this.linger = {
-          requests: Math.min(this.mostHeld, this.limits.maxBatch),
+          requests: Math.min(this.mostHeld - this.deciding, this.limits.maxBatch),
           until: performance.now() + (this.limits.lingerMs ?? 0),
         };
         this.mostHeld = this.queue.length + this.deciding;

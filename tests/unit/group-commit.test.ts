@@ -191,4 +191,26 @@ describe("GroupCommit", () => {
     expect(performance.now() - alone).toBeLessThan(35);
     expect(batches).toEqual([[0], [1, 2], [5]]);
   });
+
+  test("a linger does not wait for requests still being decided in another batch", async () => {
+    const finished: string[] = [];
+    const group = new GroupCommit(
+      async (requests: string[]) => {
+        await Bun.sleep(requests.includes("slow") ? 200 : 5);
+        finished.push(...requests);
+        return requests;
+      },
+      { maxInFlight: 2, maxBatch: 64, lingerMs: 10_000 },
+    );
+    const slow = group.submit("slow", "slow-wallet");
+    const quick = group.submit("quick", "quick-wallet");
+    await quick;
+    // As a client's next request would, arrive after the batch has ended (not in the same tick).
+    await Bun.sleep(1);
+    // Two were held at once, but "slow" is still being decided: one queued request is enough.
+    await group.submit("next", "next-wallet");
+    expect(finished).toEqual(["quick", "next"]);
+    await slow;
+    expect(finished).toEqual(["quick", "next", "slow"]);
+  });
 });
