@@ -42,10 +42,16 @@ export const lowerCased = (schema: TString) =>
 /** A UUID in a path, query or body: any case is accepted, and it is lower-cased (responses use Uuid). */
 export const UuidInput = lowerCased(Uuid);
 
-const RFC3339_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/** The number the ASCII digits of `text` from `start` to `end` (exclusive) write. */
+function digitsAt(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let index = start; index < end; index++) value = value * 10 + (text.charCodeAt(index) - 48);
+  return value;
+}
 
 /**
  * An RFC 3339 date-time that names a real instant PostgreSQL's timestamptz takes: a day that exists in
@@ -53,18 +59,23 @@ const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year
  * most ±15:59 (PostgreSQL's limit; real ones stay within ±14:00).
  */
 export function isDateTime(text: string): boolean {
-  const match = RFC3339_DATE_TIME.exec(text);
-  if (match === null) return false;
-  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0] =
-    match.slice(1).map((part) => Number(part ?? 0));
+  // Every response's timestamps are checked too: the shape first, without captures, then each field
+  // read in place (the date and time have fixed widths, the offset ends the text).
+  if (!RFC3339_DATE_TIME.test(text)) return false;
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 7);
+  const day = digitsAt(text, 8, 10);
+  const utc = text.endsWith("Z") || text.endsWith("z");
+  const offsetHour = utc ? 0 : digitsAt(text, text.length - 5, text.length - 3);
+  const offsetMinute = utc ? 0 : digitsAt(text, text.length - 2, text.length);
   const daysInMonth = month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
   return (
     year >= 1 &&
     day >= 1 &&
     day <= daysInMonth &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
+    digitsAt(text, 11, 13) <= 23 &&
+    digitsAt(text, 14, 16) <= 59 &&
+    digitsAt(text, 17, 19) <= 59 &&
     offsetHour <= 15 &&
     offsetMinute <= 59
   );
