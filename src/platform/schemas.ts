@@ -65,6 +65,9 @@ export function isDateTime(text: string): boolean {
   const year = digitsAt(text, 0, 4);
   const month = digitsAt(text, 5, 7);
   const day = digitsAt(text, 8, 10);
+  const hour = digitsAt(text, 11, 13);
+  const minute = digitsAt(text, 14, 16);
+  const second = digitsAt(text, 17, 19);
   const utc = text.endsWith("Z") || text.endsWith("z");
   const offsetHour = utc ? 0 : digitsAt(text, text.length - 5, text.length - 3);
   const offsetMinute = utc ? 0 : digitsAt(text, text.length - 2, text.length);
@@ -73,9 +76,9 @@ export function isDateTime(text: string): boolean {
     year >= 1 &&
     day >= 1 &&
     day <= daysInMonth &&
-    digitsAt(text, 11, 13) <= 23 &&
-    digitsAt(text, 14, 16) <= 59 &&
-    digitsAt(text, 17, 19) <= 59 &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
     offsetHour <= 15 &&
     offsetMinute <= 59
   );
