@@ -8,17 +8,16 @@
  * key, so batches that run at the same time never share one and never queue on each other's row
  * locks, and all the requests of a busy key go together into its next batch, in arrival order.
  *
- * With `spillAfterMs`, while a batch runs the next one waits for it, so that everything that arrived
- * meanwhile is decided together; only once the oldest running batch has run that long does another
- * start beside it (up to `maxInFlight`), so that a stuck batch (waiting for a row lock another
- * instance holds, say) does not hold up spends on other wallets for longer than that. With 0 (the
- * default) a batch starts whenever a slot is free.
- *
- * With `lingerMs`, when a batch ends the next one waits up to that long for as many requests as the
- * service held at once while it ran (queued and in batches, less those still in other batches): clients that send their next request as
- * soon as they have an answer (a card processor's connection pool) are then decided together, rather
- * than split into two half batches that take turns. It starts as soon as that many are queued, so a
- * request under no load, or after a batch of one, never waits.
+ * When a batch starts: with a slot free, once the queue holds every request the service held at once
+ * lately (queued and deciding, the most within the last {@link PEAK_WINDOW_MS}); or once it holds a
+ * slot's share of them (that number ÷ `maxInFlight`) while another batch runs or when they span more
+ * than one key; or once the linger runs out: `lingerMs` after the last batch ended when none runs,
+ * after the oldest queued request arrived when one does. So clients that send their next request as
+ * soon as they have an answer (a card processor's connection pool) settle into `maxInFlight` groups
+ * that take turns: while one group is decided in the database, the others' answers go out and their
+ * next requests come in, and the service and the database work at the same time. A single hot key's
+ * requests cannot be decided in two batches at once, so they wait for all of them instead. A request
+ * under no load, or after a batch of one, never waits.
  *
  * A unit of work that fails is retried one request at a time, so one request's bad input cannot fail
  * the others; except when the database is unavailable or the commit's outcome is unknown (any 503):
@@ -33,57 +32,59 @@ interface Queued<Request, Outcome> {
   key: string;
   /** The trace context of the request: a batch runs in its first request's. */
   context: Context;
+  /** When it was queued (performance.now()). */
+  arrivedAt: number;
   resolve: (outcome: Outcome) => void;
   reject: (error: unknown) => void;
 }
+
+/** How long the most requests held at once is remembered, so that a burst long past is forgotten. */
+const PEAK_WINDOW_MS = 500;
 
 /** A failure that every request of a batch shares: retrying them one by one would not help, or could harm. */
 const sharedByAll = (error: unknown) => error instanceof ApiError && error.status === 503;
 
 export class GroupCommit<Request, Outcome> {
   private queue: Queued<Request, Outcome>[] = [];
-  /** When each running batch started (performance.now()). */
-  private readonly running = new Set<{ startedAt: number }>();
+  /** The batches running. */
+  private running = 0;
   /** The keys of the running batches. */
   private readonly busy = new Set<string>();
-  /** A dispatch due when the oldest running batch reaches `spillAfterMs`, or a linger ends. */
+  /** A dispatch due when a linger runs out. */
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Requests in the running batches. */
   private deciding = 0;
-  /** The most requests held at once (queued and deciding) since a batch last ended. */
-  private mostHeld = 0;
-  /** After a batch ends: how many queued requests the next one waits for, and until when (performance.now()). */
-  private linger = { requests: 0, until: 0 };
+  /** The most requests held at once (queued and deciding) lately, and when that was last reached. */
+  private peak = { held: 0, at: 0 };
+  /** When the last batch ended (performance.now()). */
+  private lastEndedAt = Number.NEGATIVE_INFINITY;
 
   /**
    * `work` decides a batch and returns one outcome per request, in order. At most `maxInFlight`
    * batches run at once (each holds a database connection), each of at most `maxBatch` requests;
-   * a batch starts beside a running one only after that one has run `spillAfterMs`, and after a
-   * batch ends the next waits up to `lingerMs` for as many requests as were held meanwhile.
+   * `lingerMs` bounds how long a queued request waits for others to join its batch.
    */
   constructor(
     private readonly work: (requests: Request[]) => Promise<Outcome[]>,
-    private readonly limits: {
-      maxInFlight: number;
-      maxBatch: number;
-      spillAfterMs?: number;
-      lingerMs?: number;
-    },
+    private readonly limits: { maxInFlight: number; maxBatch: number; lingerMs?: number },
   ) {}
 
   submit(request: Request, key: string): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
-      this.queue.push({ request, key, context: context.active(), resolve, reject });
-      this.mostHeld = Math.max(this.mostHeld, this.queue.length + this.deciding);
+      const arrivedAt = performance.now();
+      this.queue.push({ request, key, context: context.active(), arrivedAt, resolve, reject });
+      const held = this.queue.length + this.deciding;
+      if (held >= this.peak.held || arrivedAt - this.peak.at > PEAK_WINDOW_MS)
+        this.peak = { held, at: arrivedAt };
       this.dispatch();
     });
   }
 
   private dispatch(): void {
-    while (this.running.size < this.limits.maxInFlight && this.queue.length > 0) {
-      const wait = Math.max(this.spillWait(), this.lingerWait());
+    while (this.running < this.limits.maxInFlight && this.queue.length > 0) {
+      const wait = this.lingerWait();
       if (wait > 0) {
-        // Set anew: the wait is worked out from deadlines, and a linger may end before a spill.
+        // Set anew: the wait is worked out from deadlines, which move as batches start and end.
         clearTimeout(this.timer);
         this.timer = setTimeout(() => this.dispatch(), wait);
         return;
@@ -92,35 +93,35 @@ export class GroupCommit<Request, Outcome> {
       if (batch.length === 0) return;
       const keys = new Set(batch.map((queued) => queued.key));
       for (const key of keys) this.busy.add(key);
-      const started = { startedAt: performance.now() };
-      this.running.add(started);
+      this.running++;
       this.deciding += batch.length;
-      void this.run(batch).finally(() => {
+      void this.decide(batch).then((deliver) => {
+        // Counted out before the answers go: a client's next request must not find its last one still deciding.
         for (const key of keys) this.busy.delete(key);
-        this.running.delete(started);
+        this.running--;
         this.deciding -= batch.length;
-        // Those still deciding in another batch cannot be queued again before it ends.
-        this.linger = {
-          requests: Math.min(this.mostHeld - this.deciding, this.limits.maxBatch),
-          until: performance.now() + (this.limits.lingerMs ?? 0),
-        };
-        this.mostHeld = this.queue.length + this.deciding;
+        this.lastEndedAt = performance.now();
+        deliver();
         this.dispatch();
       });
     }
   }
 
-  /** Milliseconds the next batch still lingers for requests after the last one ended; 0 once enough are queued. */
+  /** Milliseconds the next batch still waits for more requests: 0 once enough are queued or the linger has run out. */
   private lingerWait(): number {
-    if (this.queue.length >= this.linger.requests) return 0;
-    return Math.max(0, this.linger.until - performance.now());
+    const whole = Math.min(this.peak.held, this.limits.maxBatch);
+    const queued = this.queue.length;
+    if (queued >= whole) return 0;
+    if (queued >= Math.ceil(whole / this.limits.maxInFlight) && (this.running > 0 || this.spansKeys()))
+      return 0;
+    const since = this.running > 0 ? (this.queue[0]?.arrivedAt ?? this.lastEndedAt) : this.lastEndedAt;
+    return Math.max(0, since + (this.limits.lingerMs ?? 0) - performance.now());
   }
 
-  /** Milliseconds until a batch may start beside the running ones: 0 when none runs or the oldest has run long enough. */
-  private spillWait(): number {
-    if (this.running.size === 0) return 0;
-    const oldest = Math.min(...[...this.running].map((batch) => batch.startedAt));
-    return Math.max(0, oldest + (this.limits.spillAfterMs ?? 0) - performance.now());
+  /** Whether the queued requests have more than one key (else they could not be split over two batches). */
+  private spansKeys(): boolean {
+    const first = this.queue[0]?.key;
+    return this.queue.some((queued) => queued.key !== first);
   }
 
   /** Takes the queued requests whose key no running batch holds, in arrival order, up to `maxBatch`. */
@@ -135,25 +136,30 @@ export class GroupCommit<Request, Outcome> {
     return batch;
   }
 
-  private async run(batch: Queued<Request, Outcome>[]): Promise<void> {
+  /** Decides `batch` (retrying its requests one by one if it fails); gives back what hands each its outcome. */
+  private async decide(batch: Queued<Request, Outcome>[]): Promise<() => void> {
     const [first] = batch;
-    if (first === undefined) return;
+    if (first === undefined) return () => {};
     let outcomes: Outcome[];
     try {
       outcomes = await context.with(first.context, () => this.work(batch.map((queued) => queued.request)));
     } catch (error) {
       if (batch.length === 1 || sharedByAll(error)) {
-        for (const queued of batch) queued.reject(error);
-        return;
+        return () => {
+          for (const queued of batch) queued.reject(error);
+        };
       }
-      await Promise.all(batch.map((queued) => this.run([queued])));
-      return;
+      const retried = await Promise.all(batch.map((queued) => this.decide([queued])));
+      return () => {
+        for (const deliver of retried) deliver();
+      };
     }
-    batch.forEach((queued, index) => {
-      const outcome = outcomes[index];
-      if (outcome === undefined)
-        queued.reject(new Error(`a batch of ${batch.length} got ${outcomes.length} outcomes`));
-      else queued.resolve(outcome);
-    });
+    return () =>
+      batch.forEach((queued, index) => {
+        const outcome = outcomes[index];
+        if (outcome === undefined)
+          queued.reject(new Error(`a batch of ${batch.length} got ${outcomes.length} outcomes`));
+        else queued.resolve(outcome);
+      });
   }
 }

@@ -120,7 +120,7 @@ describe("GroupCommit", () => {
     }
   });
 
-  test("while a batch runs the next waits for it, and starts beside it only once it has run spillAfterMs", async () => {
+  test("while a batch runs, another starts beside it once a slot's share of the requests held lately is queued, or after lingerMs", async () => {
     const batches: string[][] = [];
     const started = performance.now();
     const finished = new Map<string, number>();
@@ -131,28 +131,61 @@ describe("GroupCommit", () => {
         for (const request of requests) finished.set(request, performance.now() - started);
         return requests;
       },
-      { maxInFlight: 2, maxBatch: 64, spillAfterMs: 40 },
+      { maxInFlight: 2, maxBatch: 64, lingerMs: 40 },
     );
     const stuck = group.submit("stuck", "stuck-wallet");
     await Bun.sleep(1);
-    const others = ["a", "b", "c"].map((request) => group.submit(request, `${request}-wallet`));
-    await Promise.all([stuck, ...others]);
-    // The three waited for the stuck batch, not for its end: they went together once it had run 40 ms.
-    expect(batches).toEqual([["stuck"], ["a", "b", "c"]]);
-    const otherFinished = finished.get("a") ?? Number.NaN;
-    expect(otherFinished).toBeGreaterThanOrEqual(40);
-    expect(otherFinished).toBeLessThan(finished.get("stuck") ?? 0);
+    // Two held: a slot's share is one, so "a" starts beside the stuck batch at once. With "b" and "c"
+    // four are held (a share of two); they find both slots taken and go together when "a" ends.
+    await Promise.all(["a", "b", "c"].map((request) => group.submit(request, `${request}-wallet`)));
+    expect(batches).toEqual([["stuck"], ["a"], ["b", "c"]]);
+    // Alone, less than a share: "d" waits 40 ms for company, then starts beside the stuck batch.
+    const submitted = performance.now() - started;
+    await group.submit("d", "d-wallet");
+    expect(batches).toEqual([["stuck"], ["a"], ["b", "c"], ["d"]]);
+    const dFinished = finished.get("d") ?? Number.NaN;
+    expect(dFinished - submitted).toBeGreaterThanOrEqual(40);
+    await stuck;
+    expect(dFinished).toBeLessThan(finished.get("stuck") ?? 0);
   });
 
-  test("batches that end before spillAfterMs are decided one after another, never split over two slots", async () => {
+  test("clients that send their next request as soon as they are answered settle into two halves that take turns", async () => {
+    const sizes: number[] = [];
+    let running = 0;
+    let mostRunning = 0;
+    const group = new GroupCommit(
+      async (requests: number[]) => {
+        sizes.push(requests.length);
+        running++;
+        mostRunning = Math.max(mostRunning, running);
+        await Bun.sleep(5);
+        running--;
+        return requests;
+      },
+      { maxInFlight: 2, maxBatch: 64, lingerMs: 1_000 },
+    );
+    const client = async (index: number) => {
+      for (let round = 0; round < 20; round++) await group.submit(round, `wallet-${index}`);
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, index) => client(index)));
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(160);
+    expect(mostRunning).toBe(2);
+    // After the first few batches every batch holds half of the eight clients.
+    expect(sizes.slice(6).every((size) => size === 4)).toBe(true);
+  });
+
+  test("a hot key's requests are not split: after its batch the next waits for all of them", async () => {
     const { batches, work } = recordingWork();
-    const group = new GroupCommit(work, { maxInFlight: 2, maxBatch: 64, spillAfterMs: 1_000 });
-    const first = group.submit(0, "key-0");
+    const group = new GroupCommit(work, { maxInFlight: 2, maxBatch: 64, lingerMs: 10_000 });
+    const first = group.submit(0, "hot");
     await Bun.sleep(1);
-    const rest = Array.from({ length: 9 }, (_, index) => group.submit(index + 1, `key-${index + 1}`));
-    const outcomes: number[] = await Promise.all([first, ...rest]);
-    expect(outcomes).toEqual(Array.from({ length: 10 }, (_, index) => index * 2));
-    expect(batches).toEqual([[0], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+    // Four held at once, one key: when 0 ends, three are queued and a share (two) is not enough.
+    const waiting = [1, 2, 3].map((request) => group.submit(request, "hot"));
+    await first;
+    await Bun.sleep(20);
+    expect(batches).toEqual([[0]]);
+    await Promise.all([...waiting, group.submit(4, "hot")]);
+    expect(batches).toEqual([[0], [1, 2, 3, 4]]);
   });
 
   test("after a batch, the next lingers for as many requests as were held while it ran, and starts once they are queued", async () => {

@@ -126,22 +126,20 @@ const windowsOfSpend = (card: SpendingCard, limitWindows: WindowKey[]): SpendWin
 });
 
 /**
- * Batches of spends decided at once (on wallets no other running batch holds). The second starts only
- * once the first has run SPEND_BATCH_SPILL_MS: measured with `bun run bench`, one batch at a time
- * decides more spends, with a lower p99, than two that split the queue between them (each batch costs
- * the same statements whatever its size), but a batch stuck on a row lock must not hold up every wallet.
+ * Batches of spends decided at once (on wallets no other running batch holds): two, so that while one
+ * half of the clients' spends is decided in the database the other half's answers go out and its next
+ * spends come in (GroupCommit), and a batch stuck on a row lock does not hold up every wallet.
+ * Measured with `bun run bench` (docs/money.md).
  */
 const SPEND_BATCHES_IN_FLIGHT = 2;
 /** Cards never change wallet, so their wallets are remembered; at most this many, then forgotten. */
 const CARD_WALLETS_KEPT = 100_000;
 /** The most spends one batch decides. */
 const SPEND_BATCH_SIZE = 64;
-/** How long a running batch may take before the next one starts beside it. */
-const SPEND_BATCH_SPILL_MS = 25;
 /**
- * How long the next batch waits, after one ends, for the spends its clients send back (see
- * GroupCommit): long enough for a client pool to answer 32 spends and send the next, short against a
- * card network's time-out. Measured with `bun run bench` (docs/money.md).
+ * How long a spend waits for the others its batch waits for (see GroupCommit): long enough for a
+ * client pool to be answered and send its next spends, short against a card network's time-out.
+ * Measured with `bun run bench` (docs/money.md).
  */
 const SPEND_BATCH_LINGER_MS = 6;
 
@@ -163,7 +161,6 @@ export class AuthorizationsService {
       maxInFlight:
         db.kind === "pglite" ? 1 : Math.max(1, Math.min(SPEND_BATCHES_IN_FLIGHT, config.DB_POOL_MAX - 1)),
       maxBatch: SPEND_BATCH_SIZE,
-      spillAfterMs: SPEND_BATCH_SPILL_MS,
       lingerMs: SPEND_BATCH_LINGER_MS,
     });
   }
