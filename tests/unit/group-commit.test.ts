@@ -188,7 +188,7 @@ describe("GroupCommit", () => {
     expect(batches).toEqual([[0], [1, 2, 3, 4]]);
   });
 
-  test("after a batch, the next lingers for as many requests as were held while it ran, and starts once they are queued", async () => {
+  test("after a batch, the next lingers for as many requests as were held at once lately, and starts once they are queued", async () => {
     const { batches, work } = recordingWork();
     const group = new GroupCommit(work, { maxInFlight: 1, maxBatch: 64, lingerMs: 10_000 });
     const first = group.submit(0, "key-0");
