@@ -137,9 +137,9 @@ const CARD_WALLETS_KEPT = 100_000;
 /** The most spends one batch decides. */
 const SPEND_BATCH_SIZE = 64;
 /**
- * How long a spend waits for the others its batch waits for (see GroupCommit): long enough for a
- * client pool to be answered and send its next spends, short against a card network's time-out.
- * Measured with `bun run bench` (docs/money.md).
+ * The most a spend waits, once a slot is free, for others to join its batch (see GroupCommit): long
+ * enough for a client pool to be answered and send its next spends, short against a card network's
+ * time-out. Measured with `bun run bench` (docs/money.md).
  */
 const SPEND_BATCH_LINGER_MS = 6;
 
