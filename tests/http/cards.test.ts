@@ -818,6 +818,29 @@ describe("cards: update", () => {
   });
 });
 
+describe("cards: read", () => {
+  test("many GETs at once (read together) each answer their own card; unknown and deleted ones are 404 among them", async () => {
+    const { wallet } = await createUserWallet(server.api);
+    const cards = await Promise.all(
+      [20000, 30000, 40000, 50000].map((dailyLimit) =>
+        createCard(server.api, { walletId: wallet.id, dailyLimit }),
+      ),
+    );
+    const expected = await Promise.all(cards.map((card) => getCard(server.api, card.id)));
+    const deleted = await createCard(server.api, { walletId: wallet.id });
+    await server.api.DELETE("/v1/cards/{id}", { params: { path: { id: deleted.id } } });
+    const ids = [UNKNOWN_ID, ...expected.map((card) => card.id), deleted.id].flatMap((id) => [id, id, id]);
+    const answers = await Promise.all(
+      ids.map((id) => server.api.GET("/v1/cards/{id}", { params: { path: { id } } })),
+    );
+    for (const [index, answer] of answers.entries()) {
+      const card = expected.find((each) => each.id === ids[index]);
+      if (card === undefined) expectSdkProblem(answer, 404, "card_not_found");
+      else expect(answer.data).toEqual(card);
+    }
+  });
+});
+
 describe("cards: list", () => {
   test("filters by walletId, cardholderId and status", async () => {
     const { user, wallet } = await createUserWallet(server.api);

@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { createCard, createTeam, createUser, createWallet, getWallet } from "../helpers/fixtures.ts";
+import {
+  authorize,
+  createCard,
+  createTeam,
+  createUser,
+  createUserWallet,
+  createWallet,
+  fundedWalletWithCard,
+  getWallet,
+} from "../helpers/fixtures.ts";
 import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
 import { rowCount } from "../helpers/rows.ts";
 import { type Schemas, useServer } from "../helpers/server.ts";
@@ -266,6 +275,33 @@ describe("wallets: read and list", () => {
     );
     const malformed = await server.api.GET("/v1/wallets/{id}", { params: { path: { id: "nope" } } });
     expect(malformed.response.status).toBe(400);
+  });
+
+  test("many GETs at once (read together) each answer their own wallet; unknown and deleted ones are 404 among them", async () => {
+    const funded = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((n) => fundedWalletWithCard(server.api, n * 10000)),
+    );
+    // A spend on every other wallet, so that their spentToday differ too.
+    for (const [index, { card }] of funded.entries()) {
+      if (index % 2 === 0) await authorize(server.api, card.id, 1000 * (index + 1));
+    }
+    const expected = await Promise.all(funded.map(({ wallet }) => getWallet(server.api, wallet.id)));
+    const { wallet: deleted } = await createUserWallet(server.api);
+    await server.api.DELETE("/v1/wallets/{id}", { params: { path: { id: deleted.id } } });
+    const ids = [UNKNOWN_ID, ...expected.map((wallet) => wallet.id), deleted.id].flatMap((id) => [
+      id,
+      id,
+      id,
+    ]);
+    const answers = await Promise.all(
+      ids.map((id) => server.api.GET("/v1/wallets/{id}", { params: { path: { id } } })),
+    );
+    for (const [index, answer] of answers.entries()) {
+      const wallet = expected.find((each) => each.id === ids[index]);
+      if (wallet === undefined) expectSdkProblem(answer, 404, "wallet_not_found");
+      else expect(answer.data).toEqual(wallet);
+    }
+    expect(new Set(expected.map((wallet) => `${wallet.balance}/${wallet.spentToday}`)).size).toBe(6);
   });
 
   test("filters by userId, teamId and status", async () => {

@@ -181,11 +181,16 @@ export const cardsRepository = {
 
   /** The live card as clients see it at `now`. */
   async findView(db: Queryable, id: string, now: Date): Promise<CardView | undefined> {
+    return (await cardsRepository.findViews(db, [id], now))[0];
+  },
+
+  /** The live cards of `ids` as clients see them at `now`, in no particular order. */
+  async findViews(db: Queryable, ids: string[], now: Date): Promise<CardView[]> {
     const result = await db.query<CardView>(
-      `SELECT ${viewColumns(2)} FROM cards WHERE id = $1 AND deleted_at IS NULL`,
-      [id, now],
+      `SELECT ${viewColumns(2)} FROM cards WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`,
+      [ids, now],
     );
-    return result.rows[0];
+    return result.rows;
   },
 
   async findSecrets(db: Queryable, id: string): Promise<CardSecrets | undefined> {

@@ -4,6 +4,7 @@ import type { Database, Queryable } from "../../platform/db.ts";
 import { ApiError, badRequest, conflict, found } from "../../platform/errors.ts";
 import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { ReadBatch } from "../../platform/read-batch.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
 import { followLimits } from "../authorizations/spend-windows.ts";
 import { appendEvent, appendEvents } from "../events/outbox.ts";
@@ -21,6 +22,7 @@ import type { Card, CreateCard, ListCardsQuery, SensitiveCard, UpdateCard } from
 import {
   type CardRow,
   type CardSelection,
+  type CardView,
   cardsRepository,
   type SealedNumber,
   toCard,
@@ -117,11 +119,20 @@ function givenDetails(input: DetailInput, now: Date): CardDetails | undefined {
 }
 
 export class CardsService {
+  /** GET /v1/cards/{id} under load: the reads of one turn in one statement. */
+  private readonly reads: ReadBatch<CardView>;
+
   constructor(
     private readonly db: Database,
     private readonly vault: CardVault,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.reads = new ReadBatch(
+      db,
+      (ids) => cardsRepository.findViews(db, ids, clock()),
+      (row) => row.id,
+    );
+  }
 
   /** Issues a card on a wallet; with no number given, the service makes one (retrying a rare collision). */
   async create(input: CreateCard): Promise<Card> {
@@ -169,7 +180,7 @@ export class CardsService {
   }
 
   async get(id: string): Promise<Card> {
-    return toCard(found(await cardsRepository.findView(this.db, id, this.clock()), () => cardNotFound(id)));
+    return toCard(found(await this.reads.load(id), () => cardNotFound(id)));
   }
 
   /** Live cards within `reach`. */

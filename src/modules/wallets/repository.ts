@@ -121,11 +121,16 @@ export const walletsRepository = {
 
   /** The live wallet as clients see it at `now`. */
   async findView(db: Queryable, id: string, now: Date): Promise<WalletView | undefined> {
+    return (await walletsRepository.findViews(db, [id], now))[0];
+  },
+
+  /** The live wallets of `ids` as clients see them at `now`, in no particular order. */
+  async findViews(db: Queryable, ids: string[], now: Date): Promise<WalletView[]> {
     const result = await db.query<WalletView>(
-      `SELECT ${viewColumns(2)} FROM wallets WHERE id = $1 AND deleted_at IS NULL`,
-      [id, now],
+      `SELECT ${viewColumns(2)} FROM wallets WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`,
+      [ids, now],
     );
-    return result.rows[0];
+    return result.rows;
   },
 
   /** The live wallet, optionally row-locked for the rest of the transaction. */

@@ -6,6 +6,7 @@ import type { Database, Queryable } from "../../platform/db.ts";
 import { badRequest, found, SqlState } from "../../platform/errors.ts";
 import { metadataChange, metadataOf } from "../../platform/metadata.ts";
 import { listOptions, type Page, toPage } from "../../platform/pagination.ts";
+import { ReadBatch } from "../../platform/read-batch.ts";
 import { changedFields, recordAudit } from "../audit/repository.ts";
 import { followLimits } from "../authorizations/spend-windows.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
@@ -18,7 +19,13 @@ import { invalidTimezone, walletNotEmpty, walletNotFound } from "./errors.ts";
 import { initialLimits } from "./limits.ts";
 import type { CreateWallet, ListWalletsQuery, UpdateWallet, Wallet } from "./model.ts";
 import { lockWallet, lockWalletForMoney, lockWalletsForMoney } from "./money-gate.ts";
-import { toWallet, type WalletOwner, type WalletRow, walletsRepository } from "./repository.ts";
+import {
+  toWallet,
+  type WalletOwner,
+  type WalletRow,
+  type WalletView,
+  walletsRepository,
+} from "./repository.ts";
 import { NEW_CONTROLS, resolveControls } from "./spending-controls.ts";
 
 function checkCurrency(currency: string): string {
@@ -66,11 +73,20 @@ function ownerOf(input: { userId?: string; teamId?: string }): WalletOwner {
 }
 
 export class WalletsService {
+  /** GET /v1/wallets/{id} under load: the reads of one turn in one statement. */
+  private readonly reads: ReadBatch<WalletView>;
+
   constructor(
     private readonly db: Database,
     private readonly config: Pick<Config, "DEFAULT_CURRENCY">,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.reads = new ReadBatch(
+      db,
+      (ids) => walletsRepository.findViews(db, ids, clock()),
+      (row) => row.id,
+    );
+  }
 
   /** Creates a wallet; the owner is share-locked so it cannot be deleted while the wallet goes in. */
   async create(input: CreateWallet): Promise<Wallet> {
@@ -100,9 +116,7 @@ export class WalletsService {
   }
 
   async get(id: string): Promise<Wallet> {
-    return toWallet(
-      found(await walletsRepository.findView(this.db, id, this.clock()), () => walletNotFound(id)),
-    );
+    return toWallet(found(await this.reads.load(id), () => walletNotFound(id)));
   }
 
   /** Live wallets within `reach`. */
