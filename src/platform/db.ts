@@ -371,6 +371,10 @@ function requestPool(
   // cut network never delivers (query_timeout, on the client).
   return poolTo(url, applicationName, logger, {
     max: config.DB_POOL_MAX,
+    // A connection once opened stays open (pg-pool closes an idle one after 10 s by default): load
+    // after a quiet spell would otherwise pay for new connections, new server processes with cold
+    // caches and every statement prepared again. Connections that break are dropped as before.
+    idleTimeoutMillis: 0,
     connectionTimeoutMillis: config.DB_QUERY_TIMEOUT,
     statement_timeout: config.DB_QUERY_TIMEOUT,
     query_timeout: config.DB_QUERY_TIMEOUT,

@@ -280,6 +280,21 @@ describe("/metrics after a mixed load", () => {
     expect(sampleValue(after, "db_pool_requests_waiting")).toBe(0);
   });
 
+  // pg-pool would close a connection idle for 10 s; the service keeps its connections (PGlite: one, in process).
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "on PostgreSQL the pool keeps the connections it opened, however long they are idle",
+    async () => {
+      await Promise.all(Array.from({ length: 4 }, () => server.db.query("SELECT pg_sleep(0.05)")));
+      const opened = sampleValue(await readMetrics(), "db_pool_connections");
+      expect(opened).toBeGreaterThanOrEqual(4);
+      await Bun.sleep(11_000);
+      const later = await readMetrics();
+      expect(sampleValue(later, "db_pool_connections")).toBe(opened);
+      expect(sampleValue(later, "db_pool_connections_idle")).toBe(opened);
+    },
+    30_000,
+  );
+
   test("/metrics answers in the Prometheus text format without an API key", async () => {
     const response = await fetch(`${server.baseUrl}/metrics`);
     expect(response.status).toBe(200);
