@@ -75,3 +75,21 @@ export function expectSdkProblem(result: SdkResult, status: number, code: string
   if (result.error === undefined) throw new Error(`expected a problem body, got ${where}`);
   return expectProblemBody(result.error, result.response, status, code, where);
 }
+
+/**
+ * The answers to GETs of `ids`, one each in order: the resource of `expected` with that id, or 404
+ * `notFoundCode` when none has it.
+ */
+export function expectEachFound<Resource extends { id: string }>(
+  ids: readonly string[],
+  answers: readonly (SdkResult & { data?: Resource })[],
+  expected: readonly Resource[],
+  notFoundCode: string,
+): void {
+  expect(answers).toHaveLength(ids.length);
+  for (const [index, answer] of answers.entries()) {
+    const resource = expected.find((each) => each.id === ids[index]);
+    if (resource === undefined) expectSdkProblem(answer, 404, notFoundCode);
+    else expect(answer.data).toEqual(resource);
+  }
+}

@@ -11,7 +11,7 @@ import {
   luhnCheckDigitFor,
   uniqueCardNumber,
 } from "../helpers/fixtures.ts";
-import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { expectEachFound, expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
 import { rowCount } from "../helpers/rows.ts";
 import { type Schemas, useServer } from "../helpers/server.ts";
 import { UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
@@ -833,11 +833,7 @@ describe("cards: read", () => {
     const answers = await Promise.all(
       ids.map((id) => server.api.GET("/v1/cards/{id}", { params: { path: { id } } })),
     );
-    for (const [index, answer] of answers.entries()) {
-      const card = expected.find((each) => each.id === ids[index]);
-      if (card === undefined) expectSdkProblem(answer, 404, "card_not_found");
-      else expect(answer.data).toEqual(card);
-    }
+    expectEachFound(ids, answers, expected, "card_not_found");
   });
 });
 

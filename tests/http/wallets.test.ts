@@ -9,7 +9,7 @@ import {
   fundedWalletWithCard,
   getWallet,
 } from "../helpers/fixtures.ts";
-import { expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
+import { expectEachFound, expectProblem, expectSdkProblem } from "../helpers/problem-details.ts";
 import { rowCount } from "../helpers/rows.ts";
 import { type Schemas, useServer } from "../helpers/server.ts";
 import { UNKNOWN_ID, UUID_PATTERN } from "../helpers/values.ts";
@@ -296,11 +296,7 @@ describe("wallets: read and list", () => {
     const answers = await Promise.all(
       ids.map((id) => server.api.GET("/v1/wallets/{id}", { params: { path: { id } } })),
     );
-    for (const [index, answer] of answers.entries()) {
-      const wallet = expected.find((each) => each.id === ids[index]);
-      if (wallet === undefined) expectSdkProblem(answer, 404, "wallet_not_found");
-      else expect(answer.data).toEqual(wallet);
-    }
+    expectEachFound(ids, answers, expected, "wallet_not_found");
     expect(new Set(expected.map((wallet) => `${wallet.balance}/${wallet.spentToday}`)).size).toBe(6);
   });
 
