@@ -330,22 +330,22 @@ async function prepare(
 }
 
 /**
- * Both paths warmed before anything is measured, as in a service that has been running: the first
+ * A path warmed right before it is measured, as in a service that has been running: the first
  * seconds of a new process's spends (its JIT, each pooled connection preparing the statements) would
- * otherwise fall into (b) alone. The warm-up's spends, under a merchant of their own, stay in the
+ * otherwise fall into (b) alone, and so would the first spends after the 30 s of reads before them
+ * (docs/money.md, "Benchmark"). The warm-up's spends, under a merchant of their own, stay in the
  * database and in the invariants, but in no scenario's counts.
  */
-async function warmUp(service: Service, options: Options, prepared: Prepared): Promise<void> {
-  prepared.say("warm-up: 2s of reads, then 2s of spends (not reported)");
-  for (const next of [prepared.requests.read, prepared.requests.spend(`bench-warm-up-${prepared.runId}`)]) {
-    await runLoad({
-      baseUrl: service.baseUrl,
-      apiKey: service.adminKey,
-      connections: options.connections,
-      durationSeconds: 2,
-      next,
-    });
-  }
+async function warmUp(service: Service, options: Options, prepared: Prepared, path: "reads" | "spends") {
+  prepared.say(`warm-up: 2s of ${path} (not reported)`);
+  await runLoad({
+    baseUrl: service.baseUrl,
+    apiKey: service.adminKey,
+    connections: options.connections,
+    durationSeconds: 2,
+    next:
+      path === "reads" ? prepared.requests.read : prepared.requests.spend(`bench-warm-up-${prepared.runId}`),
+  });
 }
 
 /** (b), or (b') with another key: captured spends under a merchant name of their own. */
@@ -409,8 +409,9 @@ async function benchPglite(
   hook: { url: string } | undefined,
 ): Promise<PgliteRun> {
   const prepared = await prepare(service, options, hook, (message) => log(`PGlite: ${message}`));
-  await warmUp(service, options, prepared);
+  await warmUp(service, options, prepared, "reads");
   const a = await scenario(service, options, `${READS}${PGLITE}`, prepared.requests.read);
+  await warmUp(service, options, prepared, "spends");
   const b = await spendScenario(
     service,
     options,
@@ -658,7 +659,7 @@ async function main(): Promise<number> {
     const prepared = await prepare(target, options, hook, log);
     const { api, runId, requests, seedSeconds } = prepared;
     const countersBefore = await withClient(target.databaseUrl, databaseCounters);
-    await warmUp(target, options, prepared);
+    await warmUp(target, options, prepared, "reads");
 
     const readKey = await scopedKey(api, "bench read", ["read"]);
     const authorizeKey = await scopedKey(api, "bench authorize", ["authorize"]);
@@ -681,6 +682,7 @@ async function main(): Promise<number> {
     ).finally(() => ceiling.stop());
     reports.push(r);
 
+    await warmUp(target, options, prepared, "spends");
     const b = await spendScenario(target, options, prepared, SPENDS, `bench-b-${runId}`);
     reports.push(await settledOutcomes(target, b));
     const bScoped = await spendScenario(
