@@ -77,6 +77,12 @@ export const outcomeUnknown = () =>
     retryAfter(RETRY_AFTER_SECONDS.transient),
   );
 
+/**
+ * A failure every request of a batch shares (any 503: the database unavailable, full, or a commit's
+ * outcome unknown): serving the batch's requests again one by one would not help, or could harm.
+ */
+export const sharedByBatch = (error: unknown) => error instanceof ApiError && error.status === 503;
+
 /** PostgreSQL's SQLSTATE codes this service reacts to. */
 export const SqlState = {
   uniqueViolation: "23505",

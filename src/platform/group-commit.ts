@@ -25,7 +25,7 @@
  * committed batch twice; clients retry with their Idempotency-Key).
  */
 import { type Context, context } from "@opentelemetry/api";
-import { ApiError } from "./errors.ts";
+import { sharedByBatch } from "./errors.ts";
 
 interface Queued<Request, Outcome> {
   request: Request;
@@ -40,9 +40,6 @@ interface Queued<Request, Outcome> {
 
 /** How long the most requests held at once is remembered, so that a burst long past is forgotten. */
 const PEAK_WINDOW_MS = 500;
-
-/** A failure that every request of a batch shares: retrying them one by one would not help, or could harm. */
-const sharedByAll = (error: unknown) => error instanceof ApiError && error.status === 503;
 
 export class GroupCommit<Request, Outcome> {
   private queue: Queued<Request, Outcome>[] = [];
@@ -144,7 +141,7 @@ export class GroupCommit<Request, Outcome> {
     try {
       outcomes = await context.with(first.context, () => this.work(batch.map((queued) => queued.request)));
     } catch (error) {
-      if (batch.length === 1 || sharedByAll(error)) {
+      if (batch.length === 1 || sharedByBatch(error)) {
         return () => {
           for (const queued of batch) queued.reject(error);
         };

@@ -15,7 +15,7 @@
  */
 import { type Context, context } from "@opentelemetry/api";
 import type { Database } from "./db.ts";
-import { ApiError } from "./errors.ts";
+import { sharedByBatch } from "./errors.ts";
 import { currentReadIntent, ReadIntent, withReadIntent } from "./read-replica.ts";
 
 interface Waiting<Row> {
@@ -28,9 +28,6 @@ interface Waiting<Row> {
 
 /** Ids in one statement at most: a bounded statement, whatever the number of connections. */
 export const MAX_READ_BATCH = 256;
-
-/** A failure that every read of a batch shares: reading them one by one would not help. */
-const sharedByAll = (error: unknown) => error instanceof ApiError && error.status === 503;
 
 export class ReadBatch<Row> {
   /** The reads waiting for the end of this turn, by the X-Read-After they must honour ("" for none). */
@@ -83,7 +80,7 @@ export class ReadBatch<Row> {
       const ids = [...new Set(batch.map((waiting) => waiting.id))];
       rows = await context.with(first.context, () => withReadIntent(intent, () => this.read(ids)));
     } catch (error) {
-      if (batch.length === 1 || sharedByAll(error)) {
+      if (batch.length === 1 || sharedByBatch(error)) {
         for (const waiting of batch) waiting.reject(error);
       } else {
         for (const waiting of batch) this.readAlone(waiting);
