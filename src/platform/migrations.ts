@@ -12,6 +12,7 @@ import events from "../../migrations/007_events.sql" with { type: "text" };
 import spendControls from "../../migrations/008_spend_controls.sql" with { type: "text" };
 import metadata from "../../migrations/009_metadata.sql" with { type: "text" };
 import keptWindows from "../../migrations/010_kept_windows.sql" with { type: "text" };
+import spendReads from "../../migrations/011_spend_reads.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "001_core.sql", sql: core },
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "008_spend_controls.sql", sql: spendControls },
   { fileName: "009_metadata.sql", sql: metadata },
   { fileName: "010_kept_windows.sql", sql: keptWindows },
+  { fileName: "011_spend_reads.sql", sql: spendReads },
 ];

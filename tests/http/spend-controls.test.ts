@@ -7,6 +7,7 @@
  * the clocks go forward (Sunday 30 March, 02:00 CET → 03:00 CEST).
  */
 import { beforeEach, describe, expect, test } from "bun:test";
+import pg from "pg";
 import {
   authorize,
   expectLedgerConsistent,
@@ -593,5 +594,69 @@ describe("200 mixed lifecycle operations at once", () => {
     }
     expect(await brokenInvariants(server.db)).toEqual([]);
     await expectLedgerConsistent(server.api, wallet.id);
+  });
+});
+
+describe.skipIf(process.env.DATABASE_URL === undefined)("a spend that waits for its wallet's lock", () => {
+  test("across local midnight it is decided on the new day: the day's limit is fresh, spentToday counts it", async () => {
+    clock.set("2031-03-29T22:59:59.000Z"); // Saturday 23:59:59 in Berlin (CET)
+    const { wallet, card } = await fundedWalletWithCard(
+      server.api,
+      20_000,
+      { dailyLimit: 10_000, monthlyLimit: 100_000 },
+      BERLIN,
+    );
+    expect((await authorize(server.api, card.id, 10_000)).status).toBe("captured");
+    const locker = new pg.Client({ connectionString: server.config.DATABASE_URL });
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", [wallet.id]);
+      const waiting = authorize(server.api, card.id, 500);
+      await Bun.sleep(300);
+      clock.set("2031-03-29T23:00:00.000Z"); // Sunday 00:00 in Berlin, while the spend waits
+      await locker.query("COMMIT");
+      expect(await waiting).toMatchObject({
+        status: "captured",
+        declineReason: null,
+        createdAt: "2031-03-29T23:00:00.000Z",
+      });
+    } finally {
+      await locker.query("ROLLBACK").catch(() => undefined);
+      await locker.end();
+    }
+    expect(await getWallet(server.api, wallet.id)).toMatchObject({ balance: 9500, spentToday: 500 });
+    expect(await getCard(server.api, card.id)).toMatchObject({ spentToday: 500 });
+    expect(await brokenInvariants(server.db)).toEqual([]);
+  });
+
+  test("a hold that runs out while it waits is expired first, and its money is spendable", async () => {
+    const { wallet, card } = await cardWith(10_000);
+    const hold = await authorize(server.api, card.id, 6000, { capture: false });
+    clock.set(new Date(Date.parse(SATURDAY_NOON) + server.config.AUTH_HOLD_TTL * 1000 - 1));
+    const locker = new pg.Client({ connectionString: server.config.DATABASE_URL });
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", [wallet.id]);
+      const waiting = authorize(server.api, card.id, 8000);
+      await Bun.sleep(300);
+      clock.advance(1); // the hold's expiry, while the spend waits
+      await locker.query("COMMIT");
+      expect(await waiting).toMatchObject({ status: "captured", declineReason: null });
+    } finally {
+      await locker.query("ROLLBACK").catch(() => undefined);
+      await locker.end();
+    }
+    expect(
+      (await json<Schemas["Authorization"]>(await server.request(`/v1/authorizations/${hold.id}`), 200))
+        .status,
+    ).toBe("expired");
+    expect(await getWallet(server.api, wallet.id)).toMatchObject({
+      balance: 2000,
+      availableBalance: 2000,
+      spentToday: 8000,
+    });
+    expect(await brokenInvariants(server.db)).toEqual([]);
   });
 });

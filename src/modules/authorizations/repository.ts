@@ -11,7 +11,7 @@ import type {
   AuthorizationStatus,
   DeclineReason,
 } from "./model.ts";
-import { decisionWindowColumns, recordedWindows, type WindowKey } from "./spend-windows.ts";
+import { recordedWindows, type WindowKey } from "./spend-windows.ts";
 
 export interface AuthorizationRow {
   id: string;
@@ -82,6 +82,23 @@ export interface SpendingWallet extends StoredControls {
   status: "active" | "frozen";
   balance: number;
   held: number;
+  /** When its first pending hold runs out (null: it holds none), where the lock read it. */
+  holds_due_at?: Date | null;
+}
+
+/** The columns lock_spending adds to each card: its wallet's. */
+interface LockedWalletColumns {
+  wallet_currency: string;
+  wallet_timezone: string;
+  wallet_status: SpendingWallet["status"];
+  wallet_balance: number;
+  wallet_held: number;
+  wallet_daily_limit: number;
+  wallet_monthly_limit: number;
+  wallet_allowed_categories: string[] | null;
+  wallet_blocked_categories: string[];
+  wallet_spending_limits: StoredControls["spending_limits"];
+  wallet_holds_due_at: Date | null;
 }
 
 /**
@@ -136,8 +153,7 @@ export const authorizationsRepository = {
 
   /**
    * Row-locks the wallets of `cardIds` for spends, found and locked in one statement (a card never
-   * moves) in id order (the order of every locker), with the columns the decision reads: the spend's
-   * lock of the money gate.
+   * moves) in id order (the order of every locker), with the columns the decision reads.
    */
   async lockWalletsOfCards(db: Queryable, cardIds: readonly string[]): Promise<SpendingWallet[]> {
     const result = await db.query<SpendingWallet>(
@@ -150,18 +166,64 @@ export const authorizationsRepository = {
   },
 
   /**
-   * Read after the wallets' lock, so it sees every change committed before this decision. `instant`
-   * picks the windows, in each card's wallet's time zone: "now" for a spend, the authorization's time
-   * for an increment.
+   * The spend's lock of the money gate, in one round trip (lock_spending, migration 011): the wallets of
+   * `cardIds` row-locked as {@link lockWalletsOfCards} locks them, with when their first hold runs out,
+   * and then, read under the locks, their live cards as {@link spendingCards} reads them at `instant`.
    */
-  async spendingCards(db: Queryable, cardIds: readonly string[], instant: Date): Promise<SpendingCard[]> {
-    const result = await db.query<SpendingCard>(
-      `SELECT c.id, c.wallet_id, c.status, c.expiry_month, c.expiry_year, c.daily_limit, c.monthly_limit,
-              ${CONTROL_COLUMNS.replace(/\w+/g, "c.$&")}, ${decisionWindowColumns(2, "w.timezone")}
-       FROM cards c JOIN wallets w ON w.id = c.wallet_id
-       WHERE c.id = ANY($1::uuid[]) AND c.deleted_at IS NULL`,
+  async lockForSpends(
+    db: Queryable,
+    cardIds: readonly string[],
+    instant: Date,
+  ): Promise<{ wallets: SpendingWallet[]; cards: SpendingCard[] }> {
+    const result = await db.query<SpendingCard & LockedWalletColumns>(
+      "SELECT * FROM lock_spending($1::uuid[], $2)",
       [cardIds, instant],
     );
+    const wallets = new Map<string, SpendingWallet>();
+    const cards = result.rows.map((row): SpendingCard => {
+      const {
+        wallet_currency,
+        wallet_timezone,
+        wallet_status,
+        wallet_balance,
+        wallet_held,
+        wallet_daily_limit,
+        wallet_monthly_limit,
+        wallet_allowed_categories,
+        wallet_blocked_categories,
+        wallet_spending_limits,
+        wallet_holds_due_at,
+        ...card
+      } = row;
+      wallets.set(card.wallet_id, {
+        id: card.wallet_id,
+        currency: wallet_currency,
+        timezone: wallet_timezone,
+        status: wallet_status,
+        balance: wallet_balance,
+        held: wallet_held,
+        daily_limit: wallet_daily_limit,
+        monthly_limit: wallet_monthly_limit,
+        allowed_categories: wallet_allowed_categories,
+        blocked_categories: wallet_blocked_categories,
+        spending_limits: wallet_spending_limits,
+        holds_due_at: wallet_holds_due_at,
+      });
+      return card;
+    });
+    return { wallets: [...wallets.values()], cards };
+  },
+
+  /**
+   * Read after the wallets' lock, so it sees every change committed before this decision. `instant`
+   * picks the windows, in each card's wallet's time zone: "now" for a spend, the authorization's time
+   * for an increment (spending_cards, migration 011).
+   */
+  async spendingCards(db: Queryable, cardIds: readonly string[], instant: Date): Promise<SpendingCard[]> {
+    const result = await db.query<SpendingCard>("SELECT * FROM spending_cards($1::uuid[], $2)", [
+      cardIds,
+      instant,
+    ]);
     return result.rows;
   },
 

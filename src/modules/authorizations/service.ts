@@ -496,13 +496,23 @@ export class AuthorizationsService {
 
   /**
    * The money gate for spends on `cardIds`: their wallets locked (in id order), "now", then the cards
-   * and their spend windows read under the locks.
+   * and their spend windows as they are under the locks at "now". The lock reads the cards with it, in
+   * one round trip, at the instant before the lock; they are read again (rarely) when that instant's
+   * windows do not hold "now" (a day's window, inside all the others, is the first to end) or when the
+   * gate expired a hold, whose release moved their spend.
    */
   private async lockForSpends(tx: Queryable, cardIds: readonly string[]) {
-    const { wallets, now } = await lockWalletsForMoney(tx, this.clock, (tx) =>
-      repository.lockWalletsOfCards(tx, cardIds),
-    );
-    return { wallets, cards: await repository.spendingCards(tx, cardIds, now), now };
+    const before = this.clock();
+    let cards: SpendingCard[] = [];
+    const { wallets, now, expired } = await lockWalletsForMoney(tx, this.clock, async (tx) => {
+      const locked = await repository.lockForSpends(tx, cardIds, before);
+      cards = locked.cards;
+      return locked.wallets;
+    });
+    if (expired || now < before || cards.some((card) => card.day_ends <= now)) {
+      cards = await repository.spendingCards(tx, cardIds, now);
+    }
+    return { wallets, cards, now };
   }
 
   /** The money gate for one spend on `cardId`: its wallet locked, "now", the card read under the lock. */

@@ -6,8 +6,8 @@
  * kept only while it has a limit of that interval without categories: set, it is filled from the
  * authorizations of the current window; removed, its rows go ({@link followLimits}). A categorised limit
  * has its own counter, which counts the spend in its categories from the moment the limit exists.
- * Authorizations write them; wallets, cards and the spend decision read them, all through this file. A
- * decision reads a handful of rows, never history.
+ * Authorizations write them and wallets and cards read them through this file; the spend decision reads
+ * them with its cards in spending_cards (migration 011). A decision reads a handful of rows, never history.
  */
 import type { Queryable } from "../../platform/db.ts";
 import type { Writes } from "../../platform/sql.ts";
@@ -280,31 +280,7 @@ export function spentColumns(scopeId: string, timezone: string, nowParameter: nu
   return `${window("day", `${local}::date`)} AS spent_today, ${window("month", `date_trunc('month', ${local})::date`)} AS spent_this_month`;
 }
 
-/**
- * For a spend decision, in one statement with the card `c`: the local start of each window containing
- * the instant `$instant` in the zone `$timezone`, when each ends, and the spend of the card and its
- * wallet in those windows (`windows`, JSON [{scope, period, categoryKey, spent}]).
- */
-export function decisionWindowColumns(instant: number, timezone: string): string {
-  const local = `($${instant}::timestamptz AT TIME ZONE ${timezone})`;
-  const start = (unit: string) => `date_trunc('${unit}', ${local})::date`;
-  const end = (unit: string) =>
-    `((date_trunc('${unit}', ${local}) + interval '1 ${unit}') AT TIME ZONE ${timezone})`;
-  return `${start("day")} AS window_day, ${start("week")} AS window_week, ${start("month")} AS window_month,
-    ${start("year")} AS window_year, ${end("day")} AS day_ends, ${end("week")} AS week_ends,
-    ${end("month")} AS month_ends, ${end("year")} AS year_ends,
-    (SELECT COALESCE(json_agg(json_build_object('scope', s.scope, 'period', s.period,
-                                                'categoryKey', s.category_key, 'spent', s.spent)), '[]')
-       FROM spend_windows s
-      WHERE s.scope_id IN (c.id, c.wallet_id)
-        AND ((s.period = 'day' AND s.starts_on = ${start("day")})
-          OR (s.period = 'week' AND s.starts_on = ${start("week")})
-          OR (s.period = 'month' AND s.starts_on = ${start("month")})
-          OR (s.period = 'year' AND s.starts_on = ${start("year")})
-          OR (s.period = 'all_time' AND s.starts_on = '${ALL_TIME_START}'))) AS windows`;
-}
-
-/** A card and the windows `decisionWindowColumns` read for it (its own and its wallet's). */
+/** A card and the windows read for its decision (its own and its wallet's; spending_cards, migration 011). */
 interface CardWindows {
   id: string;
   wallet_id: string;

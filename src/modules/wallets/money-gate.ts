@@ -15,6 +15,11 @@ import { type WalletRow, walletsRepository } from "./repository.ts";
 export interface GatedWallet {
   id: string;
   held: number;
+  /**
+   * When its first pending hold runs out (null: it holds none), read under the lock; without it, a
+   * wallet that holds money is searched for holds due.
+   */
+  holds_due_at?: Date | null;
 }
 
 /** Row-locks the live wallet `walletId` for update; undefined when there is none. */
@@ -48,18 +53,23 @@ export async function lockWalletForMoney<Wallet extends GatedWallet>(
   return { wallet: wallets[0], now };
 }
 
-/** The gate for several wallets, locked by `lock` in id order so that concurrent lockers cannot deadlock. */
+/**
+ * The gate for several wallets, locked by `lock` in id order so that concurrent lockers cannot deadlock.
+ * `expired` tells whether a hold was expired, which moved held totals and spend windows.
+ */
 export async function lockWalletsForMoney<Wallet extends GatedWallet>(
   tx: Queryable,
   clock: Clock,
   lock: (tx: Queryable) => Promise<Wallet[]>,
-): Promise<{ wallets: Wallet[]; now: Date }> {
+): Promise<{ wallets: Wallet[]; now: Date; expired: boolean }> {
   const wallets = await lock(tx);
   // "Now" is read under the locks: a decision that waited for them is stamped after the one before.
   const now = clock();
-  // A wallet with nothing held has no hold to expire: no search for it.
-  const holding = wallets.filter((wallet) => wallet.held > 0).map((wallet) => wallet.id);
-  const released = await expireDueHolds(tx, holding, now);
+  // A wallet with nothing held, or whose first hold runs out later, has no hold to expire: no search.
+  const due = wallets
+    .filter((wallet) => wallet.held > 0 && (wallet.holds_due_at ?? now) <= now)
+    .map((wallet) => wallet.id);
+  const released = await expireDueHolds(tx, due, now);
   for (const wallet of wallets) wallet.held -= released.get(wallet.id) ?? 0;
-  return { wallets, now };
+  return { wallets, now, expired: released.size > 0 };
 }
