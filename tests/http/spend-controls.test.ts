@@ -597,6 +597,27 @@ describe("200 mixed lifecycle operations at once", () => {
   });
 });
 
+/**
+ * Sends `send` while another connection holds the row lock of `walletId`, runs `meanwhile` once the
+ * request waits for it, then lets the lock go; the request's answer.
+ */
+async function whileWalletLocked<T>(walletId: string, send: () => Promise<T>, meanwhile: () => void) {
+  const locker = new pg.Client({ connectionString: server.config.DATABASE_URL });
+  await locker.connect();
+  try {
+    await locker.query("BEGIN");
+    await locker.query("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", [walletId]);
+    const waiting = send();
+    await Bun.sleep(300);
+    meanwhile();
+    await locker.query("COMMIT");
+    return await waiting;
+  } finally {
+    await locker.query("ROLLBACK").catch(() => undefined);
+    await locker.end();
+  }
+}
+
 describe.skipIf(process.env.DATABASE_URL === undefined)("a spend that waits for its wallet's lock", () => {
   test("across local midnight it is decided on the new day: the day's limit is fresh, spentToday counts it", async () => {
     clock.set("2031-03-29T22:59:59.000Z"); // Saturday 23:59:59 in Berlin (CET)
@@ -607,24 +628,16 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("a spend that waits for 
       BERLIN,
     );
     expect((await authorize(server.api, card.id, 10_000)).status).toBe("captured");
-    const locker = new pg.Client({ connectionString: server.config.DATABASE_URL });
-    await locker.connect();
-    try {
-      await locker.query("BEGIN");
-      await locker.query("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", [wallet.id]);
-      const waiting = authorize(server.api, card.id, 500);
-      await Bun.sleep(300);
-      clock.set("2031-03-29T23:00:00.000Z"); // Sunday 00:00 in Berlin, while the spend waits
-      await locker.query("COMMIT");
-      expect(await waiting).toMatchObject({
-        status: "captured",
-        declineReason: null,
-        createdAt: "2031-03-29T23:00:00.000Z",
-      });
-    } finally {
-      await locker.query("ROLLBACK").catch(() => undefined);
-      await locker.end();
-    }
+    const waited = await whileWalletLocked(
+      wallet.id,
+      () => authorize(server.api, card.id, 500),
+      () => clock.set("2031-03-29T23:00:00.000Z"), // Sunday 00:00 in Berlin, while the spend waits
+    );
+    expect(waited).toMatchObject({
+      status: "captured",
+      declineReason: null,
+      createdAt: "2031-03-29T23:00:00.000Z",
+    });
     expect(await getWallet(server.api, wallet.id)).toMatchObject({ balance: 9500, spentToday: 500 });
     expect(await getCard(server.api, card.id)).toMatchObject({ spentToday: 500 });
     expect(await brokenInvariants(server.db)).toEqual([]);
@@ -634,20 +647,12 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("a spend that waits for 
     const { wallet, card } = await cardWith(10_000);
     const hold = await authorize(server.api, card.id, 6000, { capture: false });
     clock.set(new Date(Date.parse(SATURDAY_NOON) + server.config.AUTH_HOLD_TTL * 1000 - 1));
-    const locker = new pg.Client({ connectionString: server.config.DATABASE_URL });
-    await locker.connect();
-    try {
-      await locker.query("BEGIN");
-      await locker.query("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", [wallet.id]);
-      const waiting = authorize(server.api, card.id, 8000);
-      await Bun.sleep(300);
-      clock.advance(1); // the hold's expiry, while the spend waits
-      await locker.query("COMMIT");
-      expect(await waiting).toMatchObject({ status: "captured", declineReason: null });
-    } finally {
-      await locker.query("ROLLBACK").catch(() => undefined);
-      await locker.end();
-    }
+    const waited = await whileWalletLocked(
+      wallet.id,
+      () => authorize(server.api, card.id, 8000),
+      () => clock.advance(1), // the hold's expiry, while the spend waits
+    );
+    expect(waited).toMatchObject({ status: "captured", declineReason: null });
     expect(
       (await json<Schemas["Authorization"]>(await server.request(`/v1/authorizations/${hold.id}`), 200))
         .status,
