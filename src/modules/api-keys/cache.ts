@@ -1,4 +1,5 @@
 import type { KeyLookup, StoredKey } from "../../platform/auth.ts";
+import { CachedRead } from "../../platform/cached-read.ts";
 import type { Database } from "../../platform/db.ts";
 import type { Logger } from "../../platform/logger.ts";
 import { apiKeysRepository, LAST_USED_RESOLUTION_MS } from "./repository.ts";
@@ -7,14 +8,10 @@ import { looksLikeSecret, secretHash } from "./secrets.ts";
 /**
  * How long an instance trusts what it read of a key. A revocation (or any change) made on any
  * instance is seen by every instance within this time plus one lookup; a key costs each instance at
- * most one lookup per this time, never one per request.
+ * most one lookup per this time, never one per request, and once read no request waits for the next
+ * lookup (see CachedRead).
  */
 export const KEY_CACHE_TTL_MS = 1000;
-
-interface Entry {
-  key: Promise<StoredKey | undefined>;
-  readAt: number;
-}
 
 /**
  * The keys made through the API, as the gate sees them: looked up by the SHA-256 of the presented
@@ -22,7 +19,7 @@ interface Entry {
  * on another instance must work at once), and a lookup that fails is not either.
  */
 export class ApiKeyCache implements KeyLookup {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, CachedRead<StoredKey | undefined>>();
   /** When this instance last wrote each key's lastUsedAt (epoch ms). */
   private readonly lastWritten = new Map<string, number>();
 
@@ -35,20 +32,25 @@ export class ApiKeyCache implements KeyLookup {
     if (!looksLikeSecret(secret)) return undefined;
     const hash = secretHash(secret);
     const id = hash.toHex();
-    const now = performance.now();
-    const cached = this.entries.get(id);
-    if (cached !== undefined && now - cached.readAt < KEY_CACHE_TTL_MS) return cached.key;
     // Concurrent requests with one key share one lookup.
-    const key = apiKeysRepository.findBySecretHash(this.db, hash);
-    this.entries.set(id, { key, readAt: now });
+    let entry = this.entries.get(id);
+    if (entry === undefined) {
+      entry = new CachedRead(() => apiKeysRepository.findBySecretHash(this.db, hash), KEY_CACHE_TTL_MS);
+      this.entries.set(id, entry);
+    }
     try {
-      const found = await key;
-      if (found === undefined) this.entries.delete(id);
+      const found = await entry.get();
+      if (found === undefined) this.forget(id, entry);
       return found;
     } catch (error) {
-      this.entries.delete(id);
+      this.forget(id, entry);
       throw error;
     }
+  }
+
+  /** Drops the entry of `id` unless another has replaced it meanwhile. */
+  private forget(id: string, entry: CachedRead<StoredKey | undefined>): void {
+    if (this.entries.get(id) === entry) this.entries.delete(id);
   }
 
   /**

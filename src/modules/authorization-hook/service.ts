@@ -1,3 +1,4 @@
+import { CachedRead } from "../../platform/cached-read.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { Config } from "../../platform/config.ts";
 import type { Database } from "../../platform/db.ts";
@@ -12,8 +13,9 @@ import { type HookRow, authorizationHookRepository as repository } from "./repos
 
 /**
  * How long an instance trusts what it last read of the hook's settings: a change made through another
- * instance applies there within this time (through this one, at once). It also means the spend path
- * with no hook set reads nothing more than once a second.
+ * instance applies there within this time plus one read (through this one, at once). It also means the
+ * spend path with no hook set reads nothing more than once a second, and never waits for that read
+ * once it has one (see CachedRead).
  */
 export const HOOK_CONFIG_TTL_MS = 1000;
 
@@ -49,7 +51,12 @@ function answerOf(body: unknown): boolean | undefined {
 }
 
 export class AuthorizationHookService {
-  private cached: { hook: ActiveHook | undefined; until: number } | undefined;
+  /** The hook spends call, as last read. */
+  private readonly active = new CachedRead(async (): Promise<ActiveHook | undefined> => {
+    const row = await repository.find(this.db);
+    if (row === undefined) return undefined;
+    return { url: row.url, timeoutMs: row.timeout_ms, onTimeout: row.on_timeout, secret: row.secret };
+  }, HOOK_CONFIG_TTL_MS);
 
   constructor(
     private readonly db: Database,
@@ -79,28 +86,20 @@ export class AuthorizationHookService {
       },
       this.clock(),
     );
-    this.cached = undefined;
+    this.active.forget();
     return toHook(row, row.created);
   }
 
   async delete(): Promise<AuthorizationHook> {
     const row = await repository.delete(this.db);
-    this.cached = undefined;
+    this.active.forget();
     if (row === undefined) throw authorizationHookNotFound();
     return toHook(row, false);
   }
 
   /** The hook spends call now, or undefined when none is set; read at most once per HOOK_CONFIG_TTL_MS. */
-  async current(): Promise<ActiveHook | undefined> {
-    const now = performance.now();
-    if (this.cached !== undefined && now < this.cached.until) return this.cached.hook;
-    const row = await repository.find(this.db);
-    const hook =
-      row === undefined
-        ? undefined
-        : { url: row.url, timeoutMs: row.timeout_ms, onTimeout: row.on_timeout, secret: row.secret };
-    this.cached = { hook, until: now + HOOK_CONFIG_TTL_MS };
-    return hook;
+  current(): Promise<ActiveHook | undefined> {
+    return this.active.get();
   }
 
   /**
