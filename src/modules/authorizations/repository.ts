@@ -2,7 +2,7 @@ import type { Queryable } from "../../platform/db.ts";
 import type { Metadata } from "../../platform/metadata.ts";
 import { type ListOptions, pageClause, pageValues } from "../../platform/pagination.ts";
 import { filterConditions, iso, onlyRow, type Writes } from "../../platform/sql.ts";
-import { CONTROL_COLUMNS, type StoredControls } from "../wallets/spending-controls.ts";
+import type { StoredControls } from "../wallets/spending-controls.ts";
 import type { DeclineDetail } from "./decision.ts";
 import type {
   Authorization,
@@ -152,23 +152,10 @@ export const authorizationsRepository = {
   },
 
   /**
-   * Row-locks the wallets of `cardIds` for spends, found and locked in one statement (a card never
-   * moves) in id order (the order of every locker), with the columns the decision reads.
-   */
-  async lockWalletsOfCards(db: Queryable, cardIds: readonly string[]): Promise<SpendingWallet[]> {
-    const result = await db.query<SpendingWallet>(
-      `SELECT id, currency, timezone, status, balance, held, daily_limit, monthly_limit, ${CONTROL_COLUMNS} FROM wallets
-       WHERE id IN (SELECT wallet_id FROM cards WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL) AND deleted_at IS NULL
-       ORDER BY id FOR UPDATE`,
-      [cardIds],
-    );
-    return result.rows;
-  },
-
-  /**
-   * The spend's lock of the money gate, in one round trip (lock_spending, migration 011): the wallets of
-   * `cardIds` row-locked as {@link lockWalletsOfCards} locks them, with when their first hold runs out,
-   * and then, read under the locks, their live cards as {@link spendingCards} reads them at `instant`.
+   * The spend's lock of the money gate, in one round trip (lock_spending, migration 011): the live
+   * wallets of `cardIds`, found through their cards (a card never moves) and row-locked in id order (the
+   * order of every locker), with the columns the decision reads and when their first hold runs out;
+   * then, read under the locks, their live cards as {@link spendingCards} reads them at `instant`.
    */
   async lockForSpends(
     db: Queryable,

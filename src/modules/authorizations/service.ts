@@ -389,8 +389,11 @@ export class AuthorizationsService {
         );
       }
       await expireDueHolds(tx, [pending.wallet_id], now);
-      const [wallet] = await repository.lockWalletsOfCards(tx, [pending.card_id]);
-      const [card] = await repository.spendingCards(tx, [pending.card_id], pending.created_at);
+      // The wallet is locked already (lockPending); the card is read at the authorization's own time.
+      const {
+        wallets: [wallet],
+        cards: [card],
+      } = await repository.lockForSpends(tx, [pending.card_id], pending.created_at);
       if (wallet === undefined || card === undefined) throw authorizationNotFound(id);
       const decision = decideSpend(
         card,
