@@ -24,6 +24,19 @@ export interface Queryable {
   query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
 }
 
+/**
+ * A unit of work's hold on its transaction (see {@link Database.transaction}): its statements, and
+ * `commit`, which sends COMMIT right behind the statements already sent, without waiting for their
+ * answers. A statement that fails turns that COMMIT into a rollback, so nothing of the unit is kept.
+ */
+export interface Transaction extends Queryable {
+  /**
+   * Commits once every statement sent so far has run; none may be sent after it, and the unit must
+   * not fail after it (it would be neither rolled back nor retried).
+   */
+  commit(): Promise<void>;
+}
+
 const INT8_OID = 20;
 const DATE_OID = 1082;
 
@@ -56,7 +69,7 @@ const statementName = (text: string) => `wallet_${Bun.hash(text).toString(36)}`;
  * The transaction the current async call chain runs in, if any. Queries and nested transactions
  * join it, so an outer unit of work (an idempotent request) wraps every write a service makes.
  */
-const ambientTransaction = new AsyncLocalStorage<Queryable>();
+const ambientTransaction = new AsyncLocalStorage<Transaction>();
 
 /** A statement that only reads: outside a transaction it needs none. */
 const READ_ONLY_STATEMENT = /^\s*SELECT\b/i;
@@ -124,7 +137,10 @@ export class Database implements Queryable {
     // A write of its own is a one-statement transaction: only a lost answer to its COMMIT then leaves
     // its outcome unknown, and is told apart from a failure that certainly changed nothing.
     if (ambient === undefined && !READ_ONLY_STATEMENT.test(text)) {
-      return this.transaction((tx) => tx.query<Row>(text, values));
+      return this.transaction(async (tx) => {
+        const [result] = await Promise.all([tx.query<Row>(text, values), tx.commit()]);
+        return result;
+      });
     }
     const intent = ambient === undefined ? currentReadIntent() : undefined;
     if (intent !== undefined && this.replica !== undefined) {
@@ -219,10 +235,15 @@ export class Database implements Queryable {
    * Runs `work` in one READ COMMITTED transaction. A serialization failure or deadlock rolls back and
    * runs it again (up to 3 attempts), so `work` must only touch the database. Inside another
    * transaction it joins that one, and the outermost transaction owns commit and retry.
+   *
+   * On PostgreSQL the connections pipeline: BEGIN goes out with the first statement, and COMMIT
+   * (`tx.commit()`, or after `work` returns) with the last, each in one round trip rather than one
+   * of its own. PGlite runs the same statements one after the other.
    */
-  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     const outer = ambientTransaction.getStore();
-    if (outer !== undefined) return work(outer);
+    // Joined: the outermost unit commits, once all of its work is done.
+    if (outer !== undefined) return work({ query: outer.query, commit: async () => {} });
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -230,26 +251,27 @@ export class Database implements Queryable {
       } catch (error) {
         throw translateUnavailable(error);
       }
+      const tx = this.transactionOn(client);
       try {
-        const session = this.session(client);
-        await session.query("BEGIN");
-        const result = await ambientTransaction.run(session, () => work(session));
-        // Sent but unanswered, a COMMIT may have been applied: a blind retry could apply it twice.
-        // statement_timeout never cancels it: PostgreSQL lifts the time-out before the commit work
-        // (deferred triggers, the wait for a synchronous standby), so a 2xx means replicated; only
-        // query_timeout bounds the wait, and its expiry is outcome_unknown.
-        await session.query("COMMIT").catch((error: unknown) => {
-          throw isUnavailable(error) ? outcomeUnknown() : error;
-        });
+        const result = await ambientTransaction.run(tx, () => work(tx));
+        await tx.commit();
         return result;
       } catch (error) {
+        // Committed already: a failure after it must not roll back or run the work again.
+        if (tx.committed) throw error;
         const failure = translateUnavailable(error);
         if (this.brokenClients.has(client) || isUnavailable(failure)) {
           // No ROLLBACK on a dead connection (it would wait out another time-out): PostgreSQL rolls
           // back a transaction whose connection is gone, and the client is discarded.
           this.brokenClients.add(client);
+          // Sent but unanswered, a COMMIT may have been applied: a blind retry could apply it twice.
+          // statement_timeout never cancels it: PostgreSQL lifts the time-out before the commit work
+          // (deferred triggers, the wait for a synchronous standby), so a 2xx means replicated; only
+          // query_timeout bounds the wait, and its expiry is outcome_unknown. The same holds for a
+          // statement the COMMIT was sent behind: the server may have run both.
+          if (tx.committing) throw outcomeUnknown();
         } else {
-          await client.query("ROLLBACK").catch(() => this.brokenClients.add(client));
+          await tx.rollback().catch(() => this.brokenClients.add(client));
         }
         if (attempt < 3 && isRetryableTransactionError(error)) continue;
         throw failure;
@@ -257,6 +279,62 @@ export class Database implements Queryable {
         client.release(this.brokenClients.has(client));
       }
     }
+  }
+
+  /**
+   * The transaction of one unit of work on `client`: BEGIN sent at once, every statement sent in
+   * order (at once where the connection pipelines, after the one before otherwise), and COMMIT once;
+   * or ROLLBACK, behind whatever was sent.
+   */
+  private transactionOn(client: pg.PoolClient): Transaction & {
+    readonly committing: boolean;
+    readonly committed: boolean;
+    rollback(): Promise<unknown>;
+  } {
+    const session = this.session(client);
+    const pipelined = this.kind === "postgres";
+    // What the next statement waits for where the connection does not pipeline (PGlite).
+    let previous: Promise<unknown> = Promise.resolve();
+    let committing: Promise<void> | undefined;
+    let committed = false;
+    const send = <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
+      const sent = pipelined
+        ? session.query<Row>(text, values)
+        : previous.then(
+            () => session.query<Row>(text, values),
+            () => session.query<Row>(text, values),
+          );
+      previous = sent;
+      return sent;
+    };
+    const begun = send("BEGIN");
+    // Its failure reaches the unit through the statements behind it, or through commit().
+    begun.catch(() => {});
+    return {
+      get committing() {
+        return committing !== undefined;
+      },
+      get committed() {
+        return committed;
+      },
+      query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+        if (committing !== undefined) throw new Error("a statement was sent after its transaction's COMMIT");
+        return send<Row>(text, values);
+      },
+      commit() {
+        if (committing === undefined) {
+          committing = Promise.all([begun, send("COMMIT")]).then(([, result]) => {
+            // A COMMIT after a statement failed is a ROLLBACK: that statement's error tells why.
+            if (result.command !== "COMMIT") throw new Error(`the transaction ended with ${result.command}`);
+            committed = true;
+          });
+          // The unit hears of a failure through what it awaits; this only keeps it from going unheard.
+          committing.catch(() => {});
+        }
+        return committing;
+      },
+      rollback: () => send("ROLLBACK"),
+    };
   }
 
   /**
@@ -371,6 +449,8 @@ function requestPool(
   // cut network never delivers (query_timeout, on the client).
   return poolTo(url, applicationName, logger, {
     max: config.DB_POOL_MAX,
+    // A statement goes out without waiting for the answer to the one before (see transaction()).
+    pipeline: true,
     // A connection once opened stays open (pg-pool closes an idle one after 10 s by default): load
     // after a quiet spell would otherwise pay for new connections, new server processes with cold
     // caches and every statement prepared again. Connections that break are dropped as before.

@@ -1,0 +1,114 @@
+/**
+ * A unit of work's transaction (src/platform/db.ts) on each database: on PostgreSQL its statements and
+ * COMMIT go out without waiting for each other's answers, on PGlite one after the other; either way a
+ * statement that fails leaves nothing of the unit committed.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { loadConfig } from "../../src/platform/config.ts";
+import { type Database, openDatabase } from "../../src/platform/db.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import { applyMigrations } from "../../src/platform/migrate.ts";
+import { createScratchDatabase } from "../helpers/server.ts";
+
+const serverUrl = process.env.DATABASE_URL;
+const logger = createLogger({ LOG_LEVEL: "silent", LOG_FORMAT: "json" });
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A migrated database of its own (a scratch PostgreSQL database, or an in-memory PGlite). */
+async function newDatabase(): Promise<Database> {
+  const scratch = serverUrl === undefined ? undefined : await createScratchDatabase(serverUrl);
+  const db = await openDatabase(
+    loadConfig({
+      DATA_DIR: "memory://",
+      ADMIN_API_KEY: "transactions-db-test-admin-key",
+      LOG_LEVEL: "silent",
+      ...(scratch === undefined
+        ? {}
+        : {
+            DATABASE_URL: scratch.url,
+            CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+          }),
+    }),
+    logger,
+  );
+  cleanups.push(async () => {
+    await db.close();
+    await scratch?.drop();
+  });
+  await applyMigrations(db, logger);
+  return db;
+}
+
+const addTeam = (db: { query: Database["query"] }, name: string) =>
+  db.query("INSERT INTO teams (id, name) VALUES ($1, $2)", [Bun.randomUUIDv7(), name]);
+
+const teamNames = async (db: Database) =>
+  (await db.query<{ name: string }>("SELECT name FROM teams ORDER BY name")).rows.map((row) => row.name);
+
+describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "PostgreSQL"})`, () => {
+  test("COMMIT sent behind statements still running commits them all", async () => {
+    const db = await newDatabase();
+    await db.transaction(async (tx) => {
+      await Promise.all([addTeam(tx, "first"), addTeam(tx, "second"), tx.commit()]);
+    });
+    expect(await teamNames(db)).toEqual(["first", "second"]);
+  });
+
+  test("a statement that fails ahead of its COMMIT fails the unit, and nothing of it is committed", async () => {
+    const db = await newDatabase();
+    const unit = db.transaction(async (tx) => {
+      // The empty name breaks the teams' CHECK; the statement behind it and the COMMIT are already sent.
+      await Promise.all([addTeam(tx, "kept?"), addTeam(tx, ""), addTeam(tx, "after"), tx.commit()]);
+    });
+    expect(unit).rejects.toMatchObject({ code: "23514" });
+    await unit.catch(() => undefined);
+    expect(await teamNames(db)).toEqual([]);
+    // The connection is sound afterwards.
+    await db.transaction((tx) => addTeam(tx, "next"));
+    expect(await teamNames(db)).toEqual(["next"]);
+  });
+
+  test("no statement is sent after COMMIT: it would run outside the transaction", async () => {
+    const db = await newDatabase();
+    const unit = db.transaction(async (tx) => {
+      await tx.commit();
+      await addTeam(tx, "late");
+    });
+    expect(unit).rejects.toThrow("a statement was sent after its transaction's COMMIT");
+    await unit.catch(() => undefined);
+    expect(await teamNames(db)).toEqual([]);
+  });
+
+  test("a unit failing after its COMMIT keeps what it committed, and is not run again", async () => {
+    const db = await newDatabase();
+    let runs = 0;
+    const unit = db.transaction(async (tx) => {
+      runs++;
+      await Promise.all([addTeam(tx, `run ${runs}`), tx.commit()]);
+      // A serialization failure would otherwise roll back and run the unit again.
+      throw Object.assign(new Error("failed after the commit"), { code: "40001" });
+    });
+    expect(unit).rejects.toThrow("failed after the commit");
+    await unit.catch(() => undefined);
+    expect(runs).toBe(1);
+    expect(await teamNames(db)).toEqual(["run 1"]);
+  });
+
+  test("a joined unit's commit() leaves the commit to the outermost unit, which can still roll back", async () => {
+    const db = await newDatabase();
+    const outer = db.transaction(async (tx) => {
+      await db.transaction(async (inner) => {
+        await Promise.all([addTeam(inner, "inner"), inner.commit()]);
+      });
+      await addTeam(tx, "outer");
+      throw new Error("the outer unit gives up");
+    });
+    expect(outer).rejects.toThrow("the outer unit gives up");
+    await outer.catch(() => undefined);
+    expect(await teamNames(db)).toEqual([]);
+  });
+});
