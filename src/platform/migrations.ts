@@ -13,6 +13,7 @@ import spendControls from "../../migrations/008_spend_controls.sql" with { type:
 import metadata from "../../migrations/009_metadata.sql" with { type: "text" };
 import keptWindows from "../../migrations/010_kept_windows.sql" with { type: "text" };
 import spendReads from "../../migrations/011_spend_reads.sql" with { type: "text" };
+import checkedPostings from "../../migrations/012_checked_postings.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "001_core.sql", sql: core },
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly { fileName: string; sql: string }[] = [
   { fileName: "009_metadata.sql", sql: metadata },
   { fileName: "010_kept_windows.sql", sql: keptWindows },
   { fileName: "011_spend_reads.sql", sql: spendReads },
+  { fileName: "012_checked_postings.sql", sql: checkedPostings },
 ];

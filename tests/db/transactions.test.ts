@@ -1,13 +1,16 @@
 /**
  * A unit of work's transaction (src/platform/db.ts) on each database: on PostgreSQL its statements and
  * COMMIT go out without waiting for each other's answers, on PGlite one after the other; either way a
- * statement that fails leaves nothing of the unit committed.
+ * statement that fails leaves nothing of the unit committed. And the ledger's posting refuses a row
+ * whose balance is not the one its caller worked out (the check a batch of spends commits on).
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { ledgerRepository } from "../../src/modules/ledger/repository.ts";
 import { loadConfig } from "../../src/platform/config.ts";
 import { type Database, openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
+import { writeTogether } from "../../src/platform/sql.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
 
 const serverUrl = process.env.DATABASE_URL;
@@ -110,5 +113,49 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
     expect(outer).rejects.toThrow("the outer unit gives up");
     await outer.catch(() => undefined);
     expect(await teamNames(db)).toEqual([]);
+  });
+});
+
+describe("the ledger's posting", () => {
+  test("a row whose running balance is not the one worked out under the lock, or on no wallet, fails; nothing moves", async () => {
+    const db = await newDatabase();
+    const teamId = Bun.randomUUIDv7();
+    const walletId = Bun.randomUUIDv7();
+    await db.query("INSERT INTO teams (id, name) VALUES ($1, 'Ledger')", [teamId]);
+    await db.query(
+      `INSERT INTO wallets (id, name, team_id, currency, timezone, daily_limit, monthly_limit)
+       VALUES ($1, 'Ledger', $2, 'SGD', 'UTC', 1000, 1000)`,
+      [walletId, teamId],
+    );
+    const post = (balance: number, onWallet = walletId) =>
+      db.transaction(async (tx) => {
+        const posting = ledgerRepository.posting(
+          [{ walletId: onWallet, type: "topup", amount: 50 }],
+          new Date(),
+          new Map([[onWallet, { balance, currency: "SGD" }]]),
+        );
+        await Promise.all([writeTogether(tx, [posting.writes]), tx.commit()]);
+        return posting.transactions;
+      });
+    // The wallet holds 0, not the 100 the caller took it to hold: its event would show 150.
+    const wrong = post(100);
+    expect(wrong).rejects.toThrow(/would be posted with balance 50, not the 150 its event shows/);
+    await wrong.catch(() => undefined);
+    const stored = async () =>
+      (
+        await db.query<{ balance: number; rows: number }>(
+          "SELECT balance, (SELECT count(*)::int FROM transactions WHERE wallet_id = $1) AS rows FROM wallets WHERE id = $1",
+          [walletId],
+        )
+      ).rows[0];
+    expect(await stored()).toEqual({ balance: 0, rows: 0 });
+    // A row on a wallet the statement finds no row of is refused, not left out.
+    const nowhere = post(0, Bun.randomUUIDv7());
+    expect(nowhere).rejects.toThrow(/moved no wallet row/);
+    await nowhere.catch(() => undefined);
+    // Worked out from the balance it holds, the same posting goes through.
+    const [posted] = await post(0);
+    expect(posted?.balanceAfter).toBe(50);
+    expect(await stored()).toEqual({ balance: 50, rows: 1 });
   });
 });

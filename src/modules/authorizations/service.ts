@@ -13,7 +13,7 @@ import type { ActiveHook, AuthorizationHookService } from "../authorization-hook
 import { cardNotFound } from "../cards/errors.ts";
 import { cardsRepository, toCard } from "../cards/repository.ts";
 import { appendEvent, appendEvents, currentOrigin, type EventOrigin, eventWrites } from "../events/outbox.ts";
-import { type LedgerEntry, ledgerRepository, type PostedBalance } from "../ledger/repository.ts";
+import { type LedgerEntry, ledgerRepository } from "../ledger/repository.ts";
 import { lockWallet, lockWalletsForMoney } from "../wallets/money-gate.ts";
 import { toWallet, walletsRepository } from "../wallets/repository.ts";
 import type { StoredControls } from "../wallets/spending-controls.ts";
@@ -299,7 +299,7 @@ export class AuthorizationsService {
       for (const each of approved) {
         if (each.status === "pending") held.set(each.walletId, (held.get(each.walletId) ?? 0) + each.amount);
       }
-      // Everything but the held totals is written by one statement: one round trip under the locks.
+      // Everything but the held totals is written by one statement.
       const recording = repository.recording(recorded, now);
       const posting = ledgerRepository.posting(
         approved.filter((each) => each.status === "captured").map(spendEntry),
@@ -318,31 +318,32 @@ export class AuthorizationsService {
           ...(spend === undefined ? [] : [{ type: "transaction.created" as const, object: spend, origin }]),
         ];
       });
-      posting.confirm(
-        await writeTogether<PostedBalance>(
-          tx,
-          [
-            recording.writes,
-            spendWrites(
-              approved.map((each) => ({
-                windows: windowsOfSpend(each.card, each.limitWindows),
-                amount: each.amount,
-              })),
-            ),
-            posting.writes,
-            eventWrites(events),
-          ],
-          posting.select,
-        ),
-      );
-      // The ledger's part moves balances: held totals, on the same wallet rows, take a statement of their own.
-      await repository.adjustHelds(tx, held, now);
-      return decided.map((each): SpendOutcome => {
+      // Worked out before the commit: nothing may fail once it is done, or the batch would be retried.
+      const outcomes = decided.map((each): SpendOutcome => {
         if (each instanceof ApiError) return { refused: each };
         const authorization = authorizations.get(each.id);
         if (authorization === undefined) throw new Error(`authorization ${each.id} was not recorded`);
         return { authorization };
       });
+      // Everything is sent at once, COMMIT included (one round trip under the locks), and nothing is
+      // read back: a statement that fails (the ledger's checks its balances) makes the COMMIT a rollback.
+      await Promise.all([
+        writeTogether(tx, [
+          recording.writes,
+          spendWrites(
+            approved.map((each) => ({
+              windows: windowsOfSpend(each.card, each.limitWindows),
+              amount: each.amount,
+            })),
+          ),
+          posting.writes,
+          eventWrites(events),
+        ]),
+        // The ledger's part moves balances: held totals, on the same wallet rows, take a statement of their own.
+        repository.adjustHelds(tx, held, now),
+        tx.commit(),
+      ]);
+      return outcomes;
     });
   }
 

@@ -72,13 +72,10 @@ export interface TransferRow {
 /** A posting's CTE whose rows are the transactions posted (see postingWrites). */
 const POSTED = "ledger_posted";
 
-/** A posted row's id and the balance it left, as a posting's `select` returns them. */
-export interface PostedBalance {
-  id: string;
-  balance_after: number;
-}
-
-/** The ledger rows of `entries`, in order, with their ids drawn now. */
+/**
+ * The ledger rows of `entries`, in order, with their ids drawn now; `balance_after` is the balance a
+ * row must leave (checked by the statement), or null when the caller did not work it out.
+ */
 const postingRows = (entries: readonly LedgerEntry[]) =>
   entries.map((entry, position) => ({
     position,
@@ -93,11 +90,14 @@ const postingRows = (entries: readonly LedgerEntry[]) =>
     amount: entry.amount,
     description: entry.description ?? null,
     metadata: entry.metadata ?? {},
+    balance_after: null as number | null,
   }));
 
 /**
  * The one posting path: `rows` appended in order, and each wallet's balance moved by the sum of its
- * rows, each row's balance_after the running balance; the rows posted are the CTE POSTED.
+ * rows, each row's balance_after the running balance; the rows posted are the CTE POSTED. A row whose
+ * running balance is not the `balance_after` it was given, or whose wallet row was not updated, fails
+ * the statement (checked_balance_after, migrations/012_checked_postings.sql).
  */
 function postingWrites(rows: ReturnType<typeof postingRows>, now: Date): Writes {
   return (parameters) => {
@@ -107,7 +107,7 @@ function postingWrites(rows: ReturnType<typeof postingRows>, now: Date): Writes 
       `ledger_entry AS (
          SELECT * FROM jsonb_to_recordset(${parameters.bind(JSON.stringify(rows))}::jsonb) AS e (position int,
            id uuid, wallet_id uuid, delta bigint, card_id uuid, authorization_id uuid, transfer_id uuid,
-           refund_of uuid, type text, amount bigint, description text, metadata jsonb))`,
+           refund_of uuid, type text, amount bigint, description text, metadata jsonb, balance_after bigint))`,
       `ledger_moved AS (
          UPDATE wallets w SET balance = w.balance + total.delta, updated_at = ${at}
          FROM (SELECT wallet_id, sum(delta) AS delta FROM ledger_entry GROUP BY wallet_id) total
@@ -118,9 +118,11 @@ function postingWrites(rows: ReturnType<typeof postingRows>, now: Date): Writes 
                                    currency, balance_after, description, metadata, created_at)
          SELECT e.id, e.wallet_id, e.card_id, e.authorization_id, e.transfer_id, e.refund_of, e.type, e.amount,
                 moved.currency,
-                moved.balance_before + sum(e.delta) OVER (PARTITION BY e.wallet_id ORDER BY e.position),
+                checked_balance_after(
+                  (moved.balance_before + sum(e.delta) OVER (PARTITION BY e.wallet_id ORDER BY e.position))::bigint,
+                  e.balance_after, e.id),
                 e.description, e.metadata, ${at}
-         FROM ledger_entry e JOIN ledger_moved moved ON moved.id = e.wallet_id
+         FROM ledger_entry e LEFT JOIN ledger_moved moved ON moved.id = e.wallet_id
          ORDER BY e.position
          RETURNING ${COLUMNS})`,
     ];
@@ -163,19 +165,15 @@ export const ledgerRepository = {
   /**
    * `entries` as a part of a larger statement (see writeTogether): the same posting as postAll, for a
    * caller that also needs the transactions before the statement runs (to write their events in it).
-   * They are worked out from `before`, each wallet's balance and currency read under its lock; the
-   * statement's `select` returns what was stored, which `confirm` checks against them.
+   * They are worked out from `before`, each wallet's balance and currency read under its lock, and
+   * the statement fails unless every row is stored with the balance worked out here: nothing is read
+   * back, so the caller may commit without waiting for the statement's answer.
    */
   posting(
     entries: readonly LedgerEntry[],
     now: Date,
     before: ReadonlyMap<string, { balance: number; currency: string }>,
-  ): {
-    writes: Writes;
-    transactions: Transaction[];
-    select: string;
-    confirm: (posted: PostedBalance[]) => void;
-  } {
+  ): { writes: Writes; transactions: Transaction[] } {
     const rows = postingRows(entries);
     const balances = new Map<string, number>();
     const transactions = rows.map((row) => {
@@ -183,6 +181,7 @@ export const ledgerRepository = {
       if (wallet === undefined) throw new Error(`no balance of wallet ${row.wallet_id} to post on`);
       const balanceAfter = (balances.get(row.wallet_id) ?? wallet.balance) + row.delta;
       balances.set(row.wallet_id, balanceAfter);
+      row.balance_after = balanceAfter;
       return toTransaction({
         ...row,
         currency: wallet.currency,
@@ -190,24 +189,7 @@ export const ledgerRepository = {
         created_at: now,
       });
     });
-    return {
-      writes: postingWrites(rows, now),
-      transactions,
-      select:
-        rows.length === 0
-          ? "SELECT NULL::uuid AS id, NULL::bigint AS balance_after WHERE false"
-          : `SELECT id, balance_after FROM ${POSTED}`,
-      confirm(posted) {
-        const stored = new Map(posted.map((row) => [row.id, row.balance_after]));
-        for (const transaction of transactions) {
-          if (stored.get(transaction.id) !== transaction.balanceAfter) {
-            throw new Error(
-              `ledger row ${transaction.id} was not posted with balance ${transaction.balanceAfter}`,
-            );
-          }
-        }
-      },
-    };
+    return { writes: postingWrites(rows, now), transactions };
   },
 
   async find(db: Queryable, id: string): Promise<Transaction | undefined> {
