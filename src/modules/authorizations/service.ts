@@ -141,7 +141,7 @@ const SPEND_BATCH_SIZE = 64;
  * enough for a client pool to be answered and send its next spends, short against a card network's
  * time-out. Measured with `bun run bench` (docs/money.md).
  */
-const SPEND_BATCH_LINGER_MS = 6;
+const SPEND_BATCH_LINGER_MS = 10;
 
 export class AuthorizationsService {
   /** Spends not in an idempotent request's transaction are decided in batches (group commit), by wallet. */
