@@ -285,6 +285,13 @@ export class Database implements Queryable {
    * The transaction of one unit of work on `client`: BEGIN sent at once, every statement sent in
    * order (at once where the connection pipelines, after the one before otherwise), and COMMIT once;
    * or ROLLBACK, behind whatever was sent.
+   *
+   * With statements still running, COMMIT goes out one turn of the event loop after `commit()` (once
+   * they have run, where they run one after the other), and only if none of them has failed by then,
+   * nor the unit given up: a statement can fail before it reaches the server (a value that cannot be
+   * sent, a unit that failed building its next one), and PostgreSQL would then commit the statements
+   * sent around it. A turn costs less than the round trip it saves: the answers it would wait for
+   * need the event loop too.
    */
   private transactionOn(client: pg.PoolClient): Transaction & {
     readonly committing: boolean;
@@ -295,7 +302,13 @@ export class Database implements Queryable {
     const pipelined = this.kind === "postgres";
     // What the next statement waits for where the connection does not pipeline (PGlite).
     let previous: Promise<unknown> = Promise.resolve();
-    let committing: Promise<void> | undefined;
+    const running = new Set<Promise<unknown>>();
+    // The statements running when COMMIT was asked for, while it waits for its turn.
+    let awaited: Set<Promise<unknown>> | undefined;
+    let failedMeanwhile = false;
+    let givenUp = false;
+    let commit: Promise<void> | undefined;
+    let committing = false;
     let committed = false;
     const send = <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
       const sent = pipelined
@@ -305,35 +318,57 @@ export class Database implements Queryable {
             () => session.query<Row>(text, values),
           );
       previous = sent;
+      running.add(sent);
+      sent.then(
+        () => running.delete(sent),
+        () => {
+          running.delete(sent);
+          if (awaited?.has(sent)) failedMeanwhile = true;
+        },
+      );
       return sent;
     };
     const begun = send("BEGIN");
     // Its failure reaches the unit through the statements behind it, or through commit().
     begun.catch(() => {});
+    const sendCommit = async () => {
+      awaited = new Set(running);
+      // With nothing running, nothing can fail unseen: COMMIT goes at once. Where statements run one
+      // after the other, waiting for them costs nothing.
+      if (awaited.size > 0) {
+        await (pipelined ? new Promise((turn) => setImmediate(turn)) : Promise.allSettled(awaited));
+      }
+      if (failedMeanwhile || givenUp)
+        throw new Error("not committed: the unit failed before its COMMIT was sent");
+      committing = true;
+      const [, result] = await Promise.all([begun, send("COMMIT")]);
+      // A COMMIT after a statement failed is a ROLLBACK: that statement's error tells why.
+      if (result.command !== "COMMIT") throw new Error(`the transaction ended with ${result.command}`);
+      committed = true;
+    };
     return {
       get committing() {
-        return committing !== undefined;
+        return committing;
       },
       get committed() {
         return committed;
       },
       query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
-        if (committing !== undefined) throw new Error("a statement was sent after its transaction's COMMIT");
+        if (commit !== undefined) throw new Error("a statement was sent after its transaction's COMMIT");
         return send<Row>(text, values);
       },
       commit() {
-        if (committing === undefined) {
-          committing = Promise.all([begun, send("COMMIT")]).then(([, result]) => {
-            // A COMMIT after a statement failed is a ROLLBACK: that statement's error tells why.
-            if (result.command !== "COMMIT") throw new Error(`the transaction ended with ${result.command}`);
-            committed = true;
-          });
+        if (commit === undefined) {
+          commit = sendCommit();
           // The unit hears of a failure through what it awaits; this only keeps it from going unheard.
-          committing.catch(() => {});
+          commit.catch(() => {});
         }
-        return committing;
+        return commit;
       },
-      rollback: () => send("ROLLBACK"),
+      rollback() {
+        givenUp = true;
+        return send("ROLLBACK");
+      },
     };
   }
 

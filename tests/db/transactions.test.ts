@@ -49,6 +49,13 @@ async function newDatabase(): Promise<Database> {
 const addTeam = (db: { query: Database["query"] }, name: string) =>
   db.query("INSERT INTO teams (id, name) VALUES ($1, $2)", [Bun.randomUUIDv7(), name]);
 
+/** A value node-postgres fails to send: the statement carrying it never reaches the server. */
+const unsendable = {
+  toPostgres() {
+    throw new Error("this value cannot be sent");
+  },
+};
+
 const teamNames = async (db: Database) =>
   (await db.query<{ name: string }>("SELECT name FROM teams ORDER BY name")).rows.map((row) => row.name);
 
@@ -73,6 +80,49 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
     // The connection is sound afterwards.
     await db.transaction((tx) => addTeam(tx, "next"));
     expect(await teamNames(db)).toEqual(["next"]);
+  });
+
+  test("a statement that fails before it reaches the server keeps the COMMIT from going out", async () => {
+    const db = await newDatabase();
+    const unit = db.transaction(async (tx) => {
+      // Sent behind the statement that never leaves: PostgreSQL alone would commit it.
+      await Promise.all([
+        addTeam(tx, unsendable as unknown as string),
+        tx.query("INSERT INTO teams (name, id) VALUES ($1, $2)", ["behind it", Bun.randomUUIDv7()]),
+        tx.commit(),
+      ]);
+    });
+    expect(unit).rejects.toThrow("this value cannot be sent");
+    await unit.catch(() => undefined);
+    expect(await teamNames(db)).toEqual([]);
+  });
+
+  test("a failure the unit does not wait for still keeps the COMMIT from going out", async () => {
+    const db = await newDatabase();
+    const unit = db.transaction(async (tx) => {
+      addTeam(tx, unsendable as unknown as string).catch(() => undefined);
+      await Promise.all([
+        tx.query("INSERT INTO teams (name, id) VALUES ($1, $2)", ["waited for", Bun.randomUUIDv7()]),
+        tx.commit(),
+      ]);
+    });
+    // On PostgreSQL the COMMIT is held back; on PGlite the statement behind fails as well.
+    expect(unit).rejects.toThrow();
+    await unit.catch(() => undefined);
+    expect(await teamNames(db)).toEqual([]);
+  });
+
+  test("a unit that fails building a statement commits none of those sent with it", async () => {
+    const db = await newDatabase();
+    const unit = db.transaction(async (tx) => {
+      const building = async () => {
+        throw new Error("the statement could not be built");
+      };
+      await Promise.all([building(), addTeam(tx, "sent with it"), tx.commit()]);
+    });
+    expect(unit).rejects.toThrow("the statement could not be built");
+    await unit.catch(() => undefined);
+    expect(await teamNames(db)).toEqual([]);
   });
 
   test("no statement is sent after COMMIT: it would run outside the transaction", async () => {
