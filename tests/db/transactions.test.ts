@@ -74,8 +74,7 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       // The empty name breaks the teams' CHECK; the statement behind it and the COMMIT are already sent.
       await Promise.all([addTeam(tx, "kept?"), addTeam(tx, ""), addTeam(tx, "after"), tx.commit()]);
     });
-    expect(unit).rejects.toMatchObject({ code: "23514" });
-    await unit.catch(() => undefined);
+    await expect(unit).rejects.toMatchObject({ code: "23514" });
     expect(await teamNames(db)).toEqual([]);
     // The connection is sound afterwards.
     await db.transaction((tx) => addTeam(tx, "next"));
@@ -92,8 +91,7 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
         tx.commit(),
       ]);
     });
-    expect(unit).rejects.toThrow("this value cannot be sent");
-    await unit.catch(() => undefined);
+    await expect(unit).rejects.toThrow("this value cannot be sent");
     expect(await teamNames(db)).toEqual([]);
   });
 
@@ -107,8 +105,7 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       ]);
     });
     // On PostgreSQL the COMMIT is held back; on PGlite the statement behind fails as well.
-    expect(unit).rejects.toThrow();
-    await unit.catch(() => undefined);
+    await expect(unit).rejects.toThrow();
     expect(await teamNames(db)).toEqual([]);
   });
 
@@ -120,8 +117,7 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       };
       await Promise.all([building(), addTeam(tx, "sent with it"), tx.commit()]);
     });
-    expect(unit).rejects.toThrow("the statement could not be built");
-    await unit.catch(() => undefined);
+    await expect(unit).rejects.toThrow("the statement could not be built");
     expect(await teamNames(db)).toEqual([]);
   });
 
@@ -131,8 +127,7 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       await tx.commit();
       await addTeam(tx, "late");
     });
-    expect(unit).rejects.toThrow("a statement was sent after its transaction's COMMIT");
-    await unit.catch(() => undefined);
+    await expect(unit).rejects.toThrow("a statement was sent after its transaction's COMMIT");
     expect(await teamNames(db)).toEqual([]);
   });
 
@@ -145,8 +140,7 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       // A serialization failure would otherwise roll back and run the unit again.
       throw Object.assign(new Error("failed after the commit"), { code: "40001" });
     });
-    expect(unit).rejects.toThrow("failed after the commit");
-    await unit.catch(() => undefined);
+    await expect(unit).rejects.toThrow("failed after the commit");
     expect(runs).toBe(1);
     expect(await teamNames(db)).toEqual(["run 1"]);
   });
@@ -160,8 +154,7 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       await addTeam(tx, "outer");
       throw new Error("the outer unit gives up");
     });
-    expect(outer).rejects.toThrow("the outer unit gives up");
-    await outer.catch(() => undefined);
+    await expect(outer).rejects.toThrow("the outer unit gives up");
     expect(await teamNames(db)).toEqual([]);
   });
 });
@@ -189,8 +182,7 @@ describe("the ledger's posting", () => {
       });
     // The wallet holds 0, not the 100 the caller took it to hold: its event would show 150.
     const wrong = post(100);
-    expect(wrong).rejects.toThrow(/would be posted with balance 50, not the 150 its event shows/);
-    await wrong.catch(() => undefined);
+    await expect(wrong).rejects.toThrow(/would be posted with balance 50, not the 150 its event shows/);
     const stored = async () =>
       (
         await db.query<{ balance: number; rows: number }>(
@@ -201,8 +193,7 @@ describe("the ledger's posting", () => {
     expect(await stored()).toEqual({ balance: 0, rows: 0 });
     // A row on a wallet the statement finds no row of is refused, not left out.
     const nowhere = post(0, Bun.randomUUIDv7());
-    expect(nowhere).rejects.toThrow(/moved no wallet row/);
-    await nowhere.catch(() => undefined);
+    await expect(nowhere).rejects.toThrow(/moved no wallet row/);
     // Worked out from the balance it holds, the same posting goes through.
     const [posted] = await post(0);
     expect(posted?.balanceAfter).toBe(50);
