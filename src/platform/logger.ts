@@ -51,6 +51,37 @@ export function redactSecrets<Value>(value: Value, depth = 0): Value {
   return (copy ?? value) as Value;
 }
 
+/** The most log text held before it is written even within one turn of the event loop. */
+const LOG_BLOCK_BYTES = 8 * 1024;
+
+/**
+ * Standard output, written once per turn of the event loop with every line of that turn: under load a
+ * turn answers many requests, and one write system call (one wake-up of the log reader) then carries
+ * all their lines instead of one each. A line waits for the end of its turn, never longer; the lines
+ * still held when the process exits are written then. A process killed outright (SIGKILL) loses the
+ * lines of the turn it was in. One per process, shared by its loggers, so their lines stay in order.
+ */
+let stdoutOfProcess: pino.DestinationStream | undefined;
+
+function stdoutByTurn(): pino.DestinationStream {
+  if (stdoutOfProcess !== undefined) return stdoutOfProcess;
+  const stdout = pino.destination({ dest: 1, sync: true, minLength: LOG_BLOCK_BYTES });
+  process.on("exit", () => stdout.flushSync());
+  let flushDue = false;
+  stdoutOfProcess = {
+    write(line: string) {
+      stdout.write(line);
+      if (flushDue) return;
+      flushDue = true;
+      setImmediate(() => {
+        flushDue = false;
+        stdout.flush();
+      });
+    },
+  };
+  return stdoutOfProcess;
+}
+
 /** The service's logger; JSON lines go to standard output unless `destination` is given (tests). */
 export function createLogger(
   config: Pick<Config, "LOG_LEVEL" | "LOG_FORMAT">,
@@ -73,6 +104,6 @@ export function createLogger(
     // Colour only on a terminal (a file or a pipe would get escape codes), and each event on one line.
     config.LOG_FORMAT === "pretty"
       ? pretty({ colorize: process.stdout.isTTY === true, singleLine: true, destination })
-      : destination,
+      : (destination ?? stdoutByTurn()),
   );
 }
