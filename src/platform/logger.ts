@@ -54,6 +54,9 @@ export function redactSecrets<Value>(value: Value, depth = 0): Value {
 /** The most log text held before it is written even within one turn of the event loop. */
 const LOG_BLOCK_BYTES = 8 * 1024;
 
+/** The process's one buffered stdout, made by the first logger that needs it. */
+let stdoutOfProcess: pino.DestinationStream | undefined;
+
 /**
  * Standard output, written once per turn of the event loop with every line of that turn: under load a
  * turn answers many requests, and one write system call (one wake-up of the log reader) then carries
@@ -61,8 +64,6 @@ const LOG_BLOCK_BYTES = 8 * 1024;
  * still held when the process exits are written then. A process killed outright (SIGKILL) loses the
  * lines of the turn it was in. One per process, shared by its loggers, so their lines stay in order.
  */
-let stdoutOfProcess: pino.DestinationStream | undefined;
-
 function stdoutByTurn(): pino.DestinationStream {
   if (stdoutOfProcess !== undefined) return stdoutOfProcess;
   const stdout = pino.destination({ dest: 1, sync: true, minLength: LOG_BLOCK_BYTES });
