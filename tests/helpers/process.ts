@@ -145,6 +145,16 @@ export function startServiceProcess(
   });
 }
 
+/** The service on an in-memory database, with a line for every request (`LOG_LEVEL=info`) in `format`. */
+export function startLoggingService(format: "json" | "pretty", adminKey: string): Promise<Running> {
+  return startServiceProcess({
+    LOG_FORMAT: format,
+    LOG_LEVEL: "info",
+    DATA_DIR: "memory://",
+    ADMIN_API_KEY: adminKey,
+  });
+}
+
 /** Builds the single-file binary of src/main.ts at `outfile`, as `npm run build` does (prepared cluster included). */
 export async function buildBinary(outfile: string): Promise<void> {
   const build = await run([BUN, "scripts/build.ts", "--outfile", outfile], {

@@ -4,7 +4,7 @@
  * and the lines of the last moments before an exit are not lost.
  */
 import { expect, test } from "bun:test";
-import { startServiceProcess } from "../helpers/process.ts";
+import { startLoggingService } from "../helpers/process.ts";
 
 const ADMIN_KEY = "json-logs-admin-key-0123456789";
 const BURST = 200;
@@ -30,12 +30,7 @@ async function lineAppears(
 }
 
 test("one request's line is on stdout at once, a burst's lines are all there whole, and the last line before exit is kept", async () => {
-  const service = await startServiceProcess({
-    LOG_FORMAT: "json",
-    LOG_LEVEL: "info",
-    DATA_DIR: "memory://",
-    ADMIN_API_KEY: ADMIN_KEY,
-  });
+  const service = await startLoggingService("json", ADMIN_KEY);
   try {
     // A lone request on an idle service: its line must not wait for others to fill a buffer.
     const lone = await fetch(`${service.baseUrl}/health`, { headers: { "x-request-id": "json-logs-lone" } });

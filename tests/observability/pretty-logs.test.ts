@@ -1,16 +1,11 @@
 /** LOG_FORMAT=pretty is for people: one line per event, and colour only when writing to a terminal. */
 import { expect, test } from "bun:test";
-import { startServiceProcess } from "../helpers/process.ts";
+import { startLoggingService } from "../helpers/process.ts";
 
 const ADMIN_KEY = "pretty-logs-admin-key-0123456789";
 
 test("written to a pipe, pretty logs hold no escape codes and give each request one line", async () => {
-  const service = await startServiceProcess({
-    LOG_FORMAT: "pretty",
-    LOG_LEVEL: "info",
-    DATA_DIR: "memory://",
-    ADMIN_API_KEY: ADMIN_KEY,
-  });
+  const service = await startLoggingService("pretty", ADMIN_KEY);
   try {
     const requestIds = ["pretty-one", "pretty-two", "pretty-three"];
     for (const id of requestIds) {
