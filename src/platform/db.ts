@@ -7,6 +7,7 @@ import {
   ApiError,
   badRequest,
   databaseUnavailable,
+  FailedAfterCommit,
   isDatabaseUnavailable,
   isRetryableTransactionError,
   isStorageFull,
@@ -257,8 +258,9 @@ export class Database implements Queryable {
         await tx.commit();
         return result;
       } catch (error) {
-        // Committed already: a failure after it must not roll back or run the work again.
-        if (tx.committed) throw error;
+        // Committed already: a failure after it must not roll back or run the work again, nor may
+        // its caller serve the requests of the unit again (a batch of spends).
+        if (tx.committed) throw new FailedAfterCommit(error);
         const failure = translateUnavailable(error);
         if (this.brokenClients.has(client) || isUnavailable(failure)) {
           // No ROLLBACK on a dead connection (it would wait out another time-out): PostgreSQL rolls

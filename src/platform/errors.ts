@@ -78,10 +78,24 @@ export const outcomeUnknown = () =>
   );
 
 /**
- * A failure every request of a batch shares (any 503: the database unavailable, full, or a commit's
- * outcome unknown): serving the batch's requests again one by one would not help, or could harm.
+ * A unit of work that failed after its COMMIT succeeded (Database.transaction): what it committed
+ * stays, so neither the unit nor any request it served may be run again. A bug, not the client's or
+ * the database's: the client gets 500 internal_error and the cause is logged.
  */
-export const sharedByBatch = (error: unknown) => error instanceof ApiError && error.status === 503;
+export class FailedAfterCommit extends Error {
+  constructor(cause: unknown) {
+    super("the unit of work failed after its COMMIT succeeded", { cause });
+    this.name = "FailedAfterCommit";
+  }
+}
+
+/**
+ * A failure every request of a batch shares (any 503: the database unavailable, full, or a commit's
+ * outcome unknown; or a failure after the batch committed): serving the batch's requests again one by
+ * one would not help, or could apply them twice.
+ */
+export const sharedByBatch = (error: unknown) =>
+  (error instanceof ApiError && error.status === 503) || error instanceof FailedAfterCommit;
 
 /** PostgreSQL's SQLSTATE codes this service reacts to. */
 export const SqlState = {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { ledgerRepository } from "../../src/modules/ledger/repository.ts";
 import { loadConfig } from "../../src/platform/config.ts";
 import { type Database, openDatabase } from "../../src/platform/db.ts";
+import { FailedAfterCommit } from "../../src/platform/errors.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
 import { writeTogether } from "../../src/platform/sql.ts";
@@ -127,11 +128,15 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       await tx.commit();
       await addTeam(tx, "late");
     });
-    await expect(unit).rejects.toThrow("a statement was sent after its transaction's COMMIT");
+    await expect(unit).rejects.toBeInstanceOf(FailedAfterCommit);
+    await expect(unit).rejects.toHaveProperty(
+      "cause.message",
+      "a statement was sent after its transaction's COMMIT",
+    );
     expect(await teamNames(db)).toEqual([]);
   });
 
-  test("a unit failing after its COMMIT keeps what it committed, and is not run again", async () => {
+  test("a unit failing after its COMMIT keeps what it committed, is not run again, and says so", async () => {
     const db = await newDatabase();
     let runs = 0;
     const unit = db.transaction(async (tx) => {
@@ -140,7 +145,9 @@ describe(`a unit of work's transaction (${serverUrl === undefined ? "PGlite" : "
       // A serialization failure would otherwise roll back and run the unit again.
       throw Object.assign(new Error("failed after the commit"), { code: "40001" });
     });
-    await expect(unit).rejects.toThrow("failed after the commit");
+    // Its own failure, which no caller retries (sharedByBatch), carrying the unit's error as the cause.
+    await expect(unit).rejects.toBeInstanceOf(FailedAfterCommit);
+    await expect(unit).rejects.toHaveProperty("cause.message", "failed after the commit");
     expect(runs).toBe(1);
     expect(await teamNames(db)).toEqual(["run 1"]);
   });

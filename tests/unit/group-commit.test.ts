@@ -2,10 +2,16 @@
  * Group commit (src/platform/group-commit.ts), the queue that card spends are decided in: requests
  * that arrive while a batch runs go together into the next one, each gets its own outcome in order,
  * one request's failure does not fail the others, and a failure every request shares (the database
- * unavailable, a commit's outcome unknown) is never retried one by one, which could apply twice.
+ * unavailable, a commit's outcome unknown, a failure after the commit) is never retried one by one,
+ * which could apply twice.
  */
 import { describe, expect, test } from "bun:test";
-import { badRequest, databaseUnavailable, outcomeUnknown } from "../../src/platform/errors.ts";
+import {
+  badRequest,
+  databaseUnavailable,
+  FailedAfterCommit,
+  outcomeUnknown,
+} from "../../src/platform/errors.ts";
 import { GroupCommit } from "../../src/platform/group-commit.ts";
 
 /** A unit of work that records each batch it is given and answers each request with its double. */
@@ -105,8 +111,12 @@ describe("GroupCommit", () => {
     expect(batches.slice(2).sort()).toEqual([[1], [2], [3], [4]]);
   });
 
-  test("an unavailable database or an unknown commit outcome fails the whole batch, with no retry", async () => {
-    for (const shared of [databaseUnavailable(), outcomeUnknown()]) {
+  test("an unavailable database, an unknown commit outcome or a failure after the commit fails the whole batch, with no retry", async () => {
+    for (const shared of [
+      databaseUnavailable(),
+      outcomeUnknown(),
+      new FailedAfterCommit(new Error("late")),
+    ]) {
       const { batches, work } = recordingWork((requests) => (requests.length > 1 ? shared : undefined));
       const group = new GroupCommit(work, { maxInFlight: 1, maxBatch: 64 });
       const settled = await Promise.allSettled(
