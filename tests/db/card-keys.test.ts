@@ -2,43 +2,19 @@
  * The card key check against a database, through the functions `serve`, `seed` and
  * `rotate-card-key` start with: cards stored before key checks existed, and rotation in batches.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { cardVaultOf, createServices, loadVerifiedSecrets } from "../../src/app.ts";
 import { rotateCardKey } from "../../src/modules/cards/card-keys.ts";
 import { CardVault, keyCheckValue } from "../../src/modules/cards/vault.ts";
 import { ConfigError, loadConfig } from "../../src/platform/config.ts";
-import { type Database, openDatabase } from "../../src/platform/db.ts";
+import type { Database } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
-import { applyMigrations } from "../../src/platform/migrate.ts";
 import { uniqueCardNumber } from "../helpers/fixtures.ts";
-import { createScratchDatabase, uniqueEmail } from "../helpers/server.ts";
+import { uniqueEmail, useMigratedDatabases } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
-const serverUrl = process.env.DATABASE_URL;
 const logger = createLogger({ LOG_LEVEL: "silent", LOG_FORMAT: "json" });
-const newKey = () => crypto.getRandomValues(new Uint8Array(32)).toBase64();
-
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A migrated database of its own (a scratch PostgreSQL database, or an in-memory PGlite). */
-async function newDatabase(): Promise<{ db: Database; env: Record<string, string> }> {
-  const scratch = serverUrl === undefined ? undefined : await createScratchDatabase(serverUrl);
-  const env = {
-    DATA_DIR: "memory://",
-    ADMIN_API_KEY: "card-keys-db-test-admin-key",
-    LOG_LEVEL: "silent",
-    ...(scratch === undefined ? {} : { DATABASE_URL: scratch.url, CARD_ENCRYPTION_KEY: newKey() }),
-  };
-  const db = await openDatabase(loadConfig(env), logger);
-  cleanups.push(async () => {
-    await db.close();
-    await scratch?.drop();
-  });
-  await applyMigrations(db, logger);
-  return { db, env };
-}
+const newDatabase = useMigratedDatabases();
 
 /** Verifies `keys` against `db` as a start would, and gives back the services built on them. */
 async function start(db: Database, env: Record<string, string>, keys: Record<string, string>) {
@@ -77,14 +53,14 @@ const storedChecks = async (db: Database) =>
 describe("card key checks", () => {
   test("cards stored before key checks existed: a key that does not open them is refused, the right one is recorded", async () => {
     const { db, env } = await newDatabase();
-    const key = newKey();
+    const key = randomCardKey();
     const { services } = await start(db, env, { CARD_ENCRYPTION_KEY: key });
     const [card] = await addCards(services, 1);
     if (card === undefined) throw new Error("no card was added");
     // As a database that was written before migration 004 holds it: cards, and no check value.
     await db.query("DELETE FROM card_key_checks");
 
-    const refused = await start(db, env, { CARD_ENCRYPTION_KEY: newKey() }).then(
+    const refused = await start(db, env, { CARD_ENCRYPTION_KEY: randomCardKey() }).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -101,8 +77,8 @@ describe("card key checks", () => {
 
   test("rotation goes through every card in batches, deleted ones too, and leaves only the new key's check", async () => {
     const { db, env } = await newDatabase();
-    const oldKey = newKey();
-    const newCardKey = newKey();
+    const oldKey = randomCardKey();
+    const newCardKey = randomCardKey();
     const { services } = await start(db, env, { CARD_ENCRYPTION_KEY: oldKey });
     const cards = await addCards(services, 5);
     await services.cards.delete(cards[0]?.id ?? "");

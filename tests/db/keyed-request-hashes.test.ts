@@ -13,6 +13,7 @@ import { migrateUpTo } from "../helpers/migrations.ts";
 import { expectProblem } from "../helpers/problem-details.ts";
 import { rowCount } from "../helpers/rows.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "keyed-hashes-test-admin-key";
@@ -24,7 +25,7 @@ describe("migration 003", () => {
       DATA_DIR: "memory://",
       LOG_LEVEL: "silent",
       ADMIN_API_KEY: ADMIN_KEY,
-      CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+      CARD_ENCRYPTION_KEY: randomCardKey(),
       ...(scratch === undefined ? {} : { DATABASE_URL: scratch.url }),
     });
     const logger = createLogger(config);

@@ -4,6 +4,7 @@ import { openDatabase } from "../../src/platform/db.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 
@@ -16,7 +17,7 @@ describe("migrations", () => {
       const config = loadConfig({
         DATABASE_URL: scratch.url,
         ADMIN_API_KEY: "migration-test-admin-key",
-        CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+        CARD_ENCRYPTION_KEY: randomCardKey(),
         LOG_LEVEL: "silent",
       });
       const logger = createLogger(config);

@@ -12,6 +12,7 @@ import { applyMigrations } from "../../src/platform/migrate.ts";
 import { brokenInvariants } from "../helpers/invariants.ts";
 import { migrateUpTo } from "../helpers/migrations.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const USER = "01000000-0000-7000-8000-000000000001";
@@ -31,7 +32,7 @@ test("existing authorizations count in their local week, year and all time; decl
     DATA_DIR: "memory://",
     LOG_LEVEL: "silent",
     ADMIN_API_KEY: "spend-controls-migration-admin-key",
-    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+    CARD_ENCRYPTION_KEY: randomCardKey(),
     ...(scratch === undefined ? {} : { DATABASE_URL: scratch.url }),
   });
   const logger = createLogger(config);

@@ -9,6 +9,7 @@ import { createLogger } from "../../src/platform/logger.ts";
 import { applyMigrations } from "../../src/platform/migrate.ts";
 import { migrateUpTo } from "../helpers/migrations.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 
@@ -18,7 +19,7 @@ test("live teams sharing a name in any case are renamed, oldest first; deleted t
     DATA_DIR: "memory://",
     LOG_LEVEL: "silent",
     ADMIN_API_KEY: "team-names-test-admin-key",
-    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+    CARD_ENCRYPTION_KEY: randomCardKey(),
     ...(scratch === undefined ? {} : { DATABASE_URL: scratch.url }),
   });
   const logger = createLogger(config);

@@ -4,48 +4,16 @@
  * statement that fails leaves nothing of the unit committed. And the ledger's posting refuses a row
  * whose balance is not the one its caller worked out (the check a batch of spends commits on).
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { ledgerRepository } from "../../src/modules/ledger/repository.ts";
-import { loadConfig } from "../../src/platform/config.ts";
-import { type Database, openDatabase } from "../../src/platform/db.ts";
+import type { Database } from "../../src/platform/db.ts";
 import { FailedAfterCommit } from "../../src/platform/errors.ts";
-import { createLogger } from "../../src/platform/logger.ts";
-import { applyMigrations } from "../../src/platform/migrate.ts";
 import { writeTogether } from "../../src/platform/sql.ts";
-import { createScratchDatabase } from "../helpers/server.ts";
+import { useMigratedDatabases } from "../helpers/server.ts";
 
 const serverUrl = process.env.DATABASE_URL;
-const logger = createLogger({ LOG_LEVEL: "silent", LOG_FORMAT: "json" });
-
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A migrated database of its own (a scratch PostgreSQL database, or an in-memory PGlite). */
-async function newDatabase(): Promise<Database> {
-  const scratch = serverUrl === undefined ? undefined : await createScratchDatabase(serverUrl);
-  const db = await openDatabase(
-    loadConfig({
-      DATA_DIR: "memory://",
-      ADMIN_API_KEY: "transactions-db-test-admin-key",
-      LOG_LEVEL: "silent",
-      ...(scratch === undefined
-        ? {}
-        : {
-            DATABASE_URL: scratch.url,
-            CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
-          }),
-    }),
-    logger,
-  );
-  cleanups.push(async () => {
-    await db.close();
-    await scratch?.drop();
-  });
-  await applyMigrations(db, logger);
-  return db;
-}
+const openMigrated = useMigratedDatabases();
+const newDatabase = async () => (await openMigrated()).db;
 
 const addTeam = (db: { query: Database["query"] }, name: string) =>
   db.query("INSERT INTO teams (id, name) VALUES ($1, $2)", [Bun.randomUUIDv7(), name]);

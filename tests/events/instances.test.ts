@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Running, startServiceProcess, stopProcess } from "../helpers/process.ts";
 import { type Receiver, startReceiver, verified } from "../helpers/receiver.ts";
 import { createScratchDatabase, uniqueEmail } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "events-instances-admin-key-0123456789";
@@ -31,7 +32,7 @@ describe("webhook deliveries from two instances on one PostgreSQL", () => {
     const env = {
       DATABASE_URL: scratch.url,
       ADMIN_API_KEY: ADMIN_KEY,
-      CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+      CARD_ENCRYPTION_KEY: randomCardKey(),
       DB_POOL_MAX: "5",
       WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
     };

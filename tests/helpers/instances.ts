@@ -5,6 +5,7 @@
  */
 import { type Running, startServiceProcess, stopProcess } from "./process.ts";
 import { createScratchDatabase } from "./server.ts";
+import { randomCardKey } from "./values.ts";
 
 export interface Instances {
   running: Running[];
@@ -29,7 +30,7 @@ export async function startInstances(
     const instanceEnv = {
       ...env,
       DATABASE_URL: scratch.url,
-      CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+      CARD_ENCRYPTION_KEY: randomCardKey(),
     };
     for (let index = 0; index < count; index++) running.push(await startServiceProcess(instanceEnv, 60_000));
   } catch (error) {

@@ -5,7 +5,7 @@
  * With DATABASE_URL set, a new database is created on that server and dropped afterwards; otherwise
  * the service runs on an in-memory PGlite.
  */
-import { afterAll, beforeAll } from "bun:test";
+import { afterAll, afterEach, beforeAll } from "bun:test";
 import createClient from "openapi-fetch";
 import pg from "pg";
 import { createApp, createServices, loadVerifiedSecrets } from "../../src/app.ts";
@@ -16,6 +16,7 @@ import { applyMigrations } from "../../src/platform/migrate.ts";
 import { startBackgroundJobs } from "../../src/server.ts";
 import type { components, paths } from "../sdk/schema";
 import { recordServedStatuses } from "./documented-statuses.ts";
+import { randomCardKey } from "./values.ts";
 
 export type Schemas = components["schemas"];
 export type ApiClient = ReturnType<typeof createClient<paths>>;
@@ -56,6 +57,37 @@ export async function createScratchDatabase(
   };
 }
 
+/**
+ * For a test file that works on the database directly: the function it returns opens a migrated
+ * database of its own (a scratch database on the DATABASE_URL server, or an in-memory PGlite) and
+ * gives it back with the settings it was opened with; each is closed and dropped after its test.
+ */
+export function useMigratedDatabases(): () => Promise<{ db: Database; env: Record<string, string> }> {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return async () => {
+    const serverUrl = process.env.DATABASE_URL;
+    const scratch = serverUrl === undefined ? undefined : await createScratchDatabase(serverUrl);
+    const env = {
+      DATA_DIR: "memory://",
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      LOG_LEVEL: "silent",
+      ...(scratch === undefined ? {} : { DATABASE_URL: scratch.url, CARD_ENCRYPTION_KEY: randomCardKey() }),
+    };
+    const config = loadConfig(env);
+    const logger = createLogger(config);
+    const db = await openDatabase(config, logger);
+    cleanups.push(async () => {
+      await db.close();
+      await scratch?.drop();
+    });
+    await applyMigrations(db, logger);
+    return { db, env };
+  };
+}
+
 /** A clock a test can set and move; the service reads "now" from it. */
 export class TestClock {
   constructor(private current = new Date()) {}
@@ -84,7 +116,7 @@ export async function startServer(
     DATA_DIR: "memory://",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ADMIN_API_KEY: TEST_ADMIN_KEY,
-    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+    CARD_ENCRYPTION_KEY: randomCardKey(),
     RATE_LIMIT_PER_SECOND: "0",
     ...(scratch ? { DATABASE_URL: scratch.url, DB_POOL_MAX: "10" } : {}),
     ...env,

@@ -7,6 +7,7 @@ import pg from "pg";
 import { brokenInvariants } from "../helpers/invariants.ts";
 import { startServiceProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "crash-test-admin-key-0123456789";
@@ -32,7 +33,7 @@ describe("a crash under load", () => {
       const env = {
         DATABASE_URL: scratch.url,
         ADMIN_API_KEY: ADMIN_KEY,
-        CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+        CARD_ENCRYPTION_KEY: randomCardKey(),
         DB_POOL_MAX: "16",
       };
       const pool = new pg.Pool({ connectionString: scratch.url, max: 2 });

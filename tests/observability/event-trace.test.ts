@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Running, startServiceProcess } from "../helpers/process.ts";
 import { type Receiver, startReceiver } from "../helpers/receiver.ts";
 import { createScratchDatabase, uniqueEmail } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 import { newTraceparent, type OtlpReceiver, SpanKindCode, startOtlpReceiver } from "./otlp-receiver.ts";
 
 const HOOK_TIMEOUT_MS = 60_000;
@@ -32,7 +33,7 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: "100",
     DATA_DIR: "memory://",
     ADMIN_API_KEY: ADMIN_KEY,
-    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+    CARD_ENCRYPTION_KEY: randomCardKey(),
     WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
     ...(scratch ? { DATABASE_URL: scratch.url, DB_POOL_MAX: "4" } : {}),
   });

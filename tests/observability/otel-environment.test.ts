@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServiceProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 import { newTraceparent, type OtlpReceiver, SpanKindCode, startOtlpReceiver } from "./otlp-receiver.ts";
 
 const HOOK_TIMEOUT_MS = 60_000;
@@ -28,7 +29,7 @@ async function serviceNameOfATrace(env: Record<string, string>): Promise<string 
     OTEL_BSP_SCHEDULE_DELAY: "100",
     DATA_DIR: "memory://",
     ADMIN_API_KEY: "otel-environment-key-0123456789",
-    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+    CARD_ENCRYPTION_KEY: randomCardKey(),
     ...(scratch ? { DATABASE_URL: scratch.url, DB_POOL_MAX: "2" } : {}),
     ...env,
   }).catch(async (error: unknown) => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { futureExpiry, uniqueCardNumber } from "../helpers/fixtures.ts";
 import { type Running, startServiceProcess } from "../helpers/process.ts";
 import { createScratchDatabase, uniqueEmail } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 import {
   jsonLines,
   newTraceparent,
@@ -37,7 +38,7 @@ beforeAll(async () => {
     LOG_LEVEL: "info",
     DATA_DIR: "memory://",
     ADMIN_API_KEY: ADMIN_KEY,
-    CARD_ENCRYPTION_KEY: crypto.getRandomValues(new Uint8Array(32)).toBase64(),
+    CARD_ENCRYPTION_KEY: randomCardKey(),
     ...(scratch ? { DATABASE_URL: scratch.url, DB_POOL_MAX: "4" } : {}),
   });
 }, HOOK_TIMEOUT_MS);

@@ -20,7 +20,8 @@ import {
 } from "../helpers/process.ts";
 import { rawRequest, requestText } from "../helpers/raw-http.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import { call, expectCall, idOf, mib, randomCardKey, rssKiB } from "./support.ts";
+import { randomCardKey } from "../helpers/values.ts";
+import { call, expectCall, idOf, mib, rssKiB } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 /** Building takes a second or two, a first start on PGlite a few more on a busy machine. */

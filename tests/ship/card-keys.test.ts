@@ -20,7 +20,8 @@ import {
   stopProcess,
 } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import { call, expectCall, idOf, randomCardKey } from "./support.ts";
+import { randomCardKey } from "../helpers/values.ts";
+import { call, expectCall, idOf } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "card-keys-test-admin-key-0123456789";

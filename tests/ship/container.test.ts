@@ -17,8 +17,9 @@ import pg from "pg";
 import packageLock from "../../package-lock.json" with { type: "json" };
 import { freePort, ROOT, run } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
+import { randomCardKey } from "../helpers/values.ts";
 import { CACHE_DIR, prepareBases } from "./container-bases.ts";
-import { call, expectCall, idOf, mib, randomCardKey } from "./support.ts";
+import { call, expectCall, idOf, mib } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 /**

@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN, ROOT, run, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
-import { call, expectCall, idOf, randomCardKey } from "./support.ts";
+import { randomCardKey } from "../helpers/values.ts";
+import { call, expectCall, idOf } from "./support.ts";
 
 const KEY = "disk-full-test-admin-key-0123456789";
 /** Room for a fresh cluster (about 40 MiB, a 16 MiB WAL segment of it) and some to spare. */

@@ -20,8 +20,9 @@ import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { brokenInvariants } from "../helpers/invariants.ts";
 import { freePort, ROOT, type Running, run, startServiceProcess, stopProcess } from "../helpers/process.ts";
+import { randomCardKey } from "../helpers/values.ts";
 import { spendOnAWalletThatAffordsExactly } from "../money/exactly-affordable.ts";
-import { expectCall, idOf, randomCardKey } from "./support.ts";
+import { expectCall, idOf } from "./support.ts";
 
 const wanted = process.env.DATABASE_URL !== undefined;
 const isRoot = process.getuid?.() === 0;

@@ -9,7 +9,8 @@ import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type Running, run, startServiceProcess, stopProcess } from "../helpers/process.ts";
-import { call, expectCall, idOf, randomCardKey } from "./support.ts";
+import { randomCardKey } from "../helpers/values.ts";
+import { call, expectCall, idOf } from "./support.ts";
 
 /** The shared server is never touched: its URL only says that PostgreSQL tests are wanted. */
 const wanted = process.env.DATABASE_URL !== undefined;

@@ -14,7 +14,8 @@ import { applyMigrations } from "../../src/platform/migrate.ts";
 import { loadSecrets } from "../../src/platform/secrets.ts";
 import { BUN, ROOT, run, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
 import { SERVER_HOOK_TIMEOUT_MS } from "../helpers/server.ts";
-import { expectCall, randomCardKey } from "./support.ts";
+import { randomCardKey } from "../helpers/values.ts";
+import { expectCall } from "./support.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -12,7 +12,8 @@ import type { Socket } from "bun";
 import pg from "pg";
 import { BUN, ROOT, type Running, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-import { connectionRefused, expectCall, idOf, randomCardKey } from "./support.ts";
+import { randomCardKey } from "../helpers/values.ts";
+import { connectionRefused, expectCall, idOf } from "./support.ts";
 
 const serverUrl = process.env.DATABASE_URL;
 const ADMIN_KEY = "shutdown-test-admin-key-0123456789";

@@ -6,8 +6,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import pg from "pg";
 import { BUN, ROOT, type Running, SYSTEM_PATH, startProcess, stopProcess } from "../helpers/process.ts";
 import { createScratchDatabase } from "../helpers/server.ts";
-
-export const randomCardKey = () => crypto.getRandomValues(new Uint8Array(32)).toBase64();
+import { randomCardKey } from "../helpers/values.ts";
 
 /** The resident set size of a process, in KiB (VmRSS of /proc/<pid>/status). */
 export async function rssKiB(pid: number): Promise<number> {

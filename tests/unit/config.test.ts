@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, ConfigError, loadConfig } from "../../src/platform/config.ts";
 import { ROOT, run } from "../helpers/process.ts";
+import { randomCardKey } from "../helpers/values.ts";
 
 const VALID_ADMIN_KEY = "admin-key-for-config-tests-0001";
-const VALID_CARD_KEY = crypto.getRandomValues(new Uint8Array(32)).toBase64();
+const VALID_CARD_KEY = randomCardKey();
 
 /** The problems loadConfig reports for `env`; fails the test when it accepts it. */
 function problemsOf(env: Record<string, string>): string[] {
